@@ -1,0 +1,105 @@
+// Runs every test suite (node, workerd, deno) even when one fails, keeps machine-readable
+// reports in test-output/, and ends with a plain `N passed, N failed` line summing all suites.
+// Usage: npm test [-- SUITE...]   where SUITE is node, workerd or deno (default: all three).
+import { spawn } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { delimiter, join, resolve } from 'node:path'
+import process from 'node:process'
+import {
+  addCounts,
+  countDenoOutput,
+  type Counts,
+  countVitestReport,
+  formatCounts,
+} from './test-summary.ts'
+
+const root = resolve(import.meta.dirname, '..')
+const outDir = join(root, 'test-output')
+const suites = ['node', 'workerd', 'deno'] as const
+type Suite = (typeof suites)[number]
+
+const env: NodeJS.ProcessEnv = {
+  ...process.env,
+  // Tools started from here run on the Node 24 in node_modules/.bin, as under `npm run`.
+  PATH: [join(root, 'node_modules', '.bin'), process.env.PATH ?? ''].join(delimiter),
+  CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? 'false',
+  WRANGLER_SEND_METRICS: process.env.WRANGLER_SEND_METRICS ?? 'false',
+}
+
+type RunResult = { code: number; output: string }
+
+function run(command: string, args: string[], capture: boolean): Promise<RunResult> {
+  return new Promise((done) => {
+    console.log(`\n> ${command} ${args.join(' ')}`)
+    const child = spawn(command, args, {
+      cwd: root,
+      env,
+      stdio: capture ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'inherit', 'inherit'],
+    })
+    let output = ''
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+      process.stdout.write(chunk)
+    })
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+      process.stderr.write(chunk)
+    })
+    child.on('error', (error) => {
+      console.error(`could not start ${command}: ${error.message}`)
+      done({ code: 127, output })
+    })
+    child.on('close', (code, signal) => done({ code: code ?? (signal ? 128 : 1), output }))
+  })
+}
+
+async function runVitest(project: Suite): Promise<{ code: number; counts?: Counts }> {
+  const report = join(outDir, `vitest-${project}.json`)
+  rmSync(report, { force: true })
+  const { code } = await run('vitest', [
+    'run',
+    '--project',
+    project,
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${report}`,
+  ], false)
+  if (!existsSync(report)) return { code }
+  return { code, counts: countVitestReport(JSON.parse(readFileSync(report, 'utf8'))) }
+}
+
+async function runDeno(): Promise<{ code: number; counts?: Counts }> {
+  const { code, output } = await run(
+    'deno',
+    ['test', '--allow-read', '--config', 'deno.json'],
+    true,
+  )
+  writeFileSync(join(outDir, 'deno.txt'), output)
+  return { code, counts: countDenoOutput(output) }
+}
+
+const requested = process.argv.slice(2)
+const unknown = requested.filter((name) => !(suites as readonly string[]).includes(name))
+if (unknown.length > 0) {
+  console.error(`unknown suite(s): ${unknown.join(', ')} (known: ${suites.join(', ')})`)
+  process.exit(2)
+}
+const selected = requested.length > 0 ? (requested as Suite[]) : [...suites]
+
+mkdirSync(outDir, { recursive: true })
+const all: Counts[] = []
+const failedSuites: string[] = []
+for (const suite of selected) {
+  const { code, counts } = suite === 'deno' ? await runDeno() : await runVitest(suite)
+  if (counts) all.push(counts)
+  if (code !== 0) failedSuites.push(suite)
+  // A suite that exits non-zero yet reports no failing test (crash, config or type error)
+  // still counts as one failure.
+  if (code !== 0 && (counts?.failed ?? 0) === 0) all.push({ passed: 0, failed: 1 })
+}
+
+const total = addCounts(all)
+writeFileSync(join(outDir, 'summary.json'), JSON.stringify({ ...total, failedSuites }, null, 2))
+if (failedSuites.length > 0) console.error(`\nfailed suites: ${failedSuites.join(', ')}`)
+console.log(`\n${formatCounts(total)}`)
+process.exitCode = failedSuites.length > 0 ? 1 : 0

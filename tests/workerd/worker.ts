@@ -1,0 +1,22 @@
+// Entry worker for the workerd test project. Workers cannot compile WebAssembly from bytes at
+// run time, so the `.wasm` import gives a precompiled `WebAssembly.Module` to instantiate.
+import wasmModule from '../../wasm/build/rheostat.wasm'
+
+type RheostatExports = {
+  abiVersion(): number
+}
+
+export function instantiateRheostat(): RheostatExports {
+  const instance = new WebAssembly.Instance(wasmModule, {})
+  return instance.exports as unknown as RheostatExports
+}
+
+export default {
+  fetch(request: Request): Response {
+    const url = new URL(request.url)
+    if (url.pathname === '/abi') {
+      return Response.json({ abiVersion: instantiateRheostat().abiVersion() })
+    }
+    return new Response('not found', { status: 404 })
+  },
+} satisfies ExportedHandler<Env>

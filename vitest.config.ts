@@ -1,0 +1,32 @@
+import { fileURLToPath } from 'node:url'
+import { cloudflareTest } from '@cloudflare/vitest-plugin'
+import { defineConfig } from 'vitest/config'
+
+// Keep wrangler/miniflare from reaching Cloudflare (cf object, metrics) on offline machines.
+process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= 'false'
+process.env.WRANGLER_SEND_METRICS ??= 'false'
+
+const wranglerConfig = fileURLToPath(new URL('./tests/workerd/wrangler.toml', import.meta.url))
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'node',
+          environment: 'node',
+          include: ['tests/unit/**/*.test.ts'],
+        },
+      },
+      {
+        extends: true,
+        plugins: [cloudflareTest({ wrangler: { configPath: wranglerConfig } })],
+        test: {
+          name: 'workerd',
+          include: ['tests/workerd/**/*.test.ts'],
+        },
+      },
+    ],
+  },
+})
