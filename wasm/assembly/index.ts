@@ -1,4 +1,20 @@
-// Placeholder until the engine lands: proves the build and the loaders.
+// Exports of the WebAssembly engine. The ABI is numbers only: the host reads state, parameters
+// and scratch registers straight out of linear memory through the pointers below.
+
+export {
+  admit,
+  advance,
+  complete,
+  init,
+  initSlot,
+  inspect,
+  observe,
+  paramsPtr,
+  scratchPtr,
+  slotPtr,
+} from './engine'
+
+/** Version of the numeric ABI; the loader refuses a module whose version it does not know. */
 export function abiVersion(): i32 {
   return 1
 }

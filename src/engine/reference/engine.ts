@@ -1,0 +1,563 @@
+/**
+ * The TypeScript twin of `wasm/assembly/engine.ts`: the per-route physics of docs/physics.md.
+ *
+ * Every operation here is IEEE-754 f64 arithmetic that both V8 and WebAssembly round the same
+ * way (+ − × ÷ √ floor ceil min max). No exp/log/pow: the decay constants arrive precomputed in
+ * the parameter block, so both engines read identical bits and give identical results. Statements
+ * keep the same order as the AssemblyScript twin; change both together.
+ *
+ * @module
+ */
+
+import {
+  CODE_MODE_SHIFT,
+  CODE_REASON_SHIFT,
+  CODE_RETRY_SHIFT,
+  CREDIT_BASE,
+  CREDIT_UNIT,
+  MAX_LATENCY_MS,
+  MAX_MOMENTUM,
+  MAX_TIME_MS,
+  MODE_BOOTSTRAP,
+  MODE_CIRCUIT_BREAKER,
+  MODE_HALF_OPEN,
+  MODE_OPERATIONAL,
+  P_A_FAST,
+  P_A_LEARN,
+  P_A_LIMIT,
+  P_A_MOM,
+  P_BASELINE_MS,
+  P_BOOTSTRAP_MAX_S,
+  P_CLOSE_P,
+  P_COOLDOWN_MS,
+  P_D1_FAST,
+  P_D1_MOM,
+  P_D1_SCAR,
+  P_D_SCAR,
+  P_ERR_SCALE,
+  P_ERR_T,
+  P_INV_TICK_S,
+  P_LAT_SCALE,
+  P_LEARN_CEIL,
+  P_LIMIT_INIT,
+  P_LIMIT_MAX,
+  P_LIMIT_MIN,
+  P_MAX_RETRY_S,
+  P_MIN_DWELL_MS,
+  P_MIN_PROBES,
+  P_N_CLASSES,
+  P_PROBE_MS,
+  P_R_BASE,
+  P_SAT_RATIO_T,
+  P_SAT_T,
+  P_SCAR_FACTOR,
+  P_SCAR_GAIN,
+  P_SIGMA_FLOOR,
+  P_TICK_MS,
+  P_TICK_S,
+  P_TRAUMA_P,
+  P_TRIP_AFTER_S,
+  P_TRIP_P,
+  P_W_M,
+  P_W_P,
+  P_W_S,
+  P_WARMUP_LAT_MS,
+  P_WARMUP_S,
+  P_Z,
+  PARAM_FIELDS,
+  REASON_ADMITTED,
+  REASON_CIRCUIT_OPEN,
+  REASON_CONCURRENCY,
+  REASON_HALF_OPEN,
+  REASON_PRESSURE,
+  REASON_PROBE,
+  S_ABOVE_S,
+  S_ACC_EN,
+  S_ACC_ERR,
+  S_ACC_LAT,
+  S_ACC_N,
+  S_ACC_SAT,
+  S_CREDIT0,
+  S_CREDIT1,
+  S_ERR,
+  S_INFLIGHT,
+  S_LAST_PASS,
+  S_LAT,
+  S_LEARNED_S,
+  S_LIMIT,
+  S_M,
+  S_MODE,
+  S_MODE_SINCE,
+  S_MU,
+  S_P,
+  S_PARAMS,
+  S_PROBES,
+  S_RESEED,
+  S_SAT,
+  S_SCAR,
+  S_TICK_START,
+  S_TRANSITIONS,
+  S_VAR,
+  SCRATCH_FIELDS,
+  SLOT_FIELDS,
+  X_E,
+  X_PE,
+  X_PL,
+  X_PS,
+  X_R,
+  X_T,
+} from './layout.ts'
+import type { EngineCore } from '../types.ts'
+
+/** Pressure of one axis from its normalised excess x: 0 for x ≤ 0, x²/(1+x²) above (C¹, < 1). */
+export function axisPressure(x: number): number {
+  if (!(x > 0)) return 0
+  // Beyond 1e8 the quotient rounds to 1 anyway; the guard keeps x² finite.
+  if (x > 100000000) return 1
+  const x2 = x * x
+  return x2 / (1 + x2)
+}
+
+/** base^k for a whole k ≥ 0, by squaring: plain multiplications, so both engines agree bit for bit. */
+export function ipow(base: number, k: number): number {
+  let result = 1.0
+  let b = base
+  let n = Math.floor(k)
+  while (n > 0) {
+    const half = Math.floor(n / 2)
+    if (n - half * 2 > 0) result = result * b
+    b = b * b
+    n = half
+  }
+  return result
+}
+
+/** The reference engine: route state in a Float64Array, one slot of SLOT_FIELDS per route. */
+export class ReferenceEngine implements EngineCore {
+  readonly kind = 'ts' as const
+  readonly state: Float64Array
+  readonly params: Float64Array
+  readonly scratch: Float64Array
+  readonly maxSlots: number
+  readonly maxParamSets: number
+
+  constructor(maxSlots: number, maxParamSets: number) {
+    this.maxSlots = maxSlots
+    this.maxParamSets = maxParamSets
+    this.state = new Float64Array(maxSlots * SLOT_FIELDS)
+    this.params = new Float64Array(maxParamSets * PARAM_FIELDS)
+    this.scratch = new Float64Array(SCRATCH_FIELDS)
+  }
+
+  setParams(index: number, values: ArrayLike<number>): void {
+    const o = index * PARAM_FIELDS
+    for (let i = 0; i < PARAM_FIELDS; i++) this.params[o + i] = values[i] ?? 0
+  }
+
+  readState(slot: number, field: number): number {
+    return this.state[slot * SLOT_FIELDS + field]
+  }
+
+  readScratch(field: number): number {
+    return this.scratch[field]
+  }
+
+  initSlot(slot: number, paramSet: number, nowMs: number): void {
+    const s = this.state
+    const b = slot * SLOT_FIELDS
+    const p = paramSet * PARAM_FIELDS
+    const pr = this.params
+    for (let i = 0; i < SLOT_FIELDS; i++) s[b + i] = 0
+    const now = cleanTime(nowMs, 0)
+    s[b + S_PARAMS] = paramSet
+    s[b + S_TICK_START] = now
+    s[b + S_ACC_SAT] = -1
+    s[b + S_LAT] = pr[p + P_BASELINE_MS]
+    s[b + S_LIMIT] = pr[p + P_LIMIT_INIT]
+    s[b + S_MU] = pr[p + P_BASELINE_MS]
+    s[b + S_MODE] = MODE_BOOTSTRAP
+    s[b + S_MODE_SINCE] = now
+    // Nothing has passed yet, so the first shed request may go through as a probe.
+    s[b + S_LAST_PASS] = now - pr[p + P_PROBE_MS]
+    s[b + S_RESEED] = 1
+  }
+
+  admit(slot: number, classIndex: number, nowMs: number): number {
+    const s = this.state
+    const pr = this.params
+    const b = slot * SLOT_FIELDS
+    const p = s[b + S_PARAMS] * PARAM_FIELDS
+    const now = Math.max(cleanTime(nowMs, s[b + S_TICK_START]), s[b + S_TICK_START])
+    this.advance(slot, now)
+    const mode = s[b + S_MODE]
+    const nClasses = pr[p + P_N_CLASSES]
+    let cls = Math.floor(classIndex)
+    if (!(cls >= 0)) cls = nClasses - 1
+    if (cls > nClasses - 1) cls = nClasses - 1
+    const maxRetry = pr[p + P_MAX_RETRY_S]
+
+    if (mode === MODE_CIRCUIT_BREAKER) {
+      const waitS = Math.ceil((s[b + S_MODE_SINCE] + pr[p + P_COOLDOWN_MS] - now) / 1000)
+      return code(0, REASON_CIRCUIT_OPEN, mode, clampRetry(waitS, maxRetry))
+    }
+    if (mode === MODE_HALF_OPEN) {
+      if (now - s[b + S_LAST_PASS] >= pr[p + P_PROBE_MS]) {
+        s[b + S_LAST_PASS] = now
+        s[b + S_INFLIGHT] = s[b + S_INFLIGHT] + 1
+        return code(1, REASON_PROBE, mode, 0)
+      }
+      const waitS = Math.ceil(pr[p + P_PROBE_MS] * pr[p + P_MIN_PROBES] / 1000)
+      return code(0, REASON_HALF_OPEN, mode, clampRetry(waitS, maxRetry))
+    }
+
+    // OPERATIONAL or BOOTSTRAP.
+    const j = nClasses - 1 - cls
+    let capFrac = 1.0
+    if (nClasses > 1) capFrac = 0.9 + 0.1 * j / (nClasses - 1)
+    if (s[b + S_INFLIGHT] >= s[b + S_LIMIT] * capFrac) {
+      return code(0, REASON_CONCURRENCY, mode, 1)
+    }
+    const e = this.excess(b, p)
+    const width = 1.6 / (nClasses + 1)
+    const start = 0.1 + (nClasses - 1 - cls) * (width / 2)
+    const end = start + width
+    let frac = 1.0
+    if (e >= end) frac = 0
+    else if (e > start) frac = (end - e) / width
+    const q = Math.floor(frac * CREDIT_UNIT)
+    const field = cls < 4 ? S_CREDIT0 : S_CREDIT1
+    const div = ipow(CREDIT_BASE, cls < 4 ? cls : cls - 4)
+    const packed = s[b + field]
+    const hi = Math.floor(packed / div)
+    const credit = hi - Math.floor(hi / CREDIT_BASE) * CREDIT_BASE
+    let next = credit + q
+    let allow = 0
+    if (next >= CREDIT_UNIT) {
+      next = next - CREDIT_UNIT
+      allow = 1
+    }
+    s[b + field] = packed + (next - credit) * div
+    if (allow === 1) {
+      s[b + S_LAST_PASS] = now
+      s[b + S_INFLIGHT] = s[b + S_INFLIGHT] + 1
+      return code(1, REASON_ADMITTED, mode, 0)
+    }
+    if (now - s[b + S_LAST_PASS] >= pr[p + P_PROBE_MS]) {
+      s[b + S_LAST_PASS] = now
+      s[b + S_INFLIGHT] = s[b + S_INFLIGHT] + 1
+      return code(1, REASON_PROBE, mode, 0)
+    }
+    let waitS = 1.0
+    if (frac <= 0) waitS = this.retryEstimate(b, p, end)
+    return code(0, REASON_PRESSURE, mode, clampRetry(waitS, maxRetry))
+  }
+
+  complete(slot: number, latencyMs: number, errorFraction: number, nowMs: number, sample: number): void {
+    const s = this.state
+    const b = slot * SLOT_FIELDS
+    const now = Math.max(cleanTime(nowMs, s[b + S_TICK_START]), s[b + S_TICK_START])
+    this.advance(slot, now)
+    const inflight = s[b + S_INFLIGHT] - 1
+    s[b + S_INFLIGHT] = inflight > 0 ? inflight : 0
+    if (sample > 0) this.collect(b, latencyMs, errorFraction)
+  }
+
+  observe(slot: number, latencyMs: number, errorRate: number, saturation: number, nowMs: number): void {
+    const s = this.state
+    const b = slot * SLOT_FIELDS
+    const now = Math.max(cleanTime(nowMs, s[b + S_TICK_START]), s[b + S_TICK_START])
+    this.advance(slot, now)
+    this.collect(b, latencyMs, errorRate)
+    if (saturation === saturation) {
+      let sat = saturation
+      if (sat < 0) sat = 0
+      if (sat > 1) sat = 1
+      if (sat > s[b + S_ACC_SAT]) s[b + S_ACC_SAT] = sat
+    }
+  }
+
+  /** Brings the slot's ticks up to `nowMs`. Public so snapshots see current values. */
+  advance(slot: number, nowMs: number): void {
+    const s = this.state
+    const pr = this.params
+    const b = slot * SLOT_FIELDS
+    const p = s[b + S_PARAMS] * PARAM_FIELDS
+    const tickMs = pr[p + P_TICK_MS]
+    const start = s[b + S_TICK_START]
+    const now = cleanTime(nowMs, start)
+    if (!(now >= start + tickMs)) return
+    const k = Math.floor((now - start) / tickMs)
+    this.dataTick(b, p)
+    if (k > 1) this.idleTicks(b, p, k - 1)
+    const t = start + k * tickMs
+    s[b + S_TICK_START] = t
+    this.modeClock(b, p, t)
+  }
+
+  /** Writes resistance, pressure per axis, threshold and excess of the slot into scratch. */
+  inspect(slot: number): void {
+    const s = this.state
+    const pr = this.params
+    const x = this.scratch
+    const b = slot * SLOT_FIELDS
+    const p = s[b + S_PARAMS] * PARAM_FIELDS
+    const t = this.latencyThreshold(b, p)
+    const errT = pr[p + P_ERR_T]
+    x[X_R] = this.resistance(b, p)
+    x[X_PL] = axisPressure((s[b + S_LAT] - t) / t / pr[p + P_LAT_SCALE])
+    x[X_PE] = axisPressure((s[b + S_ERR] - errT) / (errT * pr[p + P_ERR_SCALE]))
+    x[X_PS] = this.saturationPressure(b, p)
+    x[X_T] = t
+    x[X_E] = this.excess(b, p)
+  }
+
+  // ---- internals --------------------------------------------------------------------------------
+
+  private collect(b: number, latencyMs: number, errorFraction: number): void {
+    const s = this.state
+    if (latencyMs === latencyMs) {
+      let lat = latencyMs
+      if (lat < 0) lat = 0
+      if (lat > MAX_LATENCY_MS) lat = MAX_LATENCY_MS
+      s[b + S_ACC_N] = s[b + S_ACC_N] + 1
+      s[b + S_ACC_LAT] = s[b + S_ACC_LAT] + lat
+    }
+    if (errorFraction === errorFraction) {
+      let err = errorFraction
+      if (err < 0) err = 0
+      if (err > 1) err = 1
+      s[b + S_ACC_EN] = s[b + S_ACC_EN] + 1
+      s[b + S_ACC_ERR] = s[b + S_ACC_ERR] + err
+    }
+  }
+
+  private latencyThreshold(b: number, p: number): number {
+    const s = this.state
+    const pr = this.params
+    const base = pr[p + P_BASELINE_MS]
+    if (s[b + S_LEARNED_S] < pr[p + P_WARMUP_S]) return Math.max(base, pr[p + P_WARMUP_LAT_MS])
+    const mu = s[b + S_MU]
+    const sigma = Math.max(Math.sqrt(s[b + S_VAR]), pr[p + P_SIGMA_FLOOR] * mu)
+    return Math.min(Math.max(base, mu + pr[p + P_Z] * sigma), base * pr[p + P_LEARN_CEIL])
+  }
+
+  private saturationPressure(b: number, p: number): number {
+    const s = this.state
+    const pr = this.params
+    const ratioT = pr[p + P_SAT_RATIO_T]
+    const ratio = s[b + S_INFLIGHT] / s[b + S_LIMIT]
+    const inner = axisPressure((ratio - ratioT) / (1 - ratioT))
+    const satT = pr[p + P_SAT_T]
+    const outer = axisPressure((s[b + S_SAT] - satT) / ((1 - satT) * 0.5))
+    return Math.max(inner, outer)
+  }
+
+  private resistance(b: number, p: number): number {
+    const s = this.state
+    const pr = this.params
+    const m = Math.min(Math.max(s[b + S_M], 0), 1)
+    return pr[p + P_R_BASE] + pr[p + P_W_P] * s[b + S_P] + pr[p + P_W_M] * m +
+      pr[p + P_W_S] * pr[p + P_SCAR_FACTOR] * s[b + S_SCAR]
+  }
+
+  /** Excess resistance normalised by the sum of the weights, clamped to 0..1. */
+  private excess(b: number, p: number): number {
+    const pr = this.params
+    const e = (this.resistance(b, p) - pr[p + P_R_BASE]) /
+      (pr[p + P_W_P] + pr[p + P_W_M] + pr[p + P_W_S])
+    return Math.min(Math.max(e, 0), 1)
+  }
+
+  /** Whole seconds until e falls below `end` if the signals relax at their own rates. */
+  private retryEstimate(b: number, p: number, end: number): number {
+    const s = this.state
+    const pr = this.params
+    const weights = pr[p + P_W_P] + pr[p + P_W_M] + pr[p + P_W_S]
+    let pressure = s[b + S_P]
+    let momentum = Math.max(s[b + S_M], 0)
+    let scar = s[b + S_SCAR]
+    const maxRetry = pr[p + P_MAX_RETRY_S]
+    let t = 1.0
+    while (t < maxRetry) {
+      pressure = pressure * pr[p + P_D1_FAST]
+      momentum = momentum * pr[p + P_D1_MOM]
+      scar = scar * pr[p + P_D1_SCAR]
+      const e = (pr[p + P_W_P] * pressure + pr[p + P_W_M] * Math.min(momentum, 1) +
+        pr[p + P_W_S] * pr[p + P_SCAR_FACTOR] * scar) / weights
+      if (e < end) return t
+      t = t + 1
+    }
+    return maxRetry
+  }
+
+  /** The tick that just ended: fold its samples, then pressure, momentum, scar, learning, limit. */
+  private dataTick(b: number, p: number): void {
+    const s = this.state
+    const pr = this.params
+    const aFast = pr[p + P_A_FAST]
+    const n = s[b + S_ACC_N]
+    const en = s[b + S_ACC_EN]
+    if (n > 0) {
+      const tickLat = s[b + S_ACC_LAT] / n
+      if (s[b + S_RESEED] > 0) {
+        s[b + S_LAT] = tickLat
+        if (en > 0) s[b + S_ERR] = s[b + S_ACC_ERR] / en
+        s[b + S_RESEED] = 0
+      } else {
+        s[b + S_LAT] = s[b + S_LAT] + aFast * (tickLat - s[b + S_LAT])
+        if (en > 0) s[b + S_ERR] = s[b + S_ERR] + aFast * (s[b + S_ACC_ERR] / en - s[b + S_ERR])
+      }
+    } else if (en > 0) {
+      s[b + S_ERR] = s[b + S_ERR] + aFast * (s[b + S_ACC_ERR] / en - s[b + S_ERR])
+    }
+    const accSat = s[b + S_ACC_SAT]
+    if (accSat >= 0) s[b + S_SAT] = s[b + S_SAT] + aFast * (accSat - s[b + S_SAT])
+
+    // Pressure, out of sample: the threshold is the one learned before this tick.
+    const t = this.latencyThreshold(b, p)
+    const errT = pr[p + P_ERR_T]
+    const lat = s[b + S_LAT]
+    const pl = axisPressure((lat - t) / t / pr[p + P_LAT_SCALE])
+    const pe = axisPressure((s[b + S_ERR] - errT) / (errT * pr[p + P_ERR_SCALE]))
+    const ps = this.saturationPressure(b, p)
+    const pOld = s[b + S_P]
+    const pNew = 1 - (1 - pl) * (1 - pe) * (1 - ps)
+    s[b + S_P] = pNew
+
+    // Momentum: smoothed dP/dt per second.
+    const slope = (pNew - pOld) * pr[p + P_INV_TICK_S]
+    let m = s[b + S_M] + pr[p + P_A_MOM] * (slope - s[b + S_M])
+    if (m > MAX_MOMENTUM) m = MAX_MOMENTUM
+    if (m < -MAX_MOMENTUM) m = -MAX_MOMENTUM
+    s[b + S_M] = m
+
+    // Scar: grows with time spent above the trauma level, decays with its half-life.
+    const trauma = this.trauma(pNew, p)
+    s[b + S_SCAR] = Math.min(1, s[b + S_SCAR] * pr[p + P_D_SCAR] + pr[p + P_SCAR_GAIN] * trauma)
+
+    const tickS = pr[p + P_TICK_S]
+    const mode = s[b + S_MODE]
+    if (n > 0) {
+      // Learning: only healthy ticks, judged against statistics that do not contain them.
+      const base = pr[p + P_BASELINE_MS]
+      const ceiling = base * pr[p + P_LEARN_CEIL]
+      const learned = s[b + S_LEARNED_S]
+      let gate = ceiling
+      if (learned >= pr[p + P_WARMUP_S]) {
+        const mu0 = s[b + S_MU]
+        const sigma0 = Math.max(Math.sqrt(s[b + S_VAR]), pr[p + P_SIGMA_FLOOR] * mu0)
+        gate = Math.min(mu0 + pr[p + P_Z] * sigma0, ceiling)
+      }
+      const calm = mode === MODE_OPERATIONAL || mode === MODE_BOOTSTRAP
+      if (calm && s[b + S_ERR] <= errT && ps <= 0 && lat <= gate) {
+        const a = Math.max(pr[p + P_A_LEARN], tickS / (learned + tickS))
+        const d = lat - s[b + S_MU]
+        s[b + S_MU] = s[b + S_MU] + a * d
+        s[b + S_VAR] = (1 - a) * (s[b + S_VAR] + a * d * d)
+        s[b + S_LEARNED_S] = learned + tickS
+      }
+
+      // Concurrency limit, a time-based Gradient2: shrink by t/latency when queueing, grow by a
+      // queue allowance while the limit is in use and latency is healthy.
+      const limit = s[b + S_LIMIT]
+      if (s[b + S_INFLIGHT] >= limit / 2) {
+        const gradient = Math.min(Math.max(t / lat, 0.5), 1)
+        const queue = Math.max(4, Math.sqrt(limit))
+        let next = limit + pr[p + P_A_LIMIT] * (limit * gradient + queue - limit)
+        if (next < pr[p + P_LIMIT_MIN]) next = pr[p + P_LIMIT_MIN]
+        if (next > pr[p + P_LIMIT_MAX]) next = pr[p + P_LIMIT_MAX]
+        s[b + S_LIMIT] = next
+      }
+      if (mode === MODE_HALF_OPEN) s[b + S_PROBES] = s[b + S_PROBES] + n
+    }
+
+    if (pNew >= pr[p + P_TRIP_P]) s[b + S_ABOVE_S] = s[b + S_ABOVE_S] + tickS
+    else s[b + S_ABOVE_S] = 0
+
+    s[b + S_ACC_N] = 0
+    s[b + S_ACC_LAT] = 0
+    s[b + S_ACC_EN] = 0
+    s[b + S_ACC_ERR] = 0
+    s[b + S_ACC_SAT] = -1
+  }
+
+  /** `k` ticks with no samples, in closed form: P holds, momentum and scar relax. */
+  private idleTicks(b: number, p: number, k: number): void {
+    const s = this.state
+    const pr = this.params
+    s[b + S_M] = s[b + S_M] * ipow(1 - pr[p + P_A_MOM], k)
+    const d = pr[p + P_D_SCAR]
+    const dk = ipow(d, k)
+    const gain = pr[p + P_SCAR_GAIN] * this.trauma(s[b + S_P], p)
+    s[b + S_SCAR] = Math.min(1, s[b + S_SCAR] * dk + gain * (1 - dk) / (1 - d))
+    if (s[b + S_P] >= pr[p + P_TRIP_P]) s[b + S_ABOVE_S] = s[b + S_ABOVE_S] + k * pr[p + P_TICK_S]
+  }
+
+  private trauma(pressure: number, p: number): number {
+    const level = this.params[p + P_TRAUMA_P]
+    if (pressure <= level) return 0
+    return (pressure - level) / (1 - level)
+  }
+
+  /** Mode changes that depend on time, evaluated at tick boundaries. */
+  private modeClock(b: number, p: number, t: number): void {
+    const s = this.state
+    const pr = this.params
+    let mode = s[b + S_MODE]
+    if (mode === MODE_BOOTSTRAP) {
+      const warm = s[b + S_LEARNED_S] >= pr[p + P_WARMUP_S]
+      if (warm || t - s[b + S_MODE_SINCE] >= pr[p + P_BOOTSTRAP_MAX_S] * 1000) {
+        mode = this.setMode(b, MODE_OPERATIONAL, t)
+      }
+    }
+    if (
+      (mode === MODE_OPERATIONAL || mode === MODE_BOOTSTRAP) &&
+      s[b + S_ABOVE_S] >= pr[p + P_TRIP_AFTER_S] &&
+      t - s[b + S_MODE_SINCE] >= pr[p + P_MIN_DWELL_MS]
+    ) {
+      mode = this.setMode(b, MODE_CIRCUIT_BREAKER, t)
+      s[b + S_ABOVE_S] = 0
+    }
+    if (mode === MODE_CIRCUIT_BREAKER && t >= s[b + S_MODE_SINCE] + pr[p + P_COOLDOWN_MS]) {
+      mode = this.setMode(b, MODE_HALF_OPEN, t)
+      s[b + S_RESEED] = 1
+      s[b + S_PROBES] = 0
+      // The first request after the cooldown is a probe, however recently one passed.
+      s[b + S_LAST_PASS] = t - pr[p + P_PROBE_MS]
+    }
+    if (
+      mode === MODE_HALF_OPEN && s[b + S_PROBES] >= pr[p + P_MIN_PROBES] &&
+      s[b + S_P] <= pr[p + P_CLOSE_P]
+    ) {
+      this.setMode(b, MODE_OPERATIONAL, t)
+      s[b + S_ABOVE_S] = 0
+    }
+  }
+
+  private setMode(b: number, mode: number, t: number): number {
+    const s = this.state
+    s[b + S_MODE] = mode
+    s[b + S_MODE_SINCE] = t
+    s[b + S_TRANSITIONS] = s[b + S_TRANSITIONS] + 1
+    return mode
+  }
+}
+
+function cleanTime(nowMs: number, fallback: number): number {
+  if (!(nowMs === nowMs)) return fallback
+  if (nowMs > MAX_TIME_MS) return MAX_TIME_MS
+  if (nowMs < -MAX_TIME_MS) return -MAX_TIME_MS
+  return nowMs
+}
+
+function clampRetry(seconds: number, maxRetry: number): number {
+  let r = seconds
+  if (!(r >= 1)) r = 1
+  if (r > maxRetry) r = maxRetry
+  return r
+}
+
+function code(allow: number, reason: number, mode: number, retryS: number): number {
+  return allow | (reason << CODE_REASON_SHIFT) | (mode << CODE_MODE_SHIFT) |
+    (retryS << CODE_RETRY_SHIFT)
+}

@@ -1,0 +1,207 @@
+/**
+ * Memory layout of the engine: one slot of f64 fields per route, one block of f64 parameters per
+ * parameter set, and a few scratch registers for results that do not fit in the decision code.
+ *
+ * The AssemblyScript twin `wasm/assembly/layout.ts` declares the same constants with the same
+ * values; `tests/unit/layout.test.ts` proves the two files agree.
+ *
+ * @module
+ */
+
+/** f64 fields per route slot: 32 × 8 bytes = 256 bytes. */
+export const SLOT_FIELDS = 32
+/** f64 fields per parameter set. */
+export const PARAM_FIELDS = 48
+/** f64 scratch registers. */
+export const SCRATCH_FIELDS = 8
+/** Priority classes a route can have: the per-class credits are packed 4 to an f64. */
+export const MAX_CLASSES = 8
+
+// ---- Route slot fields -------------------------------------------------------------------------
+/** Index of this route's parameter set. */
+export const S_PARAMS = 0
+/** Start of the current tick, ms on the injected clock. */
+export const S_TICK_START = 1
+/** Latency samples collected in the current tick. */
+export const S_ACC_N = 2
+/** Sum of latency samples (ms) in the current tick. */
+export const S_ACC_LAT = 3
+/** Error samples collected in the current tick. */
+export const S_ACC_EN = 4
+/** Sum of error fractions in the current tick. */
+export const S_ACC_ERR = 5
+/** Highest external saturation reported in the current tick, or -1 for none. */
+export const S_ACC_SAT = 6
+/** Smoothed latency, ms. */
+export const S_LAT = 7
+/** Smoothed error rate, 0..1. */
+export const S_ERR = 8
+/** Smoothed external saturation, 0..1. */
+export const S_SAT = 9
+/** Requests admitted and not yet completed. */
+export const S_INFLIGHT = 10
+/** Adaptive concurrency limit. */
+export const S_LIMIT = 11
+/** Combined pressure, 0..1. */
+export const S_P = 12
+/** Momentum: smoothed d(pressure)/dt, 1/s. */
+export const S_M = 13
+/** Scar tissue, 0..1. */
+export const S_SCAR = 14
+/** Learned healthy latency mean, ms. */
+export const S_MU = 15
+/** Learned healthy latency variance, ms². */
+export const S_VAR = 16
+/** Seconds of healthy operation learned so far. */
+export const S_LEARNED_S = 17
+/** Mode: see MODE_*. */
+export const S_MODE = 18
+/** When the current mode began, ms. */
+export const S_MODE_SINCE = 19
+/** Seconds the pressure has stayed at or above the trip level. */
+export const S_ABOVE_S = 20
+/** When a request was last let through, ms (spaces the probes). */
+export const S_LAST_PASS = 21
+/** Latency samples seen since entering HALF_OPEN. */
+export const S_PROBES = 22
+/** 1 when the next fresh sample replaces the smoothed signals instead of blending in. */
+export const S_RESEED = 23
+/** Mode transitions since the slot was created. */
+export const S_TRANSITIONS = 24
+/** Admission credits of classes 0..3, packed base CREDIT_BASE. */
+export const S_CREDIT0 = 25
+/** Admission credits of classes 4..7, packed base CREDIT_BASE. */
+export const S_CREDIT1 = 26
+
+// ---- Parameter fields ----------------------------------------------------------------------------
+/** Tick length, ms. */
+export const P_TICK_MS = 0
+/** 1 / tick length in seconds. */
+export const P_INV_TICK_S = 1
+/** Tick length, s. */
+export const P_TICK_S = 2
+/** Profile baseline latency, ms. */
+export const P_BASELINE_MS = 3
+/** Latency threshold used while warming up, ms. */
+export const P_WARMUP_LAT_MS = 4
+/** Highest learned threshold, as a multiple of the baseline. */
+export const P_LEARN_CEIL = 5
+/** z: how many σ above the learned mean the threshold sits. */
+export const P_Z = 6
+/** Floor on σ as a fraction of the learned mean. */
+export const P_SIGMA_FLOOR = 7
+/** Healthy seconds to learn before the learned threshold is used. */
+export const P_WARMUP_S = 8
+/** Longest BOOTSTRAP, s. */
+export const P_BOOTSTRAP_MAX_S = 9
+/** Error-rate threshold, 0..1. */
+export const P_ERR_T = 10
+/** External saturation threshold, 0..1. */
+export const P_SAT_T = 11
+/** Scar scale of this route. */
+export const P_SCAR_FACTOR = 12
+/** Number of priority classes. */
+export const P_N_CLASSES = 13
+/** Initial concurrency limit. */
+export const P_LIMIT_INIT = 14
+/** Lowest concurrency limit. */
+export const P_LIMIT_MIN = 15
+/** Highest concurrency limit. */
+export const P_LIMIT_MAX = 16
+/** Pressure at or above which the breaker counts towards a trip. */
+export const P_TRIP_P = 17
+/** Seconds of pressure at the trip level before the breaker opens. */
+export const P_TRIP_AFTER_S = 18
+/** Pressure at or below which HALF_OPEN closes. */
+export const P_CLOSE_P = 19
+/** Cooldown before HALF_OPEN, ms. */
+export const P_COOLDOWN_MS = 20
+/** Probe samples HALF_OPEN needs before it may close. */
+export const P_MIN_PROBES = 21
+/** Spacing of probes, ms. */
+export const P_PROBE_MS = 22
+/** Least time in a mode before the breaker may trip again, ms. */
+export const P_MIN_DWELL_MS = 23
+/** Highest Retry-After, s. */
+export const P_MAX_RETRY_S = 24
+/** 1 − e^(−tick/τ_signal): smoothing of latency, errors and saturation per tick. */
+export const P_A_FAST = 25
+/** 1 − e^(−tick/τ_momentum). */
+export const P_A_MOM = 26
+/** 1 − e^(−tick/τ_limit). */
+export const P_A_LIMIT = 27
+/** 1 − e^(−tick/τ_learn). */
+export const P_A_LEARN = 28
+/** 2^(−tick/halfLife_scar): scar decay per tick. */
+export const P_D_SCAR = 29
+/** Scar gained per tick of full trauma. */
+export const P_SCAR_GAIN = 30
+/** Pressure above which time counts as trauma. */
+export const P_TRAUMA_P = 31
+/** e^(−1 s/τ_signal): per-second relaxation for Retry-After. */
+export const P_D1_FAST = 32
+/** e^(−1 s/τ_momentum). */
+export const P_D1_MOM = 33
+/** 2^(−1 s/halfLife_scar). */
+export const P_D1_SCAR = 34
+/** Weight of pressure in R, Ω. */
+export const P_W_P = 35
+/** Weight of momentum in R, Ω. */
+export const P_W_M = 36
+/** Weight of scar in R, Ω. */
+export const P_W_S = 37
+/** R_base, Ω. */
+export const P_R_BASE = 38
+/** Latency pressure scale: excess ratio that gives pressure 0.5. */
+export const P_LAT_SCALE = 39
+/** Error pressure scale, relative to the error threshold. */
+export const P_ERR_SCALE = 40
+/** In-flight/limit ratio where saturation pressure starts. */
+export const P_SAT_RATIO_T = 41
+
+// ---- Scratch registers (written by inspect) ------------------------------------------------------
+/** Resistance, Ω. */
+export const X_R = 0
+/** Latency pressure. */
+export const X_PL = 1
+/** Error pressure. */
+export const X_PE = 2
+/** Saturation pressure. */
+export const X_PS = 3
+/** Latency threshold in force, ms. */
+export const X_T = 4
+/** Normalised excess resistance e, 0..1. */
+export const X_E = 5
+
+// ---- Modes, reasons, decision code ---------------------------------------------------------------
+export const MODE_BOOTSTRAP = 0
+export const MODE_OPERATIONAL = 1
+export const MODE_HALF_OPEN = 2
+export const MODE_CIRCUIT_BREAKER = 3
+
+export const REASON_ADMITTED = 0
+export const REASON_PROBE = 1
+export const REASON_PRESSURE = 2
+export const REASON_CONCURRENCY = 3
+export const REASON_CIRCUIT_OPEN = 4
+export const REASON_HALF_OPEN = 5
+
+/**
+ * A decision is one i32: bit 0 allow, bits 1-3 reason, bits 4-5 mode, bits 8-23 Retry-After in
+ * whole seconds (0 when admitted).
+ */
+export const CODE_REASON_SHIFT = 1
+export const CODE_MODE_SHIFT = 4
+export const CODE_RETRY_SHIFT = 8
+
+/** Credits are per-mille integers 0..1999, packed four to an f64 in base 2048 (2^44 < 2^53). */
+export const CREDIT_BASE = 2048
+/** Credits needed to admit one request: admission fractions are quantised to 1/1000. */
+export const CREDIT_UNIT = 1000
+
+/** Latency samples are clamped to this, ms (about 27 hours). */
+export const MAX_LATENCY_MS = 100000000
+/** The clock is clamped to ±this, ms (the range of ECMAScript Date). */
+export const MAX_TIME_MS = 8640000000000000
+/** Momentum is clamped to ±this, 1/s. */
+export const MAX_MOMENTUM = 10

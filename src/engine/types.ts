@@ -1,0 +1,74 @@
+/**
+ * The contract both engines implement: numbers in, numbers out, one route per slot.
+ *
+ * @module
+ */
+
+/** Which engine runs the physics. */
+export type EngineKind = 'ts' | 'wasm'
+
+/** Engine selection in config: `auto` takes WASM where it loads and falls back to TypeScript. */
+export type EngineChoice = 'auto' | EngineKind
+
+/**
+ * The slot-level engine. Time is always passed in (`nowMs` on the injected clock); a decision is
+ * one i32 (see `decodeDecision`). Both implementations give bit-identical results.
+ */
+export interface EngineCore {
+  readonly kind: EngineKind
+  readonly maxSlots: number
+  readonly maxParamSets: number
+  /** Copies PARAM_FIELDS values into parameter set `index`. */
+  setParams(index: number, values: ArrayLike<number>): void
+  /** Resets `slot` to a fresh route using parameter set `paramSet`. */
+  initSlot(slot: number, paramSet: number, nowMs: number): void
+  /** Decides one request of priority class `classIndex` (0 = most important). */
+  admit(slot: number, classIndex: number, nowMs: number): number
+  /** Ends an admitted request; `sample` 0 releases it without feeding the physics. */
+  complete(
+    slot: number,
+    latencyMs: number,
+    errorFraction: number,
+    nowMs: number,
+    sample: number,
+  ): void
+  /** Feeds external telemetry; NaN in any argument means "not reported". */
+  observe(
+    slot: number,
+    latencyMs: number,
+    errorRate: number,
+    saturation: number,
+    nowMs: number,
+  ): void
+  /** Brings the slot's ticks up to `nowMs`. */
+  advance(slot: number, nowMs: number): void
+  /** Writes derived values (resistance, pressures, threshold, excess) to the scratch registers. */
+  inspect(slot: number): void
+  readState(slot: number, field: number): number
+  readScratch(field: number): number
+}
+
+/** Mode names as reported by the API. */
+export type Mode = 'BOOTSTRAP' | 'OPERATIONAL' | 'HALF_OPEN' | 'CIRCUIT_BREAKER'
+
+/** Why a decision went the way it did. */
+export type Reason =
+  | 'admitted'
+  | 'probe'
+  | 'pressure'
+  | 'concurrency'
+  | 'circuit-open'
+  | 'half-open'
+
+/** Mode names indexed by the engine's mode number. */
+export const MODES: readonly Mode[] = ['BOOTSTRAP', 'OPERATIONAL', 'HALF_OPEN', 'CIRCUIT_BREAKER']
+
+/** Reason names indexed by the engine's reason number. */
+export const REASONS: readonly Reason[] = [
+  'admitted',
+  'probe',
+  'pressure',
+  'concurrency',
+  'circuit-open',
+  'half-open',
+]
