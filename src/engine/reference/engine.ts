@@ -92,6 +92,7 @@ import {
   S_P,
   S_PARAMS,
   S_PROBES,
+  S_R,
   S_RESEED,
   S_SAT,
   S_SCAR,
@@ -100,6 +101,7 @@ import {
   S_VAR,
   SCRATCH_FIELDS,
   SLOT_FIELDS,
+  X_ADMIT0,
   X_E,
   X_PE,
   X_PL,
@@ -180,6 +182,7 @@ export class ReferenceEngine implements EngineCore {
     // Nothing has passed yet, so the first shed request may go through as a probe.
     s[b + S_LAST_PASS] = now - pr[p + P_PROBE_MS]
     s[b + S_RESEED] = 1
+    s[b + S_R] = this.resistance(b, p)
   }
 
   admit(slot: number, classIndex: number, nowMs: number): number {
@@ -218,12 +221,7 @@ export class ReferenceEngine implements EngineCore {
       return code(0, REASON_CONCURRENCY, mode, 1)
     }
     const e = this.excess(b, p)
-    const width = 1.6 / (nClasses + 1)
-    const start = 0.1 + (nClasses - 1 - cls) * (width / 2)
-    const end = start + width
-    let frac = 1.0
-    if (e >= end) frac = 0
-    else if (e > start) frac = (end - e) / width
+    const frac = classFraction(e, cls, nClasses)
     const q = Math.floor(frac * CREDIT_UNIT)
     const field = cls < 4 ? S_CREDIT0 : S_CREDIT1
     const div = ipow(CREDIT_BASE, cls < 4 ? cls : cls - 4)
@@ -248,11 +246,17 @@ export class ReferenceEngine implements EngineCore {
       return code(1, REASON_PROBE, mode, 0)
     }
     let waitS = 1.0
-    if (frac <= 0) waitS = this.retryEstimate(b, p, end)
+    if (frac <= 0) waitS = this.retryEstimate(b, p, classEnd(cls, nClasses))
     return code(0, REASON_PRESSURE, mode, clampRetry(waitS, maxRetry))
   }
 
-  complete(slot: number, latencyMs: number, errorFraction: number, nowMs: number, sample: number): void {
+  complete(
+    slot: number,
+    latencyMs: number,
+    errorFraction: number,
+    nowMs: number,
+    sample: number,
+  ): void {
     const s = this.state
     const b = slot * SLOT_FIELDS
     const now = Math.max(cleanTime(nowMs, s[b + S_TICK_START]), s[b + S_TICK_START])
@@ -262,7 +266,13 @@ export class ReferenceEngine implements EngineCore {
     if (sample > 0) this.collect(b, latencyMs, errorFraction)
   }
 
-  observe(slot: number, latencyMs: number, errorRate: number, saturation: number, nowMs: number): void {
+  observe(
+    slot: number,
+    latencyMs: number,
+    errorRate: number,
+    saturation: number,
+    nowMs: number,
+  ): void {
     const s = this.state
     const b = slot * SLOT_FIELDS
     const now = Math.max(cleanTime(nowMs, s[b + S_TICK_START]), s[b + S_TICK_START])
@@ -292,6 +302,7 @@ export class ReferenceEngine implements EngineCore {
     const t = start + k * tickMs
     s[b + S_TICK_START] = t
     this.modeClock(b, p, t)
+    s[b + S_R] = this.resistance(b, p)
   }
 
   /** Writes resistance, pressure per axis, threshold and excess of the slot into scratch. */
@@ -308,7 +319,12 @@ export class ReferenceEngine implements EngineCore {
     x[X_PE] = axisPressure((s[b + S_ERR] - errT) / (errT * pr[p + P_ERR_SCALE]))
     x[X_PS] = this.saturationPressure(b, p)
     x[X_T] = t
-    x[X_E] = this.excess(b, p)
+    const e = this.excess(b, p)
+    x[X_E] = e
+    const mode = s[b + S_MODE]
+    const open = mode === MODE_CIRCUIT_BREAKER || mode === MODE_HALF_OPEN
+    const nClasses = pr[p + P_N_CLASSES]
+    for (let i = 0; i < nClasses; i++) x[X_ADMIT0 + i] = open ? 0 : classFraction(e, i, nClasses)
   }
 
   // ---- internals --------------------------------------------------------------------------------
@@ -541,6 +557,22 @@ export class ReferenceEngine implements EngineCore {
     s[b + S_TRANSITIONS] = s[b + S_TRANSITIONS] + 1
     return mode
   }
+}
+
+/** Where class `cls` of `nClasses` stops being admitted, on the excess scale 0..1. */
+export function classEnd(cls: number, nClasses: number): number {
+  const width = 1.6 / (nClasses + 1)
+  return 0.1 + (nClasses - 1 - cls) * (width / 2) + width
+}
+
+/** Admission fraction of class `cls` at excess `e`: 1 below its band, 0 above, linear within. */
+export function classFraction(e: number, cls: number, nClasses: number): number {
+  const width = 1.6 / (nClasses + 1)
+  const start = 0.1 + (nClasses - 1 - cls) * (width / 2)
+  const end = start + width
+  if (e >= end) return 0
+  if (e > start) return (end - e) / width
+  return 1
 }
 
 function cleanTime(nowMs: number, fallback: number): number {

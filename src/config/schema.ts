@@ -1,0 +1,289 @@
+/**
+ * The governor's config: one zod schema, the single source of truth. Types come from it with
+ * `z.infer`; defaults live in it; docs/config.md documents each field.
+ *
+ * `zod/mini` keeps the Worker bundle small; the English locale gives readable messages.
+ *
+ * @module
+ */
+
+import * as z from 'zod/mini'
+import { en } from 'zod/locales'
+
+z.config(en())
+
+/** Built-in workload profiles: the latency a healthy request of that kind takes. */
+export const PROFILES = {
+  LIGHT: { baselineLatencyMs: 10, requiresLease: false, heartbeatMs: 1000 },
+  STANDARD: { baselineLatencyMs: 100, requiresLease: false, heartbeatMs: 1000 },
+  HEAVY: { baselineLatencyMs: 5000, requiresLease: true, heartbeatMs: 1000 },
+  EXTREME: { baselineLatencyMs: 60000, requiresLease: true, heartbeatMs: 5000 },
+} as const
+
+/** Name of a built-in profile. */
+export type ProfileName = keyof typeof PROFILES
+
+export const PROFILE_NAMES = Object.keys(PROFILES) as ProfileName[]
+
+const positive = () => z.number().check(z.positive())
+const openFraction = () => z.number().check(z.gt(0), z.lt(1))
+const count = () => z.number().check(z.int(), z.gte(1))
+
+/** A profile of one's own: at least the healthy latency. */
+export const CustomProfileSchema = z.strictObject({
+  /** Latency of a healthy request, ms. */
+  baselineLatencyMs: positive(),
+  /** Tasks of this profile must hold a lease with an AbortController. @default false */
+  requiresLease: z.optional(z.boolean()),
+  /** Expected heartbeat interval of a lease, ms; a lease dies after 1.5 of these. @default 1000 */
+  heartbeatMs: z.optional(positive()),
+})
+
+export const ProfileSchema = z.union([z.enum(PROFILE_NAMES), CustomProfileSchema])
+
+/** Thresholds of one route. */
+export const ThresholdsSchema = z.strictObject({
+  /** Latency threshold while the route is still learning, ms. @default the profile's baseline */
+  latencyMs: z.optional(positive()),
+  /** Error rate that starts error pressure. @default 0.05 */
+  errorRate: z.optional(openFraction()),
+  /** Reported saturation (0..1) that starts saturation pressure. @default 0.8 */
+  saturation: z.optional(openFraction()),
+  /** Healthy seconds to learn before the learned latency threshold is used. @default 10 */
+  warmupS: z.optional(z.number().check(z.gte(0))),
+  /** The learned threshold sits this many σ above the learned mean. @default 3 */
+  z: z.optional(positive()),
+  /** Floor on σ, as a fraction of the learned mean. @default 0.1 */
+  sigmaFloor: z.optional(positive()),
+  /** The learned threshold never exceeds this multiple of the baseline. @default 4 */
+  learnCeiling: z.optional(z.number().check(z.gte(1))),
+})
+
+/** The adaptive concurrency limit of one route (per isolate). */
+export const ConcurrencySchema = z.strictObject({
+  /** @default 100 */
+  initial: z.optional(count()),
+  /** @default 4 */
+  min: z.optional(count()),
+  /** @default 10000 */
+  max: z.optional(count()),
+})
+
+/** The circuit breaker of one route. */
+export const BreakerSchema = z.strictObject({
+  /** Combined pressure that counts towards a trip. @default 0.95 */
+  tripPressure: z.optional(openFraction()),
+  /** Seconds at or above tripPressure before the breaker opens. @default 1 */
+  tripAfterS: z.optional(positive()),
+  /** Pressure at or below which HALF_OPEN closes. @default 0.3 */
+  closePressure: z.optional(openFraction()),
+  /** Seconds open before probing. @default 5 */
+  cooldownS: z.optional(positive()),
+  /** Probe outcomes HALF_OPEN needs before it may close. @default 3 */
+  probes: z.optional(count()),
+  /** Spacing of probes, ms. @default 500 */
+  probeIntervalMs: z.optional(positive()),
+  /** Least seconds in a mode before the breaker may trip again. @default 5 */
+  minDwellS: z.optional(z.number().check(z.gte(0))),
+})
+
+/** Options of one route, without its id: also the shape of `defaults`. */
+const routeOptionShape = {
+  /** Workload profile. @default "STANDARD" */
+  profile: z.optional(ProfileSchema),
+  /** Priority class of requests that name none. @default the middle class */
+  priority: z.optional(z.string().check(z.minLength(1))),
+  /** Scales the scar tissue of this route (0 turns it off). @default 1 */
+  scarFactor: z.optional(z.number().check(z.gte(0), z.lte(10))),
+  thresholds: z.optional(ThresholdsSchema),
+  concurrency: z.optional(ConcurrencySchema),
+  breaker: z.optional(BreakerSchema),
+}
+
+export const RouteOptionsSchema = z.strictObject(routeOptionShape)
+
+export const RouteSchema = z.strictObject({
+  /** Route id: the key of its state. */
+  id: z.string().check(z.minLength(1)),
+  ...routeOptionShape,
+})
+
+/** Advanced physics constants shared by all routes. docs/physics.md explains each. */
+export const PhysicsSchema = z.strictObject({
+  /** @default 100 */
+  tickMs: z.optional(z.number().check(z.gte(1), z.lte(10000))),
+  /** @default 1 */
+  signalTauS: z.optional(positive()),
+  /** @default 1 */
+  momentumTauS: z.optional(positive()),
+  /** @default 1 */
+  limitTauS: z.optional(positive()),
+  /** @default 300 */
+  learnTauS: z.optional(positive()),
+  /** @default 30 */
+  scarHalfLifeS: z.optional(positive()),
+  /** @default 0.1 */
+  scarGainPerS: z.optional(z.number().check(z.gte(0))),
+  /** @default 0.5 */
+  traumaPressure: z.optional(openFraction()),
+  /** @default 10 */
+  pressureOhm: z.optional(z.number().check(z.gte(0))),
+  /** @default 4 */
+  momentumOhm: z.optional(z.number().check(z.gte(0))),
+  /** @default 4 */
+  scarOhm: z.optional(z.number().check(z.gte(0))),
+  /** @default 1 */
+  baseOhm: z.optional(z.number().check(z.gte(0))),
+  /** @default 1 */
+  latencyScale: z.optional(positive()),
+  /** @default 2 */
+  errorScale: z.optional(positive()),
+  /** @default 0.75 */
+  saturationRatio: z.optional(openFraction()),
+  /** @default 30 */
+  maxRetryAfterS: z.optional(z.number().check(z.int(), z.gte(1), z.lte(3600))),
+  /** @default 60 */
+  bootstrapMaxS: z.optional(positive()),
+})
+
+export const DEFAULT_PRIORITIES = ['critical', 'normal', 'low'] as const
+
+/** The governor's whole config. */
+export const GovernorConfigSchema = z.strictObject({
+  /** Which engine runs the physics. @default "auto" */
+  engine: z._default(z.enum(['auto', 'wasm', 'ts']), 'auto'),
+  /** Priority classes, most important first: shed last → first. @default critical, normal, low */
+  priorities: z._default(
+    z.array(z.string().check(z.minLength(1))).check(z.minLength(1), z.maxLength(8)),
+    [...DEFAULT_PRIORITIES],
+  ),
+  /** Most routes one isolate keeps; the least recently used is evicted. @default 10000 */
+  maxRoutes: z._default(z.number().check(z.int(), z.gte(1), z.lte(1000000)), 10000),
+  /** Options of every route that does not set its own, including routes not configured. */
+  defaults: z._default(RouteOptionsSchema, {}),
+  routes: z._default(z.array(RouteSchema), []),
+  physics: z._default(PhysicsSchema, {}),
+}).check(
+  z.superRefine((config, ctx) => {
+    const known = new Set(config.priorities)
+    if (known.size !== config.priorities.length) {
+      ctx.issues.push({
+        code: 'custom',
+        input: config.priorities,
+        path: ['priorities'],
+        message: 'Priorities must be unique',
+      })
+    }
+    const checkOptions = (options: z.infer<typeof RouteOptionsSchema>, path: PropertyKey[]) => {
+      if (options.priority !== undefined && !known.has(options.priority)) {
+        ctx.issues.push({
+          code: 'custom',
+          input: options.priority,
+          path: [...path, 'priority'],
+          message: `Unknown priority "${options.priority}": expected one of ${
+            config.priorities.map((p) => `"${p}"`).join(', ')
+          }`,
+        })
+      }
+      const c = options.concurrency
+      if (c) {
+        const min = c.min ?? 4
+        const max = c.max ?? 10000
+        const initial = c.initial ?? 100
+        if (min > max) {
+          ctx.issues.push({
+            code: 'custom',
+            input: c,
+            path: [...path, 'concurrency'],
+            message: `Concurrency min (${min}) exceeds max (${max})`,
+          })
+        } else if (initial < min || initial > max) {
+          ctx.issues.push({
+            code: 'custom',
+            input: c,
+            path: [...path, 'concurrency', 'initial'],
+            message: `Initial concurrency (${initial}) must lie within min..max (${min}..${max})`,
+          })
+        }
+      }
+      const b = options.breaker
+      if (b && (b.closePressure ?? 0.3) >= (b.tripPressure ?? 0.95)) {
+        ctx.issues.push({
+          code: 'custom',
+          input: b,
+          path: [...path, 'breaker', 'closePressure'],
+          message: 'Breaker closePressure must be below tripPressure',
+        })
+      }
+    }
+    checkOptions(config.defaults, ['defaults'])
+    const ids = new Set<string>()
+    config.routes.forEach((route, i) => {
+      if (ids.has(route.id)) {
+        ctx.issues.push({
+          code: 'custom',
+          input: route.id,
+          path: ['routes', i, 'id'],
+          message: `Duplicate route id "${route.id}"`,
+        })
+      }
+      ids.add(route.id)
+      checkOptions(route, ['routes', i])
+    })
+  }),
+)
+
+/** Config as a user writes it (everything but `routes` entries' ids optional). */
+export type GovernorConfigInput = z.input<typeof GovernorConfigSchema>
+/** Config after validation, defaults filled in. */
+export type GovernorConfig = z.infer<typeof GovernorConfigSchema>
+export type RouteConfig = z.infer<typeof RouteSchema>
+export type RouteOptions = z.infer<typeof RouteOptionsSchema>
+export type Profile = z.infer<typeof ProfileSchema>
+export type PhysicsConfig = z.infer<typeof PhysicsSchema>
+
+/** One problem found in a config. */
+export interface ConfigProblem {
+  /** Where, as a dotted path (`routes.0.priority`); empty for the whole config. */
+  path: string
+  /** Why, in a sentence. */
+  message: string
+}
+
+/** A config that failed validation, with every problem found. */
+export class ConfigError extends Error {
+  readonly problems: ConfigProblem[]
+  constructor(problems: ConfigProblem[]) {
+    super(
+      `Invalid Rheostat config: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n` +
+        problems.map((p) => `  - ${p.path || '(root)'}: ${p.message}`).join('\n'),
+    )
+    this.name = 'ConfigError'
+    this.problems = problems
+  }
+}
+
+/**
+ * Validates a config and fills in defaults.
+ *
+ * @param input The config as written (an object, e.g. parsed JSON).
+ * @returns The validated config.
+ * @throws {ConfigError} Listing the path and reason of every problem.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseConfig } from './schema.ts'
+ * const config = parseConfig({ routes: [{ id: 'checkout', priority: 'critical' }] })
+ * if (config.maxRoutes !== 10000) throw new Error('default maxRoutes')
+ * ```
+ */
+export function parseConfig(input: unknown): GovernorConfig {
+  const result = GovernorConfigSchema.safeParse(input ?? {})
+  if (result.success) return result.data
+  throw new ConfigError(
+    result.error.issues.map((issue) => ({
+      path: issue.path.map(String).join('.'),
+      message: issue.message,
+    })),
+  )
+}

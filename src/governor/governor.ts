@@ -1,0 +1,672 @@
+/**
+ * The runtime-neutral governor: route ids and priority names in, decisions out. It owns the
+ * route → engine-slot map (least recently used evicted beyond `maxRoutes`), tickets for admitted
+ * requests and leases for long tasks. All time comes from the injected clock.
+ *
+ * @module
+ */
+
+import { createEngine } from '../engine/engine.ts'
+import { paramBlock } from '../engine/params.ts'
+import * as L from '../engine/reference/layout.ts'
+import type { EngineChoice, EngineCore, EngineKind, Mode, Reason } from '../engine/types.ts'
+import { MODES, REASONS } from '../engine/types.ts'
+import type { WasmSource } from '../engine/wasm/loader.ts'
+import {
+  type GovernorConfig,
+  type GovernorConfigInput,
+  parseConfig,
+  type Profile,
+  type RouteOptions,
+} from '../config/schema.ts'
+import { physicsFor, type ResolvedProfile, resolveProfile } from './physics-params.ts'
+
+/** A clock in milliseconds. Inject a virtual one to replay a run exactly. */
+export type Clock = () => number
+
+/** Timers for the optional lease watchdog; absent means leases expire only on governor calls. */
+export interface Scheduler {
+  setTimeout(callback: () => void, ms: number): unknown
+  clearTimeout(handle: unknown): void
+}
+
+export interface GovernorOptions {
+  /** The config (validated here); omitted means all defaults. */
+  config?: GovernorConfigInput | GovernorConfig | undefined
+  /** Overrides `config.engine`. */
+  engine?: EngineChoice | undefined
+  /** The compiled WASM engine: a `.wasm` import, its bytes, or its instantiated exports. */
+  wasm?: WasmSource | undefined
+  /** Milliseconds; defaults to `Date.now`. */
+  clock?: Clock | undefined
+  /** Arms a timer per lease so a silent lease is aborted on time even without governor calls. */
+  scheduler?: Scheduler | undefined
+  /** Where the governor reports things an operator should know (engine fallback). */
+  logger?: { warn(message: string): void } | undefined
+}
+
+/** What a request asks for. */
+export interface AdmitOptions {
+  /** Priority class; defaults to the route's own. */
+  priority?: string | undefined
+  /** Workload profile when the route is not configured, or a different one for this traffic. */
+  profile?: Profile | undefined
+}
+
+/** An admitted request, to be completed exactly once. */
+export interface Ticket {
+  readonly route: string
+  readonly priority: string
+  readonly startMs: number
+  /** @internal */ readonly slot: number
+  /** @internal */ readonly generation: number
+  /** @internal */ done: boolean
+}
+
+/** The governor's answer for one request. */
+export interface Decision {
+  allow: boolean
+  mode: Mode
+  /** Route resistance, Ω, as of the last tick. */
+  resistance: number
+  reason: Reason
+  /** Seconds until this priority is expected to be admitted again; 0 when admitted. */
+  retryAfterS: number
+  /** Present when admitted: pass it to `complete`. */
+  ticket: Ticket | null
+}
+
+/** Outcome of an admitted request. */
+export interface Outcome {
+  /** Defaults to the time since admission on the governor's clock. */
+  latencyMs?: number | undefined
+  /** @default true */
+  ok?: boolean | undefined
+}
+
+/** Telemetry from outside the request path (a health probe, a queue, a database pool). */
+export interface Telemetry {
+  latencyMs?: number | undefined
+  /** 0..1 */
+  errorRate?: number | undefined
+  /** 0..1: how full the origin says it is. */
+  saturation?: number | undefined
+}
+
+/** How a lease ended. */
+export type LeaseOutcome = 'completed' | 'failed' | 'timeout' | 'aborted'
+
+export interface TaskOptions extends AdmitOptions {
+  /** Required for profiles that require a lease (HEAVY, EXTREME): aborted when the lease dies. */
+  abortController?: AbortController | undefined
+  /** Heartbeat interval, ms; the lease dies after 1.5 of these without one. */
+  heartbeatMs?: number | undefined
+}
+
+/** A long task's hold on its route's capacity. */
+export interface Lease {
+  readonly id: number
+  readonly route: string
+  readonly priority: string
+  readonly startMs: number
+  readonly heartbeatMs: number
+  /** When the lease dies without a heartbeat, ms on the governor's clock. */
+  readonly expiresAt: number
+  /** The lease's outcome once it has ended, else null. */
+  readonly outcome: LeaseOutcome | null
+  /** Extends the lease; false when it has already ended. */
+  heartbeat(): boolean
+  /** Ends the lease and feeds its outcome to the physics; false when it had already ended. */
+  release(outcome?: 'completed' | 'failed'): boolean
+}
+
+/** A route's state, for stats and dashboards. */
+export interface RouteSnapshot {
+  route: string
+  profile: string
+  engine: EngineKind
+  mode: Mode
+  resistanceOhm: number
+  pressure: { latency: number; errors: number; saturation: number; combined: number }
+  momentumPerS: number
+  scar: number
+  thresholds: {
+    latencyMs: number
+    errorRate: number
+    learnedLatencyMs: number
+    learnedSigmaMs: number
+    warm: boolean
+  }
+  signals: { latencyMs: number; errorRate: number; saturation: number }
+  inflight: number
+  concurrencyLimit: number
+  admission: Record<string, number>
+  modeTransitions: number
+}
+
+/** startTask refused: the route is shedding this priority. */
+export class TaskRefusedError extends Error {
+  readonly decision: Decision
+  constructor(route: string, decision: Decision) {
+    super(
+      `Task refused on route "${route}": ${decision.reason} (mode ${decision.mode}), retry after ${decision.retryAfterS} s`,
+    )
+    this.name = 'TaskRefusedError'
+    this.decision = decision
+  }
+}
+
+/** The reason a lease's AbortController is aborted with when heartbeats stop. */
+export class LeaseExpiredError extends Error {
+  constructor(route: string, heartbeatMs: number) {
+    super(`Lease on route "${route}" expired: no heartbeat within ${1.5 * heartbeatMs} ms`)
+    this.name = 'LeaseExpiredError'
+  }
+}
+
+/** The governor. Create it with `createGovernor`. */
+export interface Governor {
+  readonly config: GovernorConfig
+  readonly engineKind: EngineKind
+  /** Decides one request on `route`. O(1), no I/O. */
+  admit(route: string, options?: AdmitOptions): Decision
+  /** Reports the outcome of an admitted request; false for a ticket already completed or stale. */
+  complete(ticket: Ticket, outcome?: Outcome): boolean
+  /** Feeds telemetry measured elsewhere. */
+  observe(route: string, telemetry: Telemetry, options?: AdmitOptions): void
+  /** observe + admit in one call. */
+  route(route: string, telemetry: Telemetry, options?: AdmitOptions): Decision
+  /**
+   * Admits a long task and holds a lease on it.
+   * @throws {TaskRefusedError} When the route sheds it.
+   * @throws {TypeError} When the profile requires an AbortController and none is given.
+   */
+  startTask(route: string, options?: TaskOptions): Promise<Lease>
+  /** Runs clock-driven housekeeping (lease expiry) now. */
+  tick(): void
+  /** The route's state; undefined for a route the governor does not hold. */
+  snapshot(route: string, options?: AdmitOptions): RouteSnapshot | undefined
+  /** Ids of the routes held, most recently used first. */
+  routes(): string[]
+  /** Active leases. */
+  leases(): Lease[]
+}
+
+interface RouteInfo {
+  key: string
+  route: string
+  profile: ResolvedProfile
+  defaultClass: number
+}
+
+const DECISION_MASK_REASON = 0x7
+const DECISION_MASK_MODE = 0x3
+const NO_SLOT = -1
+
+class LeaseImpl implements Lease {
+  readonly id: number
+  readonly route: string
+  readonly priority: string
+  readonly startMs: number
+  readonly heartbeatMs: number
+  expiresAt: number
+  outcome: LeaseOutcome | null = null
+  readonly ticket: Ticket
+  readonly controller: AbortController | undefined
+  timer: unknown = undefined
+  private readonly gov: GovernorImpl
+
+  constructor(
+    gov: GovernorImpl,
+    id: number,
+    ticket: Ticket,
+    heartbeatMs: number,
+    controller: AbortController | undefined,
+  ) {
+    this.gov = gov
+    this.id = id
+    this.route = ticket.route
+    this.priority = ticket.priority
+    this.startMs = ticket.startMs
+    this.heartbeatMs = heartbeatMs
+    this.ticket = ticket
+    this.controller = controller
+    this.expiresAt = ticket.startMs + 1.5 * heartbeatMs
+  }
+
+  heartbeat(): boolean {
+    return this.gov.heartbeatLease(this)
+  }
+
+  release(outcome: 'completed' | 'failed' = 'completed'): boolean {
+    return this.gov.endLease(this, outcome)
+  }
+}
+
+class GovernorImpl implements Governor {
+  readonly config: GovernorConfig
+  readonly engineKind: EngineKind
+  private readonly engine: EngineCore
+  private readonly clock: Clock
+  private readonly scheduler: Scheduler | undefined
+  private readonly maxSlots: number
+  private readonly classIndex = new Map<string, number>()
+  private readonly configured = new Map<string, RouteOptions>()
+  private readonly paramSets = new Map<string, number>()
+  private readonly slots = new Map<string, number>()
+  private readonly info: (RouteInfo | undefined)[]
+  private readonly generation: Uint32Array
+  private readonly pinned: Uint32Array
+  // LRU as a doubly linked list over slot numbers; head is most recent.
+  private readonly prev: Int32Array
+  private readonly next: Int32Array
+  private head = NO_SLOT
+  private tail = NO_SLOT
+  private used = 0
+  private readonly activeLeases = new Set<LeaseImpl>()
+  private nextLeaseExpiry = Infinity
+  private leaseIds = 0
+
+  constructor(options: GovernorOptions) {
+    this.config = parseConfig(options.config ?? {})
+    this.clock = options.clock ?? Date.now
+    this.scheduler = options.scheduler
+    this.config.priorities.forEach((name, i) => this.classIndex.set(name, i))
+    for (const route of this.config.routes) this.configured.set(route.id, route)
+    this.maxSlots = this.config.maxRoutes
+    // One parameter set per configured route and profile it is used with, plus the defaults.
+    const maxParamSets = (this.config.routes.length + 1) * 8
+    const logger = options.logger ?? console
+    this.engine = createEngine({
+      engine: options.engine ?? this.config.engine,
+      wasm: options.wasm,
+      maxSlots: this.maxSlots,
+      maxParamSets,
+      warn: (message) => logger.warn(message),
+    })
+    this.engineKind = this.engine.kind
+    this.info = new Array(this.maxSlots)
+    this.generation = new Uint32Array(this.maxSlots)
+    this.pinned = new Uint32Array(this.maxSlots)
+    this.prev = new Int32Array(this.maxSlots).fill(NO_SLOT)
+    this.next = new Int32Array(this.maxSlots).fill(NO_SLOT)
+  }
+
+  admit(route: string, options?: AdmitOptions): Decision {
+    const now = this.now()
+    if (now >= this.nextLeaseExpiry) this.expireLeases(now)
+    const slot = this.slotFor(route, options?.profile, now)
+    const info = this.info[slot] as RouteInfo
+    const cls = this.classOf(info, options?.priority)
+    const code = this.engine.admit(slot, cls, now)
+    const allow = (code & 1) === 1
+    return {
+      allow,
+      mode: MODES[(code >> L.CODE_MODE_SHIFT) & DECISION_MASK_MODE] as Mode,
+      resistance: this.engine.readState(slot, L.S_R),
+      reason: REASONS[(code >> L.CODE_REASON_SHIFT) & DECISION_MASK_REASON] as Reason,
+      retryAfterS: code >>> L.CODE_RETRY_SHIFT,
+      ticket: allow
+        ? {
+          route,
+          priority: this.config.priorities[cls] as string,
+          startMs: now,
+          slot,
+          generation: this.generation[slot] as number,
+          done: false,
+        }
+        : null,
+    }
+  }
+
+  complete(ticket: Ticket, outcome?: Outcome): boolean {
+    const now = this.now()
+    if (now >= this.nextLeaseExpiry) this.expireLeases(now)
+    if (ticket.done || this.generation[ticket.slot] !== ticket.generation) return false
+    ticket.done = true
+    const latencyMs = outcome?.latencyMs ?? now - ticket.startMs
+    const ok = outcome?.ok ?? true
+    this.engine.complete(ticket.slot, Number(latencyMs), ok ? 0 : 1, now, 1)
+    return true
+  }
+
+  observe(route: string, telemetry: Telemetry, options?: AdmitOptions): void {
+    const now = this.now()
+    const slot = this.slotFor(route, options?.profile, now)
+    this.engine.observe(
+      slot,
+      numberOrNaN(telemetry.latencyMs),
+      numberOrNaN(telemetry.errorRate),
+      numberOrNaN(telemetry.saturation),
+      now,
+    )
+  }
+
+  route(route: string, telemetry: Telemetry, options?: AdmitOptions): Decision {
+    this.observe(route, telemetry, options)
+    return this.admit(route, options)
+  }
+
+  startTask(route: string, options: TaskOptions = {}): Promise<Lease> {
+    // Every check is synchronous; the promise leaves room for stores that hold leases remotely.
+    try {
+      return Promise.resolve(this.startTaskNow(route, options))
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  private startTaskNow(route: string, options: TaskOptions): Lease {
+    const now = this.now()
+    const slot = this.slotFor(route, options.profile, now)
+    const info = this.info[slot] as RouteInfo
+    const controller = options.abortController
+    if (info.profile.requiresLease && !(controller instanceof AbortController)) {
+      throw new TypeError(
+        `Profile "${info.profile.name}" on route "${route}" requires an AbortController: ` +
+          'pass startTask(route, { abortController })',
+      )
+    }
+    const heartbeatMs = options.heartbeatMs ?? info.profile.heartbeatMs
+    if (!(heartbeatMs > 0) || !Number.isFinite(heartbeatMs)) {
+      throw new RangeError(
+        `Heartbeat interval must be a positive number of ms, got "${heartbeatMs}"`,
+      )
+    }
+    const decision = this.admit(route, options)
+    if (!decision.allow || decision.ticket === null) throw new TaskRefusedError(route, decision)
+    const lease = new LeaseImpl(this, ++this.leaseIds, decision.ticket, heartbeatMs, controller)
+    this.activeLeases.add(lease)
+    this.pinned[slot] = (this.pinned[slot] as number) + 1
+    if (lease.expiresAt < this.nextLeaseExpiry) this.nextLeaseExpiry = lease.expiresAt
+    this.arm(lease)
+    controller?.signal.addEventListener('abort', () => this.endLease(lease, 'aborted'), {
+      once: true,
+    })
+    return lease
+  }
+
+  heartbeatLease(lease: LeaseImpl): boolean {
+    const now = this.now()
+    if (now >= this.nextLeaseExpiry) this.expireLeases(now)
+    if (lease.outcome !== null) return false
+    lease.expiresAt = now + 1.5 * lease.heartbeatMs
+    this.recomputeLeaseExpiry()
+    this.arm(lease)
+    return true
+  }
+
+  endLease(lease: LeaseImpl, outcome: LeaseOutcome): boolean {
+    if (lease.outcome !== null) return false
+    lease.outcome = outcome
+    this.activeLeases.delete(lease)
+    this.disarm(lease)
+    const ticket = lease.ticket
+    if (!ticket.done && this.generation[ticket.slot] === ticket.generation) {
+      ticket.done = true
+      this.pinned[ticket.slot] = (this.pinned[ticket.slot] as number) - 1
+      const now = this.now()
+      if (outcome === 'aborted') {
+        // A cancellation says nothing about the origin: give the capacity back, no sample.
+        this.engine.complete(ticket.slot, NaN, NaN, now, 0)
+      } else {
+        this.engine.complete(
+          ticket.slot,
+          now - ticket.startMs,
+          outcome === 'completed' ? 0 : 1,
+          now,
+          1,
+        )
+      }
+    }
+    if (outcome === 'timeout') {
+      lease.controller?.abort(new LeaseExpiredError(lease.route, lease.heartbeatMs))
+    }
+    this.recomputeLeaseExpiry()
+    return true
+  }
+
+  tick(): void {
+    const now = this.now()
+    if (now >= this.nextLeaseExpiry) this.expireLeases(now)
+  }
+
+  snapshot(route: string, options?: AdmitOptions): RouteSnapshot | undefined {
+    const key = this.keyOf(route, options?.profile)
+    const slot = this.slots.get(key)
+    if (slot === undefined) return undefined
+    const info = this.info[slot] as RouteInfo
+    const e = this.engine
+    e.advance(slot, this.now())
+    e.inspect(slot)
+    const admission: Record<string, number> = {}
+    this.config.priorities.forEach((name, i) => {
+      admission[name] = e.readScratch(L.X_ADMIT0 + i)
+    })
+    const variance = e.readState(slot, L.S_VAR)
+    const params = this.paramsOf(slot)
+    return {
+      route,
+      profile: info.profile.name,
+      engine: e.kind,
+      mode: MODES[e.readState(slot, L.S_MODE)] as Mode,
+      resistanceOhm: e.readScratch(L.X_R),
+      pressure: {
+        latency: e.readScratch(L.X_PL),
+        errors: e.readScratch(L.X_PE),
+        saturation: e.readScratch(L.X_PS),
+        combined: e.readState(slot, L.S_P),
+      },
+      momentumPerS: e.readState(slot, L.S_M),
+      scar: e.readState(slot, L.S_SCAR),
+      thresholds: {
+        latencyMs: e.readScratch(L.X_T),
+        errorRate: params.errorRateThreshold,
+        learnedLatencyMs: e.readState(slot, L.S_MU),
+        learnedSigmaMs: Math.sqrt(variance),
+        warm: e.readState(slot, L.S_LEARNED_S) >= params.warmupS,
+      },
+      signals: {
+        latencyMs: e.readState(slot, L.S_LAT),
+        errorRate: e.readState(slot, L.S_ERR),
+        saturation: e.readState(slot, L.S_SAT),
+      },
+      inflight: e.readState(slot, L.S_INFLIGHT),
+      concurrencyLimit: e.readState(slot, L.S_LIMIT),
+      admission,
+      modeTransitions: e.readState(slot, L.S_TRANSITIONS),
+    }
+  }
+
+  routes(): string[] {
+    const out: string[] = []
+    for (let s = this.head; s !== NO_SLOT; s = this.next[s] as number) {
+      out.push((this.info[s] as RouteInfo).key)
+    }
+    return out
+  }
+
+  leases(): Lease[] {
+    return [...this.activeLeases]
+  }
+
+  // ---- internals --------------------------------------------------------------------------------
+
+  private now(): number {
+    const t = this.clock()
+    return typeof t === 'number' ? t : NaN
+  }
+
+  private keyOf(route: string, profile: Profile | undefined): string {
+    if (profile === undefined) return route
+    const own = this.configured.get(route)?.profile ?? this.config.defaults.profile
+    const resolved = resolveProfile(profile)
+    if (resolveProfile(own).name === resolved.name) return route
+    return `${route}@${resolved.name}`
+  }
+
+  private classOf(info: RouteInfo, priority: string | undefined): number {
+    if (priority === undefined) return info.defaultClass
+    const cls = this.classIndex.get(priority)
+    if (cls === undefined) {
+      throw new RangeError(
+        `Unknown priority "${priority}": expected one of ${
+          this.config.priorities.map((p) => `"${p}"`).join(', ')
+        }`,
+      )
+    }
+    return cls
+  }
+
+  private slotFor(route: string, profile: Profile | undefined, now: number): number {
+    const key = profile === undefined ? route : this.keyOf(route, profile)
+    const slot = this.slots.get(key)
+    if (slot !== undefined) {
+      if (slot !== this.head) this.touch(slot)
+      return slot
+    }
+    return this.createSlot(key, route, profile, now)
+  }
+
+  private createSlot(
+    key: string,
+    route: string,
+    profile: Profile | undefined,
+    now: number,
+  ): number {
+    if (typeof route !== 'string' || route.length === 0) {
+      throw new TypeError(`Route id must be a non-empty string, got "${String(route)}"`)
+    }
+    let slot: number
+    if (this.used < this.maxSlots) {
+      slot = this.used++
+    } else {
+      slot = this.evictionVictim()
+      this.unlink(slot)
+      this.slots.delete((this.info[slot] as RouteInfo).key)
+      // Tickets of the evicted route are now stale: completing them does nothing.
+      this.generation[slot] = ((this.generation[slot] as number) + 1) >>> 0
+    }
+    const options = this.configured.get(route) ?? {}
+    const resolved = resolveProfile(profile ?? options.profile ?? this.config.defaults.profile)
+    const paramSet = this.paramSetFor(route, options, resolved)
+    const priority = options.priority ?? this.config.defaults.priority
+    const defaultClass = priority !== undefined
+      ? this.classIndex.get(priority) as number
+      : Math.floor(this.config.priorities.length / 2)
+    this.info[slot] = { key, route, profile: resolved, defaultClass }
+    this.engine.initSlot(slot, paramSet, now)
+    this.slots.set(key, slot)
+    this.pushFront(slot)
+    return slot
+  }
+
+  /** Least recently used slot without an active lease; the LRU one if all hold leases. */
+  private evictionVictim(): number {
+    for (let s = this.tail; s !== NO_SLOT; s = this.prev[s] as number) {
+      if (this.pinned[s] === 0) return s
+    }
+    return this.tail
+  }
+
+  private paramSetFor(route: string, options: RouteOptions, profile: ResolvedProfile): number {
+    const id = this.configured.has(route) ? `route:${route}|${profile.name}` : `|${profile.name}`
+    let index = this.paramSets.get(id)
+    if (index === undefined) {
+      index = this.paramSets.size
+      if (index >= this.engine.maxParamSets) {
+        throw new RangeError(`Too many distinct route profiles (${index}); configure fewer`)
+      }
+      this.engine.setParams(index, paramBlock(physicsFor(this.config, options, profile)))
+      this.paramSets.set(id, index)
+    }
+    return index
+  }
+
+  private paramsOf(slot: number) {
+    const info = this.info[slot] as RouteInfo
+    return physicsFor(this.config, this.configured.get(info.route) ?? {}, info.profile)
+  }
+
+  private touch(slot: number): void {
+    this.unlink(slot)
+    this.pushFront(slot)
+  }
+
+  private unlink(slot: number): void {
+    const p = this.prev[slot] as number
+    const n = this.next[slot] as number
+    if (p !== NO_SLOT) this.next[p] = n
+    else this.head = n
+    if (n !== NO_SLOT) this.prev[n] = p
+    else this.tail = p
+    this.prev[slot] = NO_SLOT
+    this.next[slot] = NO_SLOT
+  }
+
+  private pushFront(slot: number): void {
+    this.prev[slot] = NO_SLOT
+    this.next[slot] = this.head
+    if (this.head !== NO_SLOT) this.prev[this.head] = slot
+    this.head = slot
+    if (this.tail === NO_SLOT) this.tail = slot
+  }
+
+  private expireLeases(now: number): void {
+    for (const lease of [...this.activeLeases]) {
+      if (lease.expiresAt <= now) this.endLease(lease, 'timeout')
+    }
+    this.recomputeLeaseExpiry()
+  }
+
+  private recomputeLeaseExpiry(): void {
+    let next = Infinity
+    for (const lease of this.activeLeases) if (lease.expiresAt < next) next = lease.expiresAt
+    this.nextLeaseExpiry = next
+  }
+
+  private arm(lease: LeaseImpl): void {
+    const scheduler = this.scheduler
+    if (scheduler === undefined) return
+    this.disarm(lease)
+    const delay = Math.max(0, lease.expiresAt - this.now())
+    lease.timer = scheduler.setTimeout(() => {
+      lease.timer = undefined
+      this.tick()
+    }, delay)
+  }
+
+  private disarm(lease: LeaseImpl): void {
+    if (lease.timer !== undefined) {
+      this.scheduler?.clearTimeout(lease.timer)
+      lease.timer = undefined
+    }
+  }
+}
+
+function numberOrNaN(value: unknown): number {
+  return typeof value === 'number' ? value : NaN
+}
+
+/**
+ * Creates a governor.
+ *
+ * @param options Config, engine choice, WASM module, clock.
+ * @returns The governor.
+ * @throws {ConfigError} When the config is invalid, listing every problem.
+ * @throws {Error} With `engine: 'wasm'` when the WASM module is missing or does not load.
+ *
+ * @example Usage
+ * ```ts
+ * import { createGovernor } from '../mod.ts'
+ * let now = 0
+ * const gov = createGovernor({ engine: 'ts', clock: () => now })
+ * const d = gov.admit('anything', { priority: 'low' })
+ * if (!d.allow || d.ticket === null) throw new Error('a fresh route admits')
+ * now += 40
+ * gov.complete(d.ticket, { latencyMs: 40, ok: true })
+ * ```
+ */
+export function createGovernor(options: GovernorOptions = {}): Governor {
+  return new GovernorImpl(options)
+}

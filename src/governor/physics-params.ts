@@ -1,0 +1,83 @@
+/**
+ * From validated config to the engine's physics parameters, route by route.
+ *
+ * @module
+ */
+
+import type { PhysicsParams } from '../engine/params.ts'
+import { type GovernorConfig, type Profile, PROFILES, type RouteOptions } from '../config/schema.ts'
+
+/** A profile with every field filled in. */
+export interface ResolvedProfile {
+  name: string
+  baselineLatencyMs: number
+  requiresLease: boolean
+  heartbeatMs: number
+}
+
+/** Fills in a profile given by name or by its own fields. */
+export function resolveProfile(profile: Profile | undefined): ResolvedProfile {
+  if (profile === undefined) return { name: 'STANDARD', ...PROFILES.STANDARD }
+  if (typeof profile === 'string') return { name: profile, ...PROFILES[profile] }
+  return {
+    name: `custom:${profile.baselineLatencyMs}ms`,
+    baselineLatencyMs: profile.baselineLatencyMs,
+    requiresLease: profile.requiresLease ?? false,
+    heartbeatMs: profile.heartbeatMs ?? 1000,
+  }
+}
+
+/**
+ * Merges a route's options over the config's defaults (field by field within each group) and
+ * produces the engine's parameters.
+ */
+export function physicsFor(
+  config: GovernorConfig,
+  route: RouteOptions,
+  profile: ResolvedProfile,
+): PhysicsParams {
+  const d = config.defaults
+  const t = { ...d.thresholds, ...route.thresholds }
+  const c = { ...d.concurrency, ...route.concurrency }
+  const b = { ...d.breaker, ...route.breaker }
+  const ph = config.physics
+  return {
+    tickMs: ph.tickMs ?? 100,
+    baselineLatencyMs: profile.baselineLatencyMs,
+    warmupLatencyMs: t.latencyMs ?? profile.baselineLatencyMs,
+    learnCeilingFactor: t.learnCeiling ?? 4,
+    thresholdZ: t.z ?? 3,
+    sigmaFloorFraction: t.sigmaFloor ?? 0.1,
+    warmupS: t.warmupS ?? 10,
+    bootstrapMaxS: ph.bootstrapMaxS ?? 60,
+    errorRateThreshold: t.errorRate ?? 0.05,
+    saturationThreshold: t.saturation ?? 0.8,
+    scarFactor: route.scarFactor ?? d.scarFactor ?? 1,
+    classes: config.priorities.length,
+    concurrencyInitial: c.initial ?? 100,
+    concurrencyMin: c.min ?? 4,
+    concurrencyMax: c.max ?? 10000,
+    tripPressure: b.tripPressure ?? 0.95,
+    tripAfterS: b.tripAfterS ?? 1,
+    closePressure: b.closePressure ?? 0.3,
+    cooldownS: b.cooldownS ?? 5,
+    minProbes: b.probes ?? 3,
+    probeIntervalMs: b.probeIntervalMs ?? 500,
+    minDwellS: b.minDwellS ?? 5,
+    maxRetryAfterS: ph.maxRetryAfterS ?? 30,
+    signalTauS: ph.signalTauS ?? 1,
+    momentumTauS: ph.momentumTauS ?? 1,
+    limitTauS: ph.limitTauS ?? 1,
+    learnTauS: ph.learnTauS ?? 300,
+    scarHalfLifeS: ph.scarHalfLifeS ?? 30,
+    scarGainPerS: ph.scarGainPerS ?? 0.1,
+    traumaPressure: ph.traumaPressure ?? 0.5,
+    pressureOhm: ph.pressureOhm ?? 10,
+    momentumOhm: ph.momentumOhm ?? 4,
+    scarOhm: ph.scarOhm ?? 4,
+    baseOhm: ph.baseOhm ?? 1,
+    latencyScale: ph.latencyScale ?? 1,
+    errorScale: ph.errorScale ?? 2,
+    saturationRatio: ph.saturationRatio ?? 0.75,
+  }
+}
