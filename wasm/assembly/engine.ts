@@ -86,6 +86,7 @@ import {
   S_P,
   S_PARAMS,
   S_PROBES,
+  S_R,
   S_RESEED,
   S_SAT,
   S_SCAR,
@@ -94,6 +95,7 @@ import {
   S_VAR,
   SCRATCH_FIELDS,
   SLOT_FIELDS,
+  X_ADMIT0,
   X_E,
   X_PE,
   X_PL,
@@ -107,40 +109,36 @@ import {
 const SCRATCH_BASE: usize = 0
 let paramsBase: usize = 0
 let slotsBase: usize = 0
-let slotCount: i32 = 0
-let paramCount: i32 = 0
 
-@inline function ld(base: usize, field: i32): f64 {
-  return load<f64>(base + ((<usize>field) << 3))
+function ld(base: usize, field: i32): f64 {
+  return load<f64>(base + ((<usize> field) << 3))
 }
 
-@inline function st(base: usize, field: i32, value: f64): void {
-  store<f64>(base + ((<usize>field) << 3), value)
+function st(base: usize, field: i32, value: f64): void {
+  store<f64>(base + ((<usize> field) << 3), value)
 }
 
-@inline function slotBase(slot: i32): usize {
-  return slotsBase + (<usize>slot) * (<usize>SLOT_FIELDS << 3)
+function slotBase(slot: i32): usize {
+  return slotsBase + (<usize> slot) * (<usize> SLOT_FIELDS << 3)
 }
 
-@inline function paramBase(b: usize): usize {
-  return paramsBase + (<usize>(<i32>ld(b, S_PARAMS))) * (<usize>PARAM_FIELDS << 3)
+function paramBase(b: usize): usize {
+  return paramsBase + (<usize> (<i32> ld(b, S_PARAMS))) * (<usize> PARAM_FIELDS << 3)
 }
 
 /** Reserves memory for `maxSlots` routes and `maxParamSets` parameter sets; 0 when it cannot. */
 export function init(maxSlots: i32, maxParamSets: i32): i32 {
-  const scratchBytes: usize = <usize>SCRATCH_FIELDS << 3
+  const scratchBytes: usize = <usize> SCRATCH_FIELDS << 3
   const pBase: usize = SCRATCH_BASE + scratchBytes
-  const sBase: usize = pBase + (<usize>maxParamSets) * (<usize>PARAM_FIELDS << 3)
-  const end: usize = sBase + (<usize>maxSlots) * (<usize>SLOT_FIELDS << 3)
-  const needPages = <i32>((end + 0xffff) >> 16)
+  const sBase: usize = pBase + (<usize> maxParamSets) * (<usize> PARAM_FIELDS << 3)
+  const end: usize = sBase + (<usize> maxSlots) * (<usize> SLOT_FIELDS << 3)
+  const needPages = <i32> ((end + 0xffff) >> 16)
   const havePages = memory.size()
   if (needPages > havePages) {
     if (memory.grow(needPages - havePages) < 0) return 0
   }
   paramsBase = pBase
   slotsBase = sBase
-  slotCount = maxSlots
-  paramCount = maxParamSets
   return 1
 }
 
@@ -149,7 +147,7 @@ export function scratchPtr(): usize {
 }
 
 export function paramsPtr(index: i32): usize {
-  return paramsBase + (<usize>index) * (<usize>PARAM_FIELDS << 3)
+  return paramsBase + (<usize> index) * (<usize> PARAM_FIELDS << 3)
 }
 
 export function slotPtr(slot: i32): usize {
@@ -178,6 +176,22 @@ export function ipow(base: f64, k: f64): f64 {
   return result
 }
 
+/** Where class `cls` of `nClasses` stops being admitted, on the excess scale 0..1. */
+export function classEnd(cls: f64, nClasses: f64): f64 {
+  const width = 1.6 / (nClasses + 1)
+  return 0.1 + (nClasses - 1 - cls) * (width / 2) + width
+}
+
+/** Admission fraction of class `cls` at excess `e`: 1 below its band, 0 above, linear within. */
+export function classFraction(e: f64, cls: f64, nClasses: f64): f64 {
+  const width = 1.6 / (nClasses + 1)
+  const start = 0.1 + (nClasses - 1 - cls) * (width / 2)
+  const end = start + width
+  if (e >= end) return 0
+  if (e > start) return (end - e) / width
+  return 1
+}
+
 function cleanTime(nowMs: f64, fallback: f64): f64 {
   if (!(nowMs == nowMs)) return fallback
   if (nowMs > MAX_TIME_MS) return MAX_TIME_MS
@@ -194,24 +208,25 @@ function clampRetry(seconds: f64, maxRetry: f64): f64 {
 
 function code(allow: i32, reason: i32, mode: i32, retryS: f64): i32 {
   return allow | (reason << CODE_REASON_SHIFT) | (mode << CODE_MODE_SHIFT) |
-    (<i32>retryS << CODE_RETRY_SHIFT)
+    (<i32> retryS << CODE_RETRY_SHIFT)
 }
 
 export function initSlot(slot: i32, paramSet: i32, nowMs: f64): void {
   const b = slotBase(slot)
-  const p = paramsBase + (<usize>paramSet) * (<usize>PARAM_FIELDS << 3)
+  const p = paramsBase + (<usize> paramSet) * (<usize> PARAM_FIELDS << 3)
   for (let i = 0; i < SLOT_FIELDS; i++) st(b, i, 0)
   const now = cleanTime(nowMs, 0)
-  st(b, S_PARAMS, <f64>paramSet)
+  st(b, S_PARAMS, <f64> paramSet)
   st(b, S_TICK_START, now)
   st(b, S_ACC_SAT, -1)
   st(b, S_LAT, ld(p, P_BASELINE_MS))
   st(b, S_LIMIT, ld(p, P_LIMIT_INIT))
   st(b, S_MU, ld(p, P_BASELINE_MS))
-  st(b, S_MODE, <f64>MODE_BOOTSTRAP)
+  st(b, S_MODE, <f64> MODE_BOOTSTRAP)
   st(b, S_MODE_SINCE, now)
   st(b, S_LAST_PASS, now - ld(p, P_PROBE_MS))
   st(b, S_RESEED, 1)
+  st(b, S_R, resistance(b, p))
 }
 
 export function admit(slot: i32, classIndex: f64, nowMs: f64): i32 {
@@ -219,7 +234,7 @@ export function admit(slot: i32, classIndex: f64, nowMs: f64): i32 {
   const p = paramBase(b)
   const now = Math.max(cleanTime(nowMs, ld(b, S_TICK_START)), ld(b, S_TICK_START))
   advanceSlot(b, p, now)
-  const mode = <i32>ld(b, S_MODE)
+  const mode = <i32> ld(b, S_MODE)
   const nClasses = ld(p, P_N_CLASSES)
   let cls = Math.floor(classIndex)
   if (!(cls >= 0)) cls = nClasses - 1
@@ -247,12 +262,7 @@ export function admit(slot: i32, classIndex: f64, nowMs: f64): i32 {
     return code(0, REASON_CONCURRENCY, mode, 1)
   }
   const e = excess(b, p)
-  const width = 1.6 / (nClasses + 1)
-  const start = 0.1 + (nClasses - 1 - cls) * (width / 2)
-  const end = start + width
-  let frac: f64 = 1.0
-  if (e >= end) frac = 0
-  else if (e > start) frac = (end - e) / width
+  const frac = classFraction(e, cls, nClasses)
   const q = Math.floor(frac * CREDIT_UNIT)
   const field = cls < 4 ? S_CREDIT0 : S_CREDIT1
   const div = ipow(CREDIT_BASE, cls < 4 ? cls : cls - 4)
@@ -277,7 +287,7 @@ export function admit(slot: i32, classIndex: f64, nowMs: f64): i32 {
     return code(1, REASON_PROBE, mode, 0)
   }
   let waitS: f64 = 1.0
-  if (frac <= 0) waitS = retryEstimate(b, p, end)
+  if (frac <= 0) waitS = retryEstimate(b, p, classEnd(cls, nClasses))
   return code(0, REASON_PRESSURE, mode, clampRetry(waitS, maxRetry))
 }
 
@@ -333,7 +343,14 @@ export function inspect(slot: i32): void {
   st(x, X_PE, axisPressure((ld(b, S_ERR) - errT) / (errT * ld(p, P_ERR_SCALE))))
   st(x, X_PS, saturationPressure(b, p))
   st(x, X_T, t)
-  st(x, X_E, excess(b, p))
+  const e = excess(b, p)
+  st(x, X_E, e)
+  const mode = <i32> ld(b, S_MODE)
+  const open = mode == MODE_CIRCUIT_BREAKER || mode == MODE_HALF_OPEN
+  const nClasses = ld(p, P_N_CLASSES)
+  for (let i = 0; i < <i32> nClasses; i++) {
+    st(x, X_ADMIT0 + i, open ? 0 : classFraction(e, <f64> i, nClasses))
+  }
 }
 
 function advanceSlot(b: usize, p: usize, nowMs: f64): void {
@@ -347,6 +364,7 @@ function advanceSlot(b: usize, p: usize, nowMs: f64): void {
   const t = start + k * tickMs
   st(b, S_TICK_START, t)
   modeClock(b, p, t)
+  st(b, S_R, resistance(b, p))
 }
 
 function collect(b: usize, latencyMs: f64, errorFraction: f64): void {
@@ -454,7 +472,7 @@ function dataTick(b: usize, p: usize): void {
   st(b, S_SCAR, Math.min(1, ld(b, S_SCAR) * ld(p, P_D_SCAR) + ld(p, P_SCAR_GAIN) * trauma))
 
   const tickS = ld(p, P_TICK_S)
-  const mode = <i32>ld(b, S_MODE)
+  const mode = <i32> ld(b, S_MODE)
   if (n > 0) {
     const base = ld(p, P_BASELINE_MS)
     const ceiling = base * ld(p, P_LEARN_CEIL)
@@ -512,7 +530,7 @@ function traumaOf(pressure: f64, p: usize): f64 {
 }
 
 function modeClock(b: usize, p: usize, t: f64): void {
-  let mode = <i32>ld(b, S_MODE)
+  let mode = <i32> ld(b, S_MODE)
   if (mode == MODE_BOOTSTRAP) {
     const warm = ld(b, S_LEARNED_S) >= ld(p, P_WARMUP_S)
     if (warm || t - ld(b, S_MODE_SINCE) >= ld(p, P_BOOTSTRAP_MAX_S) * 1000) {
@@ -543,7 +561,7 @@ function modeClock(b: usize, p: usize, t: f64): void {
 }
 
 function setMode(b: usize, mode: i32, t: f64): i32 {
-  st(b, S_MODE, <f64>mode)
+  st(b, S_MODE, <f64> mode)
   st(b, S_MODE_SINCE, t)
   st(b, S_TRANSITIONS, ld(b, S_TRANSITIONS) + 1)
   return mode

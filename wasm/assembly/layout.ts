@@ -13,7 +13,7 @@ export const SLOT_FIELDS: i32 = 32
 /** f64 fields per parameter set. */
 export const PARAM_FIELDS: i32 = 48
 /** f64 scratch registers. */
-export const SCRATCH_FIELDS: i32 = 8
+export const SCRATCH_FIELDS: i32 = 16
 /** Priority classes a route can have: the per-class credits are packed 4 to an f64. */
 export const MAX_CLASSES: i32 = 8
 
@@ -72,6 +72,8 @@ export const S_TRANSITIONS: i32 = 24
 export const S_CREDIT0: i32 = 25
 /** Admission credits of classes 4..7, packed base CREDIT_BASE. */
 export const S_CREDIT1: i32 = 26
+/** Resistance as of the last tick, Ω. */
+export const S_R: i32 = 27
 
 // ---- Parameter fields ----------------------------------------------------------------------------
 /** Tick length, ms. */
@@ -172,6 +174,8 @@ export const X_PS: i32 = 3
 export const X_T: i32 = 4
 /** Normalised excess resistance e, 0..1. */
 export const X_E: i32 = 5
+/** Admission fraction of class 0; classes 1..7 follow. */
+export const X_ADMIT0: i32 = 8
 
 // ---- Modes, reasons, decision code ---------------------------------------------------------------
 export const MODE_BOOTSTRAP: i32 = 0

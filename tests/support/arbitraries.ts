@@ -1,0 +1,70 @@
+// fast-check arbitraries for the differential tests: valid physics parameters and operation
+// sequences full of hostile numbers (NaN, ±Infinity, negatives, huge values, clock jumps).
+import fc from 'fast-check'
+import type { PhysicsParams } from '../../src/engine/params.ts'
+import { DEFAULT_PARAMS, type Op, type Sequence } from './differential.ts'
+
+const anyDouble = fc.oneof(
+  fc.double(),
+  fc.constantFrom(NaN, Infinity, -Infinity, -0, 0, 1e308, -1e308, 5e-324),
+  fc.double({ min: 0, max: 5000, noNaN: true }),
+)
+
+export const paramsArb: fc.Arbitrary<PhysicsParams> = fc.record({
+  tickMs: fc.constantFrom(10, 50, 100, 250, 1000),
+  baselineLatencyMs: fc.constantFrom(10, 100, 5000, 60000, 3.5),
+  classes: fc.integer({ min: 1, max: 8 }),
+  warmupS: fc.constantFrom(0, 1, 10),
+  scarFactor: fc.constantFrom(0, 1, 2.5, 10),
+  cooldownS: fc.constantFrom(0.5, 5),
+  minDwellS: fc.constantFrom(0, 5),
+  concurrencyInitial: fc.constantFrom(4, 100),
+  tripAfterS: fc.constantFrom(0.2, 1),
+}).map((p) => ({ ...DEFAULT_PARAMS, ...p, warmupLatencyMs: p.baselineLatencyMs }))
+
+const dt = fc.oneof(
+  fc.double({ min: 0, max: 50, noNaN: true }),
+  fc.double({ min: 0, max: 100000, noNaN: true }),
+  anyDouble,
+)
+
+function opArb(slots: number): fc.Arbitrary<Op> {
+  const slot = fc.integer({ min: 0, max: slots - 1 })
+  return fc.oneof(
+    { weight: 5, arbitrary: fc.record({ op: fc.constant('admit' as const), slot, cls: fc.oneof(fc.integer({ min: -1, max: 9 }), anyDouble), dtMs: dt }) },
+    {
+      weight: 5,
+      arbitrary: fc.record({
+        op: fc.constant('complete' as const),
+        slot,
+        latencyMs: anyDouble,
+        err: fc.oneof(fc.constantFrom(0, 1), anyDouble),
+        dtMs: dt,
+        sample: fc.constantFrom(0, 1),
+      }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        op: fc.constant('observe' as const),
+        slot,
+        latencyMs: anyDouble,
+        err: anyDouble,
+        sat: anyDouble,
+        dtMs: dt,
+      }),
+    },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('advance' as const), slot, dtMs: dt }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('jump' as const), toMs: anyDouble }) },
+  )
+}
+
+/** A random sequence on 1..3 routes with 1..2 parameter sets. */
+export const sequenceArb: fc.Arbitrary<Sequence> = fc.integer({ min: 1, max: 3 }).chain((slots) =>
+  fc.record({
+    params: fc.array(paramsArb, { minLength: 1, maxLength: 2 }),
+    slots: fc.constant(slots),
+    startMs: fc.oneof(fc.constant(0), fc.constant(1_700_000_000_000), anyDouble),
+    ops: fc.array(opArb(slots), { minLength: 1, maxLength: 80 }),
+  })
+)

@@ -1,0 +1,166 @@
+// Differential testing of the two engines: runtime-neutral (Node, workerd and Deno all run it).
+// An operation sequence is applied to both engines; every decision code and every state field
+// must be identical, bit for bit (stronger than the 1e-9 relative tolerance the spec allows).
+import { type PhysicsParams, paramBlock } from '../../src/engine/params.ts'
+import { SLOT_FIELDS } from '../../src/engine/reference/layout.ts'
+import type { EngineCore } from '../../src/engine/types.ts'
+
+export type Op =
+  | { op: 'admit'; slot: number; cls: number; dtMs: number }
+  | { op: 'complete'; slot: number; latencyMs: number; err: number; dtMs: number; sample: number }
+  | { op: 'observe'; slot: number; latencyMs: number; err: number; sat: number; dtMs: number }
+  | { op: 'advance'; slot: number; dtMs: number }
+  | { op: 'jump'; toMs: number }
+
+export interface Sequence {
+  params: PhysicsParams[]
+  slots: number
+  startMs: number
+  ops: Op[]
+}
+
+export interface Trace {
+  codes: number[]
+  state: number[]
+}
+
+export const DEFAULT_PARAMS: PhysicsParams = {
+  tickMs: 100,
+  baselineLatencyMs: 100,
+  warmupLatencyMs: 100,
+  learnCeilingFactor: 4,
+  thresholdZ: 3,
+  sigmaFloorFraction: 0.1,
+  warmupS: 10,
+  bootstrapMaxS: 60,
+  errorRateThreshold: 0.05,
+  saturationThreshold: 0.8,
+  scarFactor: 1,
+  classes: 3,
+  concurrencyInitial: 100,
+  concurrencyMin: 4,
+  concurrencyMax: 10000,
+  tripPressure: 0.95,
+  tripAfterS: 1,
+  closePressure: 0.3,
+  cooldownS: 5,
+  minProbes: 3,
+  probeIntervalMs: 500,
+  minDwellS: 5,
+  maxRetryAfterS: 30,
+  signalTauS: 1,
+  momentumTauS: 1,
+  limitTauS: 1,
+  learnTauS: 300,
+  scarHalfLifeS: 30,
+  scarGainPerS: 0.1,
+  traumaPressure: 0.5,
+  pressureOhm: 10,
+  momentumOhm: 4,
+  scarOhm: 4,
+  baseOhm: 1,
+  latencyScale: 1,
+  errorScale: 2,
+  saturationRatio: 0.75,
+}
+
+/** Runs a sequence on one engine and records every decision code and the final state. */
+export function runSequence(engine: EngineCore, seq: Sequence): Trace {
+  seq.params.forEach((p, i) => engine.setParams(i, paramBlock(p)))
+  let now = seq.startMs
+  for (let s = 0; s < seq.slots; s++) engine.initSlot(s, s % seq.params.length, now)
+  const codes: number[] = []
+  const state: number[] = []
+  const snapshot = () => {
+    for (let s = 0; s < seq.slots; s++) {
+      for (let f = 0; f < SLOT_FIELDS; f++) state.push(engine.readState(s, f))
+    }
+  }
+  for (const o of seq.ops) {
+    if (o.op === 'jump') {
+      now = o.toMs
+      continue
+    }
+    now += o.dtMs
+    if (o.op === 'admit') codes.push(engine.admit(o.slot, o.cls, now))
+    else if (o.op === 'complete') engine.complete(o.slot, o.latencyMs, o.err, now, o.sample)
+    else if (o.op === 'observe') engine.observe(o.slot, o.latencyMs, o.err, o.sat, now)
+    else engine.advance(o.slot, now)
+  }
+  snapshot()
+  return { codes, state }
+}
+
+/** First difference between two traces, or null. Uses Object.is: NaN = NaN, +0 ≠ −0. */
+export function firstDifference(a: Trace, b: Trace): string | null {
+  if (a.codes.length !== b.codes.length) return `decision count ${a.codes.length} ≠ ${b.codes.length}`
+  for (let i = 0; i < a.codes.length; i++) {
+    if (a.codes[i] !== b.codes[i]) return `decision ${i}: ${a.codes[i]} ≠ ${b.codes[i]}`
+  }
+  for (let i = 0; i < a.state.length; i++) {
+    if (!Object.is(a.state[i], b.state[i])) {
+      const slot = Math.floor(i / SLOT_FIELDS)
+      return `slot ${slot} field ${i % SLOT_FIELDS}: ${a.state[i]} ≠ ${b.state[i]}`
+    }
+  }
+  return null
+}
+
+/** A deterministic pseudo-random source for scripted sequences (mulberry32). */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/**
+ * A scripted sequence: phases of healthy, slow, failing and silent traffic on a few routes,
+ * with hostile values mixed in. Deterministic for a seed; used for golden vectors.
+ */
+export function scriptedSequence(seed: number, length: number): Sequence {
+  const rnd = prng(seed)
+  const slots = 3
+  const ops: Op[] = []
+  const hostile = [NaN, Infinity, -Infinity, -1, 1e308, -0, 5e-324]
+  const startMs = 1_700_000_000_000
+  let t = 0
+  for (let i = 0; i < length; i++) {
+    const dtMs = rnd() * 25
+    t += dtMs
+    const phase = Math.floor(t / 15000) % 4
+    const slot = Math.floor(rnd() * slots)
+    const r = rnd()
+    if (phase === 3 && r < 0.98) {
+      ops.push({ op: 'advance', slot, dtMs: dtMs * 20 })
+      continue
+    }
+    if (r < 0.01) {
+      // Mostly forward (a stalled isolate), sometimes back (a clock correction).
+      t += rnd() * 120000 - 10000
+      ops.push({ op: 'jump', toMs: startMs + t })
+      continue
+    }
+    if (r < 0.05) {
+      ops.push({
+        op: 'observe',
+        slot,
+        latencyMs: hostile[Math.floor(rnd() * hostile.length)] as number,
+        err: rnd() < 0.5 ? NaN : rnd(),
+        sat: rnd() < 0.3 ? rnd() * 1.2 : NaN,
+        dtMs,
+      })
+      continue
+    }
+    ops.push({ op: 'admit', slot, cls: Math.floor(rnd() * 3), dtMs })
+    const latencyMs = phase === 1 ? 300 + rnd() * 2000 : 40 + rnd() * 60
+    const err = phase === 2 ? (rnd() < 0.6 ? 1 : 0) : (rnd() < 0.01 ? 1 : 0)
+    ops.push({ op: 'complete', slot, latencyMs, err, dtMs: rnd() * 5, sample: 1 })
+  }
+  const light = { ...DEFAULT_PARAMS, baselineLatencyMs: 10, warmupLatencyMs: 10, classes: 5 }
+  return { params: [DEFAULT_PARAMS, light], slots, startMs, ops }
+}
