@@ -51,6 +51,7 @@ interface CaseResult {
   roundsNs: number[]
   allowed: number
   checksum: number
+  stateDigest: number
 }
 
 /** What a memory child reports. */
@@ -194,7 +195,29 @@ function timeCase(engine: Engine, routes: number): CaseResult {
   if (w.gov.routes().length !== routes) {
     throw new Error(`Expected ${routes} routes held, found ${w.gov.routes().length}`)
   }
-  return { engine, routes, roundsNs, allowed: w.allowed, checksum: w.checksum }
+  return {
+    engine,
+    routes,
+    roundsNs,
+    allowed: w.allowed,
+    checksum: w.checksum,
+    stateDigest: stateDigest(w.gov, w.order),
+  }
+}
+
+/**
+ * A sum over the learned state of up to 100 routes: in a healthy run every decision looks the
+ * same, so this is what shows that both engines computed the same physics, bit for bit.
+ */
+function stateDigest(gov: Governor, order: readonly string[]): number {
+  let digest = 0
+  for (const route of order.slice(0, 100)) {
+    const s = gov.snapshot(route)
+    if (s === undefined) throw new Error(`Route "${route}" is not held`)
+    digest += s.thresholds.learnedLatencyMs + s.thresholds.learnedSigmaMs + s.concurrencyLimit +
+      s.pressure.combined + s.momentumPerS + s.scar + s.modeTransitions + s.inflight
+  }
+  return digest
 }
 
 // ---- memory child --------------------------------------------------------------------------------
@@ -283,7 +306,7 @@ function main(): void {
   console.log('')
   console.log(
     `${'engine'.padEnd(7)}${pad('routes', 7)}${pad('median ns', 11)}${pad('min ns', 9)}` +
-      `${pad('max ns', 9)}${pad('decisions/s', 14)}${pad('admitted', 10)}  checksum`,
+      `${pad('max ns', 9)}${pad('decisions/s', 14)}${pad('admitted', 10)}  checksum / state digest`,
   )
   for (const engine of ENGINES) {
     for (const routes of ROUTE_CASES) {
@@ -294,7 +317,7 @@ function main(): void {
         `${engine.padEnd(7)}${pad(String(routes), 7)}${pad(fmt(m), 11)}` +
           `${pad(fmt(Math.min(...r.roundsNs)), 9)}${pad(fmt(Math.max(...r.roundsNs)), 9)}` +
           `${pad(fmt(1e9 / m, 0), 14)}${pad(`${fmt((100 * r.allowed) / total)}%`, 10)}` +
-          `  ${r.checksum.toFixed(3)}`,
+          `  ${r.checksum.toFixed(3)} / ${r.stateDigest}`,
       )
     }
   }
@@ -302,11 +325,12 @@ function main(): void {
   for (const routes of ROUTE_CASES) {
     const ts = get('ts', routes)
     const wasm = get('wasm', routes)
-    const same = ts.checksum === wasm.checksum && ts.allowed === wasm.allowed
+    const same = ts.checksum === wasm.checksum && ts.allowed === wasm.allowed &&
+      ts.stateDigest === wasm.stateDigest
     console.log(
       `wasm/ts at ${String(routes).padStart(5)} route(s): ${
         fmt(med('wasm', routes) / med('ts', routes), 2)
-      }x   (engines ${same ? 'agree' : 'DISAGREE'} on the decisions' checksum)`,
+      }x   (engines ${same ? 'agree' : 'DISAGREE'} on decisions and state digest)`,
     )
   }
   const worst = Math.max(med('ts', MAX_ROUTES), med('wasm', MAX_ROUTES))

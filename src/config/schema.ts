@@ -79,9 +79,9 @@ export const BreakerSchema = z.strictObject({
   closePressure: z.optional(openFraction()),
   /** Seconds open before probing. @default 5 */
   cooldownS: z.optional(positive()),
-  /** Probe outcomes HALF_OPEN needs before it may close. @default 3 */
+  /** Probe outcomes HALF_OPEN needs before it may close. @default 5 */
   probes: z.optional(count()),
-  /** Spacing of probes, ms. @default 500 */
+  /** Spacing of probes, ms. @default 250 */
   probeIntervalMs: z.optional(positive()),
   /** Least seconds in a mode before the breaker may trip again. @default 5 */
   minDwellS: z.optional(z.number().check(z.gte(0))),

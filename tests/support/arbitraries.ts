@@ -31,7 +31,15 @@ const dt = fc.oneof(
 function opArb(slots: number): fc.Arbitrary<Op> {
   const slot = fc.integer({ min: 0, max: slots - 1 })
   return fc.oneof(
-    { weight: 5, arbitrary: fc.record({ op: fc.constant('admit' as const), slot, cls: fc.oneof(fc.integer({ min: -1, max: 9 }), anyDouble), dtMs: dt }) },
+    {
+      weight: 5,
+      arbitrary: fc.record({
+        op: fc.constant('admit' as const),
+        slot,
+        cls: fc.oneof(fc.integer({ min: -1, max: 9 }), anyDouble),
+        dtMs: dt,
+      }),
+    },
     {
       weight: 5,
       arbitrary: fc.record({

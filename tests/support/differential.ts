@@ -1,7 +1,7 @@
 // Differential testing of the two engines: runtime-neutral (Node, workerd and Deno all run it).
 // An operation sequence is applied to both engines; every decision code and every state field
 // must be identical, bit for bit (stronger than the 1e-9 relative tolerance the spec allows).
-import { type PhysicsParams, paramBlock } from '../../src/engine/params.ts'
+import { paramBlock, type PhysicsParams } from '../../src/engine/params.ts'
 import { SLOT_FIELDS } from '../../src/engine/reference/layout.ts'
 import type { EngineCore } from '../../src/engine/types.ts'
 
@@ -44,8 +44,8 @@ export const DEFAULT_PARAMS: PhysicsParams = {
   tripAfterS: 1,
   closePressure: 0.3,
   cooldownS: 5,
-  minProbes: 3,
-  probeIntervalMs: 500,
+  minProbes: 5,
+  probeIntervalMs: 250,
   minDwellS: 5,
   maxRetryAfterS: 30,
   signalTauS: 1,
@@ -93,7 +93,9 @@ export function runSequence(engine: EngineCore, seq: Sequence): Trace {
 
 /** First difference between two traces, or null. Uses Object.is: NaN = NaN, +0 ≠ −0. */
 export function firstDifference(a: Trace, b: Trace): string | null {
-  if (a.codes.length !== b.codes.length) return `decision count ${a.codes.length} ≠ ${b.codes.length}`
+  if (a.codes.length !== b.codes.length) {
+    return `decision count ${a.codes.length} ≠ ${b.codes.length}`
+  }
   for (let i = 0; i < a.codes.length; i++) {
     if (a.codes[i] !== b.codes[i]) return `decision ${i}: ${a.codes[i]} ≠ ${b.codes[i]}`
   }

@@ -15,7 +15,9 @@ describe.each(ENGINES)('physics on the %s engine', (engine) => {
       })
       const [slow, fast] = results as [typeof results[0], typeof results[0]]
       expect(slow.resistanceOhm).toBeGreaterThan(2)
-      expect(Math.abs(slow.resistanceOhm - fast.resistanceOhm) / fast.resistanceOhm).toBeLessThan(0.1)
+      expect(Math.abs(slow.resistanceOhm - fast.resistanceOhm) / fast.resistanceOhm).toBeLessThan(
+        0.1,
+      )
       expect(Math.abs(slow.scar - fast.scar)).toBeLessThan(0.1 * Math.max(fast.scar, 0.01))
     })
 
@@ -122,6 +124,7 @@ describe.each(ENGINES)('physics on the %s engine', (engine) => {
       let inflight = 0
       let maxInflight = 0
       let concurrencyShed = 0
+      let maxLimit = 0
       const lateLatencies: number[] = []
       for (let i = 0; i < 2000 * 30; i++) {
         const now = r.clock.now + 0.5
@@ -132,6 +135,7 @@ describe.each(ENGINES)('physics on the %s engine', (engine) => {
           r.gov.complete(p.ticket, { latencyMs: now - p.ticket.startMs, ok: true })
           if (i > 2000 * 20) lateLatencies.push(now - p.ticket.startMs)
         }
+        if (i % 100 === 0) maxLimit = Math.max(maxLimit, r.gov.snapshot('route')!.concurrencyLimit)
         const d = r.gov.admit('route', { priority: mixed(i) })
         if (d.reason === 'concurrency') concurrencyShed++
         if (!d.ticket) continue
@@ -143,10 +147,10 @@ describe.each(ENGINES)('physics on the %s engine', (engine) => {
         while (k > 0 && (pending[k - 1] as { at: number }).at > at) k--
         pending.splice(k, 0, { at, ticket: d.ticket })
       }
-      const s = r.gov.snapshot('route')!
       expect(concurrencyShed).toBeGreaterThan(0)
-      expect(maxInflight).toBeLessThanOrEqual(100)
-      expect(s.concurrencyLimit).toBeLessThan(100)
+      expect(maxInflight).toBeLessThanOrEqual(maxLimit + 1)
+      // The limit has shrunk from its peak towards the origin's real concurrency.
+      expect(r.gov.snapshot('route')!.concurrencyLimit).toBeLessThan(maxLimit)
       // Without the governor the queue would hold ~100 requests at 250 ms; with it, latency stays
       // within a few service times.
       const mean = lateLatencies.reduce((a, b) => a + b, 0) / lateLatencies.length
@@ -178,9 +182,11 @@ describe.each(ENGINES)('physics on the %s engine', (engine) => {
   })
 
   describe('5. momentum warns early', () => {
-    it('rising pressure raises R above what the pressure level alone gives', () => {
+    it('rising pressure sheds earlier than the pressure level alone would', () => {
+      // The control moves momentum's weight to scar, which stays 0 before trauma: the weights'
+      // sum, and so the excess scale, is the same in both runs.
       const run = (momentumOhm: number) => {
-        const r = rig(engine, { physics: { momentumOhm } })
+        const r = rig(engine, { physics: { momentumOhm, scarOhm: 8 - momentumOhm } })
         warmUp(r)
         let firstLowShedMs = Infinity
         drive(r, {
@@ -226,25 +232,27 @@ describe.each(ENGINES)('physics on the %s engine', (engine) => {
 
     it('decays with its half-life and stays within 0..1', () => {
       const r = trauma(50)
+      // Let pressure fall below the trauma level first, then time one half-life (30 s).
+      drive(r, { rps: 50, seconds: 5, latencyMs: () => 50 })
+      expect(r.gov.snapshot('route')!.pressure.combined).toBeLessThan(0.5)
       const s0 = r.gov.snapshot('route')!.scar
       drive(r, { rps: 50, seconds: 30, latencyMs: () => 50 })
       const s1 = r.gov.snapshot('route')!.scar
-      // Pressure needs ~1-2 s to fall below the trauma level, during which scar still grows.
-      expect(s1 / s0).toBeGreaterThan(0.4)
-      expect(s1 / s0).toBeLessThan(0.6)
+      expect(s1 / s0).toBeCloseTo(0.5, 3)
       const long = trauma(50)
       drive(long, { rps: 50, seconds: 120, latencyMs: () => 5000 })
       expect(long.gov.snapshot('route')!.scar).toBeLessThanOrEqual(1)
       expect(long.gov.snapshot('route')!.scar).toBeGreaterThan(0.9)
     })
 
-    it('scales with the route scarFactor', () => {
-      const one = trauma(50, 1).gov.snapshot('route')!
-      const off = trauma(50, 0).gov.snapshot('route')!
-      const two = trauma(50, 2).gov.snapshot('route')!
-      expect(off.resistanceOhm).toBeLessThan(one.resistanceOhm)
-      const scarOhm = 4
-      expect(two.resistanceOhm - one.resistanceOhm).toBeCloseTo(scarOhm * one.scar, 6)
+    it('scales with the route scarFactor: R = 1 + 10·P + 4·M + 4·scarFactor·scar', () => {
+      for (const scarFactor of [0, 1, 2.5]) {
+        const s = trauma(50, scarFactor).gov.snapshot('route')!
+        const m = Math.min(Math.max(s.momentumPerS, -1), 1)
+        const expected = 1 + Math.max(0, 10 * s.pressure.combined + 4 * m + 4 * scarFactor * s.scar)
+        expect(s.scar).toBeGreaterThan(0.05)
+        expect(s.resistanceOhm).toBeCloseTo(expected, 9)
+      }
     })
   })
 
@@ -254,18 +262,23 @@ describe.each(ENGINES)('physics on the %s engine', (engine) => {
       drive(r, { rps: 50, seconds: 120, latencyMs: (_t, i) => 70 + (i % 10) })
       const before = r.gov.snapshot('route')!
       expect(before.thresholds.warm).toBe(true)
-      let lastLow: Decision | undefined
+      let lowTail = 0
+      let lowTailShed = 0
       drive(r, {
         rps: 50,
         seconds: 300,
         priority: mixed,
         latencyMs: (t, i) => (70 + (i % 10)) * Math.pow(1.01, t / 1000),
-        onDecision: (d, _t, i) => {
-          if (mixed(i) === 'low') lastLow = d
+        onDecision: (d, t, i) => {
+          if (mixed(i) === 'low' && t >= 270000) {
+            lowTail++
+            if (!d.allow) lowTailShed++
+          }
         },
       })
       const after = r.gov.snapshot('route')!
-      expect(lastLow?.allow).toBe(false)
+      // Over the last 30 s the low class is shed (a probe may pass now and then).
+      expect(lowTailShed / lowTail).toBeGreaterThan(0.9)
       expect(after.admission.low).toBe(0)
       expect(after.thresholds.latencyMs).toBeLessThan(1.5 * before.thresholds.latencyMs)
     })
@@ -298,7 +311,11 @@ describe.each(ENGINES)('physics on the %s engine', (engine) => {
       const seen: { low: number; normal: number; critical: number }[] = []
       for (const latencyMs of [120, 150, 200, 300, 500, 1000, 3000]) {
         drive(r, { rps: 60, seconds: 3, latencyMs: () => latencyMs, priority: mixed })
-        const a = r.gov.snapshot('route')!.admission as { low: number; normal: number; critical: number }
+        const a = r.gov.snapshot('route')!.admission as {
+          low: number
+          normal: number
+          critical: number
+        }
         seen.push(a)
         expect(a.low).toBeLessThanOrEqual(a.normal)
         expect(a.normal).toBeLessThanOrEqual(a.critical)
@@ -444,7 +461,13 @@ describe.each(ENGINES)('physics on the %s engine', (engine) => {
         if (!d.allow) retries.push(d.retryAfterS)
         else expect(d.retryAfterS).toBe(0)
       }
-      drive(r, { rps: 100, seconds: 5, latencyMs: () => 3000, priority: mixed, onDecision: collect })
+      drive(r, {
+        rps: 100,
+        seconds: 5,
+        latencyMs: () => 3000,
+        priority: mixed,
+        onDecision: collect,
+      })
       drive(r, { rps: 100, seconds: 5, latencyMs: () => 20, ok: () => false, onDecision: collect })
       drive(r, { rps: 100, seconds: 10, latencyMs: () => 20, ok: () => false, onDecision: collect })
       expect(retries.length).toBeGreaterThan(100)
@@ -561,12 +584,16 @@ describe('13. deterministic core', () => {
     expect(files.length).toBeGreaterThan(4)
     const sources = [
       ...files.map((f) => readFileSync(new URL(`../../src/engine/${f}`, import.meta.url), 'utf8')),
-      ...wasmFiles.map((f) => readFileSync(new URL(`../../wasm/assembly/${f}`, import.meta.url), 'utf8')),
+      ...wasmFiles.map((f) =>
+        readFileSync(new URL(`../../wasm/assembly/${f}`, import.meta.url), 'utf8')
+      ),
     ]
     for (const src of sources) {
       expect(src).not.toMatch(/Date\.now|Math\.random|setTimeout|setInterval|performance\.now/)
-      // No `let` at module level in the TypeScript engine (WASM globals are per instance).
-      if (!src.includes('@inline')) expect(src).not.toMatch(/^let /m)
+      // No module-level `let`, except the AssemblyScript memory layout set once by init() in
+      // each instance.
+      const lets = src.match(/^let \w+/gm) ?? []
+      expect(lets.filter((l) => l !== 'let paramsBase' && l !== 'let slotsBase')).toEqual([])
     }
   })
 })

@@ -74,6 +74,7 @@ import {
   S_CREDIT0,
   S_CREDIT1,
   S_ERR,
+  S_FRESH,
   S_INFLIGHT,
   S_LAST_PASS,
   S_LAT,
@@ -85,7 +86,6 @@ import {
   S_MU,
   S_P,
   S_PARAMS,
-  S_PROBES,
   S_R,
   S_RESEED,
   S_SAT,
@@ -104,24 +104,29 @@ import {
   X_T,
 } from './layout'
 
-// Layout of linear memory: scratch registers, then parameter sets, then route slots. These are
-// per-instance (each isolate instantiates its own module), set once by init().
+// Layout of linear memory: scratch registers, then parameter sets, then route slots. These two
+// globals are per instance (each isolate instantiates its own module) and set once by init().
+// wasm/assembly is excluded from deno fmt: it is AssemblyScript, and deno fmt drops decorators.
 const SCRATCH_BASE: usize = 0
 let paramsBase: usize = 0
 let slotsBase: usize = 0
 
+@inline
 function ld(base: usize, field: i32): f64 {
   return load<f64>(base + ((<usize> field) << 3))
 }
 
+@inline
 function st(base: usize, field: i32, value: f64): void {
   store<f64>(base + ((<usize> field) << 3), value)
 }
 
+@inline
 function slotBase(slot: i32): usize {
   return slotsBase + (<usize> slot) * (<usize> SLOT_FIELDS << 3)
 }
 
+@inline
 function paramBase(b: usize): usize {
   return paramsBase + (<usize> (<i32> ld(b, S_PARAMS))) * (<usize> PARAM_FIELDS << 3)
 }
@@ -178,14 +183,18 @@ export function ipow(base: f64, k: f64): f64 {
 
 /** Where class `cls` of `nClasses` stops being admitted, on the excess scale 0..1. */
 export function classEnd(cls: f64, nClasses: f64): f64 {
-  const width = 1.6 / (nClasses + 1)
-  return 0.1 + (nClasses - 1 - cls) * (width / 2) + width
+  const width = 0.8 / nClasses
+  return 0.1 + (nClasses - cls) * width
 }
 
-/** Admission fraction of class `cls` at excess `e`: 1 below its band, 0 above, linear within. */
+/**
+ * Admission fraction of class `cls` at excess `e`: 1 below its band, 0 above, linear within.
+ * The bands tile 0.1..0.9 without overlap, lowest class first, so a class starts losing
+ * admission only once every class below it is shed completely.
+ */
 export function classFraction(e: f64, cls: f64, nClasses: f64): f64 {
-  const width = 1.6 / (nClasses + 1)
-  const start = 0.1 + (nClasses - 1 - cls) * (width / 2)
+  const width = 0.8 / nClasses
+  const start = 0.1 + (nClasses - 1 - cls) * width
   const end = start + width
   if (e >= end) return 0
   if (e > start) return (end - e) / width
@@ -402,9 +411,11 @@ function saturationPressure(b: usize, p: usize): f64 {
 }
 
 function resistance(b: usize, p: usize): f64 {
-  const m = Math.min(Math.max(ld(b, S_M), 0), 1)
-  return ld(p, P_R_BASE) + ld(p, P_W_P) * ld(b, S_P) + ld(p, P_W_M) * m +
+  const m = Math.min(Math.max(ld(b, S_M), -1), 1)
+  let ex = ld(p, P_W_P) * ld(b, S_P) + ld(p, P_W_M) * m +
     ld(p, P_W_S) * ld(p, P_SCAR_FACTOR) * ld(b, S_SCAR)
+  if (ex < 0) ex = 0
+  return ld(p, P_R_BASE) + ex
 }
 
 function excess(b: usize, p: usize): f64 {
@@ -416,7 +427,7 @@ function excess(b: usize, p: usize): f64 {
 function retryEstimate(b: usize, p: usize, end: f64): f64 {
   const weights = ld(p, P_W_P) + ld(p, P_W_M) + ld(p, P_W_S)
   let pressure = ld(b, S_P)
-  let momentum = Math.max(ld(b, S_M), 0)
+  let momentum = ld(b, S_M)
   let scar = ld(b, S_SCAR)
   const maxRetry = ld(p, P_MAX_RETRY_S)
   let t: f64 = 1.0
@@ -424,7 +435,7 @@ function retryEstimate(b: usize, p: usize, end: f64): f64 {
     pressure = pressure * ld(p, P_D1_FAST)
     momentum = momentum * ld(p, P_D1_MOM)
     scar = scar * ld(p, P_D1_SCAR)
-    const e = (ld(p, P_W_P) * pressure + ld(p, P_W_M) * Math.min(momentum, 1) +
+    const e = (ld(p, P_W_P) * pressure + ld(p, P_W_M) * Math.min(Math.max(momentum, -1), 1) +
       ld(p, P_W_S) * ld(p, P_SCAR_FACTOR) * scar) / weights
     if (e < end) return t
     t = t + 1
@@ -442,9 +453,13 @@ function dataTick(b: usize, p: usize): void {
       st(b, S_LAT, tickLat)
       if (en > 0) st(b, S_ERR, ld(b, S_ACC_ERR) / en)
       st(b, S_RESEED, 0)
+      st(b, S_FRESH, n)
     } else {
-      st(b, S_LAT, ld(b, S_LAT) + aFast * (tickLat - ld(b, S_LAT)))
-      if (en > 0) st(b, S_ERR, ld(b, S_ERR) + aFast * (ld(b, S_ACC_ERR) / en - ld(b, S_ERR)))
+      const fresh = ld(b, S_FRESH)
+      const a = Math.max(aFast, n / (fresh + n))
+      st(b, S_LAT, ld(b, S_LAT) + a * (tickLat - ld(b, S_LAT)))
+      if (en > 0) st(b, S_ERR, ld(b, S_ERR) + a * (ld(b, S_ACC_ERR) / en - ld(b, S_ERR)))
+      st(b, S_FRESH, Math.min(fresh + n, 1000000000))
     }
   } else if (en > 0) {
     st(b, S_ERR, ld(b, S_ERR) + aFast * (ld(b, S_ACC_ERR) / en - ld(b, S_ERR)))
@@ -501,7 +516,6 @@ function dataTick(b: usize, p: usize): void {
       if (next > ld(p, P_LIMIT_MAX)) next = ld(p, P_LIMIT_MAX)
       st(b, S_LIMIT, next)
     }
-    if (mode == MODE_HALF_OPEN) st(b, S_PROBES, ld(b, S_PROBES) + n)
   }
 
   if (pNew >= ld(p, P_TRIP_P)) st(b, S_ABOVE_S, ld(b, S_ABOVE_S) + tickS)
@@ -548,11 +562,11 @@ function modeClock(b: usize, p: usize, t: f64): void {
   if (mode == MODE_CIRCUIT_BREAKER && t >= ld(b, S_MODE_SINCE) + ld(p, P_COOLDOWN_MS)) {
     mode = setMode(b, MODE_HALF_OPEN, t)
     st(b, S_RESEED, 1)
-    st(b, S_PROBES, 0)
+    st(b, S_FRESH, 0)
     st(b, S_LAST_PASS, t - ld(p, P_PROBE_MS))
   }
   if (
-    mode == MODE_HALF_OPEN && ld(b, S_PROBES) >= ld(p, P_MIN_PROBES) &&
+    mode == MODE_HALF_OPEN && ld(b, S_FRESH) >= ld(p, P_MIN_PROBES) &&
     ld(b, S_P) <= ld(p, P_CLOSE_P)
   ) {
     setMode(b, MODE_OPERATIONAL, t)

@@ -62,8 +62,8 @@ export const S_MODE_SINCE: i32 = 19
 export const S_ABOVE_S: i32 = 20
 /** When a request was last let through, ms (spaces the probes). */
 export const S_LAST_PASS: i32 = 21
-/** Latency samples seen since entering HALF_OPEN. */
-export const S_PROBES: i32 = 22
+/** Latency samples since the last reseed (creation or entering HALF_OPEN). */
+export const S_FRESH: i32 = 22
 /** 1 when the next fresh sample replaces the smoothed signals instead of blending in. */
 export const S_RESEED: i32 = 23
 /** Mode transitions since the slot was created. */

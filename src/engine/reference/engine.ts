@@ -80,6 +80,7 @@ import {
   S_CREDIT0,
   S_CREDIT1,
   S_ERR,
+  S_FRESH,
   S_INFLIGHT,
   S_LAST_PASS,
   S_LAT,
@@ -91,7 +92,6 @@ import {
   S_MU,
   S_P,
   S_PARAMS,
-  S_PROBES,
   S_R,
   S_RESEED,
   S_SAT,
@@ -371,9 +371,13 @@ export class ReferenceEngine implements EngineCore {
   private resistance(b: number, p: number): number {
     const s = this.state
     const pr = this.params
-    const m = Math.min(Math.max(s[b + S_M], 0), 1)
-    return pr[p + P_R_BASE] + pr[p + P_W_P] * s[b + S_P] + pr[p + P_W_M] * m +
+    // Momentum is signed: a first-order prediction of where pressure is heading. Noise around a
+    // flat level then averages out instead of being rectified into a bias.
+    const m = Math.min(Math.max(s[b + S_M], -1), 1)
+    let ex = pr[p + P_W_P] * s[b + S_P] + pr[p + P_W_M] * m +
       pr[p + P_W_S] * pr[p + P_SCAR_FACTOR] * s[b + S_SCAR]
+    if (ex < 0) ex = 0
+    return pr[p + P_R_BASE] + ex
   }
 
   /** Excess resistance normalised by the sum of the weights, clamped to 0..1. */
@@ -390,7 +394,7 @@ export class ReferenceEngine implements EngineCore {
     const pr = this.params
     const weights = pr[p + P_W_P] + pr[p + P_W_M] + pr[p + P_W_S]
     let pressure = s[b + S_P]
-    let momentum = Math.max(s[b + S_M], 0)
+    let momentum = s[b + S_M]
     let scar = s[b + S_SCAR]
     const maxRetry = pr[p + P_MAX_RETRY_S]
     let t = 1.0
@@ -398,7 +402,7 @@ export class ReferenceEngine implements EngineCore {
       pressure = pressure * pr[p + P_D1_FAST]
       momentum = momentum * pr[p + P_D1_MOM]
       scar = scar * pr[p + P_D1_SCAR]
-      const e = (pr[p + P_W_P] * pressure + pr[p + P_W_M] * Math.min(momentum, 1) +
+      const e = (pr[p + P_W_P] * pressure + pr[p + P_W_M] * Math.min(Math.max(momentum, -1), 1) +
         pr[p + P_W_S] * pr[p + P_SCAR_FACTOR] * scar) / weights
       if (e < end) return t
       t = t + 1
@@ -419,9 +423,15 @@ export class ReferenceEngine implements EngineCore {
         s[b + S_LAT] = tickLat
         if (en > 0) s[b + S_ERR] = s[b + S_ACC_ERR] / en
         s[b + S_RESEED] = 0
+        s[b + S_FRESH] = n
       } else {
-        s[b + S_LAT] = s[b + S_LAT] + aFast * (tickLat - s[b + S_LAT])
-        if (en > 0) s[b + S_ERR] = s[b + S_ERR] + aFast * (s[b + S_ACC_ERR] / en - s[b + S_ERR])
+        // Warm start: the plain mean of the samples since the reseed until there are enough of
+        // them for the time-based smoothing to take over, so a few first probes cannot dominate.
+        const fresh = s[b + S_FRESH]
+        const a = Math.max(aFast, n / (fresh + n))
+        s[b + S_LAT] = s[b + S_LAT] + a * (tickLat - s[b + S_LAT])
+        if (en > 0) s[b + S_ERR] = s[b + S_ERR] + a * (s[b + S_ACC_ERR] / en - s[b + S_ERR])
+        s[b + S_FRESH] = Math.min(fresh + n, 1000000000)
       }
     } else if (en > 0) {
       s[b + S_ERR] = s[b + S_ERR] + aFast * (s[b + S_ACC_ERR] / en - s[b + S_ERR])
@@ -484,7 +494,6 @@ export class ReferenceEngine implements EngineCore {
         if (next > pr[p + P_LIMIT_MAX]) next = pr[p + P_LIMIT_MAX]
         s[b + S_LIMIT] = next
       }
-      if (mode === MODE_HALF_OPEN) s[b + S_PROBES] = s[b + S_PROBES] + n
     }
 
     if (pNew >= pr[p + P_TRIP_P]) s[b + S_ABOVE_S] = s[b + S_ABOVE_S] + tickS
@@ -537,12 +546,12 @@ export class ReferenceEngine implements EngineCore {
     if (mode === MODE_CIRCUIT_BREAKER && t >= s[b + S_MODE_SINCE] + pr[p + P_COOLDOWN_MS]) {
       mode = this.setMode(b, MODE_HALF_OPEN, t)
       s[b + S_RESEED] = 1
-      s[b + S_PROBES] = 0
+      s[b + S_FRESH] = 0
       // The first request after the cooldown is a probe, however recently one passed.
       s[b + S_LAST_PASS] = t - pr[p + P_PROBE_MS]
     }
     if (
-      mode === MODE_HALF_OPEN && s[b + S_PROBES] >= pr[p + P_MIN_PROBES] &&
+      mode === MODE_HALF_OPEN && s[b + S_FRESH] >= pr[p + P_MIN_PROBES] &&
       s[b + S_P] <= pr[p + P_CLOSE_P]
     ) {
       this.setMode(b, MODE_OPERATIONAL, t)
@@ -561,14 +570,18 @@ export class ReferenceEngine implements EngineCore {
 
 /** Where class `cls` of `nClasses` stops being admitted, on the excess scale 0..1. */
 export function classEnd(cls: number, nClasses: number): number {
-  const width = 1.6 / (nClasses + 1)
-  return 0.1 + (nClasses - 1 - cls) * (width / 2) + width
+  const width = 0.8 / nClasses
+  return 0.1 + (nClasses - cls) * width
 }
 
-/** Admission fraction of class `cls` at excess `e`: 1 below its band, 0 above, linear within. */
+/**
+ * Admission fraction of class `cls` at excess `e`: 1 below its band, 0 above, linear within.
+ * The bands tile 0.1..0.9 without overlap, lowest class first, so a class starts losing
+ * admission only once every class below it is shed completely.
+ */
 export function classFraction(e: number, cls: number, nClasses: number): number {
-  const width = 1.6 / (nClasses + 1)
-  const start = 0.1 + (nClasses - 1 - cls) * (width / 2)
+  const width = 0.8 / nClasses
+  const start = 0.1 + (nClasses - 1 - cls) * width
   const end = start + width
   if (e >= end) return 0
   if (e > start) return (end - e) / width

@@ -62,8 +62,8 @@ export const S_MODE_SINCE = 19
 export const S_ABOVE_S = 20
 /** When a request was last let through, ms (spaces the probes). */
 export const S_LAST_PASS = 21
-/** Latency samples seen since entering HALF_OPEN. */
-export const S_PROBES = 22
+/** Latency samples since the last reseed (creation or entering HALF_OPEN). */
+export const S_FRESH = 22
 /** 1 when the next fresh sample replaces the smoothed signals instead of blending in. */
 export const S_RESEED = 23
 /** Mode transitions since the slot was created. */
