@@ -270,11 +270,11 @@ export function admit(slot: i32, classIndex: f64, nowMs: f64): i32 {
   if (ld(b, S_INFLIGHT) >= ld(b, S_LIMIT) * capFrac) {
     return code(0, REASON_CONCURRENCY, mode, 1)
   }
-  const e = excess(b, p)
+  const e = cachedExcess(b, p)
   const frac = classFraction(e, cls, nClasses)
   const q = Math.floor(frac * CREDIT_UNIT)
   const field = cls < 4 ? S_CREDIT0 : S_CREDIT1
-  const div = ipow(CREDIT_BASE, cls < 4 ? cls : cls - 4)
+  const div = creditDivisor(cls)
   const packed = ld(b, field)
   const hi = Math.floor(packed / div)
   const credit = hi - Math.floor(hi / CREDIT_BASE) * CREDIT_BASE
@@ -416,6 +416,21 @@ function resistance(b: usize, p: usize): f64 {
     ld(p, P_W_S) * ld(p, P_SCAR_FACTOR) * ld(b, S_SCAR)
   if (ex < 0) ex = 0
   return ld(p, P_R_BASE) + ex
+}
+
+// The excess as of the last tick, from the cached resistance (P, M and scar only change in ticks).
+function cachedExcess(b: usize, p: usize): f64 {
+  const e = (ld(b, S_R) - ld(p, P_R_BASE)) / (ld(p, P_W_P) + ld(p, P_W_M) + ld(p, P_W_S))
+  return Math.min(Math.max(e, 0), 1)
+}
+
+// CREDIT_BASE^(cls mod 4): exact powers of two, so a table gives the same bits as a product.
+function creditDivisor(cls: f64): f64 {
+  const k = cls < 4 ? cls : cls - 4
+  if (k == 0) return 1
+  if (k == 1) return 2048
+  if (k == 2) return 4194304
+  return 8589934592
 }
 
 function excess(b: usize, p: usize): f64 {

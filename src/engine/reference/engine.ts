@@ -189,7 +189,7 @@ export class ReferenceEngine implements EngineCore {
     const s = this.state
     const pr = this.params
     const b = slot * SLOT_FIELDS
-    const p = s[b + S_PARAMS] * PARAM_FIELDS
+    const p = (s[b + S_PARAMS] | 0) * PARAM_FIELDS
     const now = Math.max(cleanTime(nowMs, s[b + S_TICK_START]), s[b + S_TICK_START])
     this.advance(slot, now)
     const mode = s[b + S_MODE]
@@ -220,11 +220,11 @@ export class ReferenceEngine implements EngineCore {
     if (s[b + S_INFLIGHT] >= s[b + S_LIMIT] * capFrac) {
       return code(0, REASON_CONCURRENCY, mode, 1)
     }
-    const e = this.excess(b, p)
+    const e = this.cachedExcess(b, p)
     const frac = classFraction(e, cls, nClasses)
     const q = Math.floor(frac * CREDIT_UNIT)
     const field = cls < 4 ? S_CREDIT0 : S_CREDIT1
-    const div = ipow(CREDIT_BASE, cls < 4 ? cls : cls - 4)
+    const div = creditDivisor(cls)
     const packed = s[b + field]
     const hi = Math.floor(packed / div)
     const credit = hi - Math.floor(hi / CREDIT_BASE) * CREDIT_BASE
@@ -291,7 +291,7 @@ export class ReferenceEngine implements EngineCore {
     const s = this.state
     const pr = this.params
     const b = slot * SLOT_FIELDS
-    const p = s[b + S_PARAMS] * PARAM_FIELDS
+    const p = (s[b + S_PARAMS] | 0) * PARAM_FIELDS
     const tickMs = pr[p + P_TICK_MS]
     const start = s[b + S_TICK_START]
     const now = cleanTime(nowMs, start)
@@ -311,7 +311,7 @@ export class ReferenceEngine implements EngineCore {
     const pr = this.params
     const x = this.scratch
     const b = slot * SLOT_FIELDS
-    const p = s[b + S_PARAMS] * PARAM_FIELDS
+    const p = (s[b + S_PARAMS] | 0) * PARAM_FIELDS
     const t = this.latencyThreshold(b, p)
     const errT = pr[p + P_ERR_T]
     x[X_R] = this.resistance(b, p)
@@ -388,6 +388,14 @@ export class ReferenceEngine implements EngineCore {
     return Math.min(Math.max(e, 0), 1)
   }
 
+  /** The excess as of the last tick, from the cached resistance (P, M and scar only change in ticks). */
+  private cachedExcess(b: number, p: number): number {
+    const pr = this.params
+    const e = (this.state[b + S_R] - pr[p + P_R_BASE]) /
+      (pr[p + P_W_P] + pr[p + P_W_M] + pr[p + P_W_S])
+    return Math.min(Math.max(e, 0), 1)
+  }
+
   /** Whole seconds until e falls below `end` if the signals relax at their own rates. */
   private retryEstimate(b: number, p: number, end: number): number {
     const s = this.state
@@ -412,16 +420,20 @@ export class ReferenceEngine implements EngineCore {
 
   /** The tick that just ended: fold its samples, then pressure, momentum, scar, learning, limit. */
   private dataTick(b: number, p: number): void {
+    // Fields are read once into locals and written once: the same arithmetic as the
+    // AssemblyScript twin, in the same order, but fewer typed-array accesses for V8.
     const s = this.state
     const pr = this.params
     const aFast = pr[p + P_A_FAST]
     const n = s[b + S_ACC_N]
     const en = s[b + S_ACC_EN]
+    let lat = s[b + S_LAT]
+    let err = s[b + S_ERR]
     if (n > 0) {
       const tickLat = s[b + S_ACC_LAT] / n
       if (s[b + S_RESEED] > 0) {
-        s[b + S_LAT] = tickLat
-        if (en > 0) s[b + S_ERR] = s[b + S_ACC_ERR] / en
+        lat = tickLat
+        if (en > 0) err = s[b + S_ACC_ERR] / en
         s[b + S_RESEED] = 0
         s[b + S_FRESH] = n
       } else {
@@ -429,30 +441,55 @@ export class ReferenceEngine implements EngineCore {
         // them for the time-based smoothing to take over, so a few first probes cannot dominate.
         const fresh = s[b + S_FRESH]
         const a = Math.max(aFast, n / (fresh + n))
-        s[b + S_LAT] = s[b + S_LAT] + a * (tickLat - s[b + S_LAT])
-        if (en > 0) s[b + S_ERR] = s[b + S_ERR] + a * (s[b + S_ACC_ERR] / en - s[b + S_ERR])
+        lat = lat + a * (tickLat - lat)
+        if (en > 0) err = err + a * (s[b + S_ACC_ERR] / en - err)
         s[b + S_FRESH] = Math.min(fresh + n, 1000000000)
       }
+      s[b + S_LAT] = lat
+      s[b + S_ERR] = err
     } else if (en > 0) {
-      s[b + S_ERR] = s[b + S_ERR] + aFast * (s[b + S_ACC_ERR] / en - s[b + S_ERR])
+      err = err + aFast * (s[b + S_ACC_ERR] / en - err)
+      s[b + S_ERR] = err
     }
     const accSat = s[b + S_ACC_SAT]
-    if (accSat >= 0) s[b + S_SAT] = s[b + S_SAT] + aFast * (accSat - s[b + S_SAT])
+    let sat = s[b + S_SAT]
+    if (accSat >= 0) {
+      sat = sat + aFast * (accSat - sat)
+      s[b + S_SAT] = sat
+    }
 
     // Pressure, out of sample: the threshold is the one learned before this tick.
-    const t = this.latencyThreshold(b, p)
+    const base = pr[p + P_BASELINE_MS]
+    const learned = s[b + S_LEARNED_S]
+    const warm = learned >= pr[p + P_WARMUP_S]
+    const mu = s[b + S_MU]
+    const variance = s[b + S_VAR]
+    let sigma = 0.0
+    let t = 0.0
+    if (!warm) {
+      t = Math.max(base, pr[p + P_WARMUP_LAT_MS])
+    } else {
+      sigma = Math.max(Math.sqrt(variance), pr[p + P_SIGMA_FLOOR] * mu)
+      t = Math.min(Math.max(base, mu + pr[p + P_Z] * sigma), base * pr[p + P_LEARN_CEIL])
+    }
     const errT = pr[p + P_ERR_T]
-    const lat = s[b + S_LAT]
     const pl = axisPressure((lat - t) / t / pr[p + P_LAT_SCALE])
-    const pe = axisPressure((s[b + S_ERR] - errT) / (errT * pr[p + P_ERR_SCALE]))
-    const ps = this.saturationPressure(b, p)
+    const pe = axisPressure((err - errT) / (errT * pr[p + P_ERR_SCALE]))
+    const inflight = s[b + S_INFLIGHT]
+    const limit = s[b + S_LIMIT]
+    const ratioT = pr[p + P_SAT_RATIO_T]
+    const inner = axisPressure((inflight / limit - ratioT) / (1 - ratioT))
+    const satT = pr[p + P_SAT_T]
+    const outer = axisPressure((sat - satT) / ((1 - satT) * 0.5))
+    const ps = Math.max(inner, outer)
     const pOld = s[b + S_P]
     const pNew = 1 - (1 - pl) * (1 - pe) * (1 - ps)
     s[b + S_P] = pNew
 
     // Momentum: smoothed dP/dt per second.
+    const mOld = s[b + S_M]
     const slope = (pNew - pOld) * pr[p + P_INV_TICK_S]
-    let m = s[b + S_M] + pr[p + P_A_MOM] * (slope - s[b + S_M])
+    let m = mOld + pr[p + P_A_MOM] * (slope - mOld)
     if (m > MAX_MOMENTUM) m = MAX_MOMENTUM
     if (m < -MAX_MOMENTUM) m = -MAX_MOMENTUM
     s[b + S_M] = m
@@ -465,28 +502,21 @@ export class ReferenceEngine implements EngineCore {
     const mode = s[b + S_MODE]
     if (n > 0) {
       // Learning: only healthy ticks, judged against statistics that do not contain them.
-      const base = pr[p + P_BASELINE_MS]
       const ceiling = base * pr[p + P_LEARN_CEIL]
-      const learned = s[b + S_LEARNED_S]
       let gate = ceiling
-      if (learned >= pr[p + P_WARMUP_S]) {
-        const mu0 = s[b + S_MU]
-        const sigma0 = Math.max(Math.sqrt(s[b + S_VAR]), pr[p + P_SIGMA_FLOOR] * mu0)
-        gate = Math.min(mu0 + pr[p + P_Z] * sigma0, ceiling)
-      }
+      if (warm) gate = Math.min(mu + pr[p + P_Z] * sigma, ceiling)
       const calm = mode === MODE_OPERATIONAL || mode === MODE_BOOTSTRAP
-      if (calm && s[b + S_ERR] <= errT && ps <= 0 && lat <= gate) {
+      if (calm && err <= errT && ps <= 0 && lat <= gate) {
         const a = Math.max(pr[p + P_A_LEARN], tickS / (learned + tickS))
-        const d = lat - s[b + S_MU]
-        s[b + S_MU] = s[b + S_MU] + a * d
-        s[b + S_VAR] = (1 - a) * (s[b + S_VAR] + a * d * d)
+        const d = lat - mu
+        s[b + S_MU] = mu + a * d
+        s[b + S_VAR] = (1 - a) * (variance + a * d * d)
         s[b + S_LEARNED_S] = learned + tickS
       }
 
       // Concurrency limit, a time-based Gradient2: shrink by t/latency when queueing, grow by a
       // queue allowance while the limit is in use and latency is healthy.
-      const limit = s[b + S_LIMIT]
-      if (s[b + S_INFLIGHT] >= limit / 2) {
+      if (inflight >= limit / 2) {
         const gradient = Math.min(Math.max(t / lat, 0.5), 1)
         const queue = Math.max(4, Math.sqrt(limit))
         let next = limit + pr[p + P_A_LIMIT] * (limit * gradient + queue - limit)
@@ -586,6 +616,15 @@ export function classFraction(e: number, cls: number, nClasses: number): number 
   if (e >= end) return 0
   if (e > start) return (end - e) / width
   return 1
+}
+
+/** CREDIT_BASE^(cls mod 4): exact powers of two, so a table gives the same bits as a product. */
+function creditDivisor(cls: number): number {
+  const k = cls < 4 ? cls : cls - 4
+  if (k === 0) return 1
+  if (k === 1) return 2048
+  if (k === 2) return 4194304
+  return 8589934592
 }
 
 function cleanTime(nowMs: number, fallback: number): number {

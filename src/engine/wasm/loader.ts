@@ -71,7 +71,7 @@ export class WasmEngine implements EngineCore {
   readonly maxSlots: number
   readonly maxParamSets: number
   readonly exports: WasmEngineExports
-  private view: Float64Array
+  private readonly view: Float64Array
   private readonly slotsAt: number
   private readonly scratchAt: number
 
@@ -98,11 +98,9 @@ export class WasmEngine implements EngineCore {
   }
 
   private mem(): Float64Array {
-    // Growing memory detaches the old buffer; init() is the only place that grows, but a view
-    // is cheap to re-check.
-    if (this.view.buffer !== this.exports.memory.buffer) {
-      this.view = new Float64Array(this.exports.memory.buffer)
-    }
+    // Growing memory detaches a buffer, but only init() grows it (the engine allocates nothing),
+    // so the view taken after init() stays valid. Re-reading memory.buffer on every access cost
+    // ~24 ns per decision (bench/engine.bench.ts).
     return this.view
   }
 
