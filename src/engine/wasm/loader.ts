@@ -76,7 +76,8 @@ export class WasmEngine implements EngineCore {
   private readonly scratchAt: number
 
   /**
-   * @throws {Error} If the module is not a Rheostat engine of this ABI, or memory cannot grow.
+   * @throws {Error} If the module is not a Rheostat engine of this ABI, the instance already backs
+   * an engine, or memory cannot grow.
    */
   constructor(exports: WasmEngineExports, maxSlots: number, maxParamSets: number) {
     if (typeof exports.abiVersion !== 'function' || exports.abiVersion() !== WASM_ABI_VERSION) {
@@ -84,6 +85,14 @@ export class WasmEngine implements EngineCore {
         `WASM engine ABI mismatch: expected version ${WASM_ABI_VERSION}, module reports "${
           typeof exports.abiVersion === 'function' ? exports.abiVersion() : 'none'
         }"`,
+      )
+    }
+    // slotPtr(0) is 0 until init() lays out memory: a non-zero value means another engine owns
+    // this instance (Deno's `.wasm` import is one shared instance).
+    if (exports.slotPtr(0) !== 0) {
+      throw new Error(
+        'This WASM instance already backs an engine: pass the WebAssembly.Module or its bytes to ' +
+          'create more than one',
       )
     }
     if (exports.init(maxSlots, maxParamSets) !== 1) {
