@@ -56,9 +56,10 @@ function toExports(source: WasmSource): WasmEngineExports {
   if (source instanceof WebAssembly.Instance) return source.exports as unknown as WasmEngineExports
   if (isExports(source)) return source
   // A module can be instantiated more than once: each engine gets its own linear memory.
-  const module = source instanceof WebAssembly.Module
-    ? source
-    : new WebAssembly.Module(source as BufferSource)
+  // Workers' types declare the constructor abstract (compiling bytes is forbidden there and throws
+  // at run time, which `auto` turns into a fallback), so it is typed by hand here.
+  const Compile = WebAssembly.Module as unknown as new (bytes: BufferSource) => WebAssembly.Module
+  const module = source instanceof WebAssembly.Module ? source : new Compile(source as BufferSource)
   return new WebAssembly.Instance(module, {}).exports as unknown as WasmEngineExports
 }
 
