@@ -95,5 +95,7 @@ export function paramBlock(p: PhysicsParams): Float64Array {
   v[L.P_LAT_SCALE] = p.latencyScale
   v[L.P_ERR_SCALE] = p.errorScale
   v[L.P_SAT_RATIO_T] = p.saturationRatio
+  // Five time constants: the smoothed signals have forgotten 99% of what they knew.
+  v[L.P_STALE_MS] = 5 * p.signalTauS * 1000
   return v
 }

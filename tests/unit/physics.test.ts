@@ -245,6 +245,17 @@ describe.each(ENGINES)('physics on the %s engine', (engine) => {
       expect(long.gov.snapshot('route')!.scar).toBeGreaterThan(0.9)
     })
 
+    it('stale pressure is not trauma: through silence scar only decays, on the clock', () => {
+      const r = trauma(50)
+      // Within the 5 s staleness horizon the last evidence still counts; after it, nothing does.
+      r.clock.now += 10000
+      const s0 = r.gov.snapshot('route')!.scar
+      r.clock.now += 60000 // two half-lives
+      const s1 = r.gov.snapshot('route')!.scar
+      expect(s0).toBeGreaterThan(0.1)
+      expect(s1 / s0).toBeCloseTo(0.25, 6)
+    })
+
     it('scales with the route scarFactor: R = 1 + 10·P + 4·M + 4·scarFactor·scar', () => {
       for (const scarFactor of [0, 1, 2.5]) {
         const s = trauma(50, scarFactor).gov.snapshot('route')!
@@ -430,6 +441,19 @@ describe.each(ENGINES)('physics on the %s engine', (engine) => {
         const transitions = r.gov.snapshot('route')!.modeTransitions - before
         expect(transitions, `offset ${offset}`).toBeLessThanOrEqual(2)
       }
+    })
+  })
+
+  describe('signals go stale', () => {
+    it('after a silence longer than 5 τ the first fresh samples replace the old signals', () => {
+      const r = rig(engine)
+      warmUp(r)
+      drive(r, { rps: 50, seconds: 1, latencyMs: () => 400 })
+      expect(r.gov.snapshot('route')!.signals.latencyMs).toBeGreaterThan(200)
+      r.clock.now += 10000
+      drive(r, { rps: 50, seconds: 0.2, latencyMs: () => 50 })
+      expect(r.gov.snapshot('route')!.signals.latencyMs).toBe(50)
+      expect(r.gov.snapshot('route')!.pressure.latency).toBe(0)
     })
   })
 

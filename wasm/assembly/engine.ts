@@ -47,6 +47,7 @@ import {
   P_SCAR_FACTOR,
   P_SCAR_GAIN,
   P_SIGMA_FLOOR,
+  P_STALE_MS,
   P_TICK_MS,
   P_TICK_S,
   P_TRAUMA_P,
@@ -77,6 +78,7 @@ import {
   S_FRESH,
   S_INFLIGHT,
   S_LAST_PASS,
+  S_LAST_SAMPLE,
   S_LAT,
   S_LEARNED_S,
   S_LIMIT,
@@ -235,6 +237,7 @@ export function initSlot(slot: i32, paramSet: i32, nowMs: f64): void {
   st(b, S_MODE_SINCE, now)
   st(b, S_LAST_PASS, now - ld(p, P_PROBE_MS))
   st(b, S_RESEED, 1)
+  st(b, S_LAST_SAMPLE, now)
   st(b, S_R, resistance(b, p))
 }
 
@@ -369,7 +372,7 @@ function advanceSlot(b: usize, p: usize, nowMs: f64): void {
   if (!(now >= start + tickMs)) return
   const k = Math.floor((now - start) / tickMs)
   dataTick(b, p)
-  if (k > 1) idleTicks(b, p, k - 1)
+  if (k > 1) idleTicks(b, p, k - 1, start)
   const t = start + k * tickMs
   st(b, S_TICK_START, t)
   modeClock(b, p, t)
@@ -464,7 +467,10 @@ function dataTick(b: usize, p: usize): void {
   const en = ld(b, S_ACC_EN)
   if (n > 0) {
     const tickLat = ld(b, S_ACC_LAT) / n
-    if (ld(b, S_RESEED) > 0) {
+    const tickStart = ld(b, S_TICK_START)
+    const stale = tickStart - ld(b, S_LAST_SAMPLE) >= ld(p, P_STALE_MS)
+    st(b, S_LAST_SAMPLE, tickStart)
+    if (ld(b, S_RESEED) > 0 || stale) {
       st(b, S_LAT, tickLat)
       if (en > 0) st(b, S_ERR, ld(b, S_ACC_ERR) / en)
       st(b, S_RESEED, 0)
@@ -498,7 +504,10 @@ function dataTick(b: usize, p: usize): void {
   if (m < -MAX_MOMENTUM) m = -MAX_MOMENTUM
   st(b, S_M, m)
 
-  const trauma = traumaOf(pNew, p)
+  const recent = ld(b, S_TICK_START) - ld(b, S_LAST_SAMPLE) < ld(p, P_STALE_MS)
+  const evidence = recent || en > 0 || accSat >= 0 || ld(b, S_INFLIGHT) > 0
+  let trauma: f64 = 0.0
+  if (evidence) trauma = traumaOf(pNew, p)
   st(b, S_SCAR, Math.min(1, ld(b, S_SCAR) * ld(p, P_D_SCAR) + ld(p, P_SCAR_GAIN) * trauma))
 
   const tickS = ld(p, P_TICK_S)
@@ -533,8 +542,10 @@ function dataTick(b: usize, p: usize): void {
     }
   }
 
-  if (pNew >= ld(p, P_TRIP_P)) st(b, S_ABOVE_S, ld(b, S_ABOVE_S) + tickS)
-  else st(b, S_ABOVE_S, 0)
+  if (evidence) {
+    if (pNew >= ld(p, P_TRIP_P)) st(b, S_ABOVE_S, ld(b, S_ABOVE_S) + tickS)
+    else st(b, S_ABOVE_S, 0)
+  }
 
   st(b, S_ACC_N, 0)
   st(b, S_ACC_LAT, 0)
@@ -543,13 +554,24 @@ function dataTick(b: usize, p: usize): void {
   st(b, S_ACC_SAT, -1)
 }
 
-function idleTicks(b: usize, p: usize, k: f64): void {
+function idleTicks(b: usize, p: usize, k: f64, start: f64): void {
+  const tickMs = ld(p, P_TICK_MS)
   st(b, S_M, ld(b, S_M) * ipow(1 - ld(p, P_A_MOM), k))
+  let k1 = k
+  if (!(ld(b, S_INFLIGHT) > 0)) {
+    const left = Math.ceil((ld(p, P_STALE_MS) - (start - ld(b, S_LAST_SAMPLE))) / tickMs) - 1
+    k1 = Math.min(Math.max(left, 0), k)
+  }
   const d = ld(p, P_D_SCAR)
-  const dk = ipow(d, k)
-  const gain = ld(p, P_SCAR_GAIN) * traumaOf(ld(b, S_P), p)
-  st(b, S_SCAR, Math.min(1, ld(b, S_SCAR) * dk + gain * (1 - dk) / (1 - d)))
-  if (ld(b, S_P) >= ld(p, P_TRIP_P)) st(b, S_ABOVE_S, ld(b, S_ABOVE_S) + k * ld(p, P_TICK_S))
+  let scar = ld(b, S_SCAR)
+  if (k1 > 0) {
+    const dk1 = ipow(d, k1)
+    const gain = ld(p, P_SCAR_GAIN) * traumaOf(ld(b, S_P), p)
+    scar = Math.min(1, scar * dk1 + gain * (1 - dk1) / (1 - d))
+    if (ld(b, S_P) >= ld(p, P_TRIP_P)) st(b, S_ABOVE_S, ld(b, S_ABOVE_S) + k1 * ld(p, P_TICK_S))
+  }
+  if (k - k1 > 0) scar = scar * ipow(d, k - k1)
+  st(b, S_SCAR, scar)
 }
 
 function traumaOf(pressure: f64, p: usize): f64 {

@@ -53,6 +53,7 @@ import {
   P_SCAR_FACTOR,
   P_SCAR_GAIN,
   P_SIGMA_FLOOR,
+  P_STALE_MS,
   P_TICK_MS,
   P_TICK_S,
   P_TRAUMA_P,
@@ -83,6 +84,7 @@ import {
   S_FRESH,
   S_INFLIGHT,
   S_LAST_PASS,
+  S_LAST_SAMPLE,
   S_LAT,
   S_LEARNED_S,
   S_LIMIT,
@@ -182,6 +184,7 @@ export class ReferenceEngine implements EngineCore {
     // Nothing has passed yet, so the first shed request may go through as a probe.
     s[b + S_LAST_PASS] = now - pr[p + P_PROBE_MS]
     s[b + S_RESEED] = 1
+    s[b + S_LAST_SAMPLE] = now
     s[b + S_R] = this.resistance(b, p)
   }
 
@@ -298,7 +301,7 @@ export class ReferenceEngine implements EngineCore {
     if (!(now >= start + tickMs)) return
     const k = Math.floor((now - start) / tickMs)
     this.dataTick(b, p)
-    if (k > 1) this.idleTicks(b, p, k - 1)
+    if (k > 1) this.idleTicks(b, p, k - 1, start)
     const t = start + k * tickMs
     s[b + S_TICK_START] = t
     this.modeClock(b, p, t)
@@ -431,7 +434,11 @@ export class ReferenceEngine implements EngineCore {
     let err = s[b + S_ERR]
     if (n > 0) {
       const tickLat = s[b + S_ACC_LAT] / n
-      if (s[b + S_RESEED] > 0) {
+      const tickStart = s[b + S_TICK_START]
+      // Signals not fed for staleMs say nothing about now: the first fresh sample replaces them.
+      const stale = tickStart - s[b + S_LAST_SAMPLE] >= pr[p + P_STALE_MS]
+      s[b + S_LAST_SAMPLE] = tickStart
+      if (s[b + S_RESEED] > 0 || stale) {
         lat = tickLat
         if (en > 0) err = s[b + S_ACC_ERR] / en
         s[b + S_RESEED] = 0
@@ -494,8 +501,13 @@ export class ReferenceEngine implements EngineCore {
     if (m < -MAX_MOMENTUM) m = -MAX_MOMENTUM
     s[b + S_M] = m
 
-    // Scar: grows with time spent above the trauma level, decays with its half-life.
-    const trauma = this.trauma(pNew, p)
+    // Scar: grows with time spent above the trauma level, decays with its half-life. Only a tick
+    // with evidence counts (a latency sample within staleMs, any other report, or requests still
+    // out): pressure nobody has confirmed for staleMs is not trauma.
+    const recent = s[b + S_TICK_START] - s[b + S_LAST_SAMPLE] < pr[p + P_STALE_MS]
+    const evidence = recent || en > 0 || accSat >= 0 || inflight > 0
+    let trauma = 0.0
+    if (evidence) trauma = this.trauma(pNew, p)
     s[b + S_SCAR] = Math.min(1, s[b + S_SCAR] * pr[p + P_D_SCAR] + pr[p + P_SCAR_GAIN] * trauma)
 
     const tickS = pr[p + P_TICK_S]
@@ -526,8 +538,10 @@ export class ReferenceEngine implements EngineCore {
       }
     }
 
-    if (pNew >= pr[p + P_TRIP_P]) s[b + S_ABOVE_S] = s[b + S_ABOVE_S] + tickS
-    else s[b + S_ABOVE_S] = 0
+    if (evidence) {
+      if (pNew >= pr[p + P_TRIP_P]) s[b + S_ABOVE_S] = s[b + S_ABOVE_S] + tickS
+      else s[b + S_ABOVE_S] = 0
+    }
 
     s[b + S_ACC_N] = 0
     s[b + S_ACC_LAT] = 0
@@ -536,16 +550,33 @@ export class ReferenceEngine implements EngineCore {
     s[b + S_ACC_SAT] = -1
   }
 
-  /** `k` ticks with no samples, in closed form: P holds, momentum and scar relax. */
-  private idleTicks(b: number, p: number, k: number): void {
+  /**
+   * `k` ticks with no samples after the data tick that began at `start`, in closed form: P holds
+   * and momentum relaxes; scar and the trip timer count only the first `k1` ticks, those still
+   * within staleMs of the last sample (all of them while requests are out), and scar decays after.
+   */
+  private idleTicks(b: number, p: number, k: number, start: number): void {
     const s = this.state
     const pr = this.params
+    const tickMs = pr[p + P_TICK_MS]
     s[b + S_M] = s[b + S_M] * ipow(1 - pr[p + P_A_MOM], k)
+    let k1 = k
+    if (!(s[b + S_INFLIGHT] > 0)) {
+      const left = Math.ceil((pr[p + P_STALE_MS] - (start - s[b + S_LAST_SAMPLE])) / tickMs) - 1
+      k1 = Math.min(Math.max(left, 0), k)
+    }
     const d = pr[p + P_D_SCAR]
-    const dk = ipow(d, k)
-    const gain = pr[p + P_SCAR_GAIN] * this.trauma(s[b + S_P], p)
-    s[b + S_SCAR] = Math.min(1, s[b + S_SCAR] * dk + gain * (1 - dk) / (1 - d))
-    if (s[b + S_P] >= pr[p + P_TRIP_P]) s[b + S_ABOVE_S] = s[b + S_ABOVE_S] + k * pr[p + P_TICK_S]
+    let scar = s[b + S_SCAR]
+    if (k1 > 0) {
+      const dk1 = ipow(d, k1)
+      const gain = pr[p + P_SCAR_GAIN] * this.trauma(s[b + S_P], p)
+      scar = Math.min(1, scar * dk1 + gain * (1 - dk1) / (1 - d))
+      if (s[b + S_P] >= pr[p + P_TRIP_P]) {
+        s[b + S_ABOVE_S] = s[b + S_ABOVE_S] + k1 * pr[p + P_TICK_S]
+      }
+    }
+    if (k - k1 > 0) scar = scar * ipow(d, k - k1)
+    s[b + S_SCAR] = scar
   }
 
   private trauma(pressure: number, p: number): number {

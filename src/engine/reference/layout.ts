@@ -74,6 +74,8 @@ export const S_CREDIT0 = 25
 export const S_CREDIT1 = 26
 /** Resistance as of the last tick, Ω. */
 export const S_R = 27
+/** Start of the last tick that had latency samples, ms. */
+export const S_LAST_SAMPLE = 28
 
 // ---- Parameter fields ----------------------------------------------------------------------------
 /** Tick length, ms. */
@@ -160,6 +162,8 @@ export const P_LAT_SCALE = 39
 export const P_ERR_SCALE = 40
 /** In-flight/limit ratio where saturation pressure starts. */
 export const P_SAT_RATIO_T = 41
+/** Signals older than this are replaced by the next sample instead of blended, ms. */
+export const P_STALE_MS = 42
 
 // ---- Scratch registers (written by inspect) ------------------------------------------------------
 /** Resistance, Ω. */
