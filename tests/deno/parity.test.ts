@@ -1,13 +1,12 @@
 // Parity under Deno: the `.wasm` import (instantiated exports) and a module compiled from the
 // file both run the engine, and both agree with the TypeScript twin.
 import assert from 'node:assert/strict'
-import fc from 'fast-check'
 import * as wasmExports from '../../wasm/build/rheostat.wasm'
 import { createGovernor } from '../../src/mod.ts'
 import { ReferenceEngine } from '../../src/engine/reference/engine.ts'
 import { loadWasmEngine, type WasmEngineExports } from '../../src/engine/wasm/loader.ts'
 import { firstDifference, runSequence, scriptedSequence } from '../support/differential.ts'
-import { sequenceArb } from '../support/arbitraries.ts'
+import { assertRandomParity } from '../support/arbitraries.ts'
 import { compareGolden, type GoldenFile } from '../support/golden.ts'
 import golden from '../fixtures/golden.json' with { type: 'json' }
 
@@ -33,13 +32,7 @@ Deno.test('golden vectors match both engines under Deno', () => {
 Deno.test('runSequence() agrees on a long scripted sequence and 1,000 random ones', () => {
   const seq = scriptedSequence(13, 20000)
   assert.equal(firstDifference(runSequence(newTs(), seq), runSequence(newWasm(), seq)), null)
-  fc.assert(
-    fc.property(sequenceArb, (s) => {
-      const diff = firstDifference(runSequence(newTs(), s), runSequence(newWasm(), s))
-      if (diff !== null) throw new Error(diff)
-    }),
-    { numRuns: 1000 },
-  )
+  assertRandomParity(1000, newTs, newWasm)
 })
 
 Deno.test('createGovernor() runs WASM from a compiled module and sheds under gray failure', () => {

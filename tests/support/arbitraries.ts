@@ -2,7 +2,14 @@
 // sequences full of hostile numbers (NaN, ±Infinity, negatives, huge values, clock jumps).
 import fc from 'fast-check'
 import type { PhysicsParams } from '../../src/engine/params.ts'
-import { DEFAULT_PARAMS, type Op, type Sequence } from './differential.ts'
+import type { EngineCore } from '../../src/engine/types.ts'
+import {
+  DEFAULT_PARAMS,
+  firstDifference,
+  type Op,
+  runSequence,
+  type Sequence,
+} from './differential.ts'
 
 const anyDouble = fc.oneof(
   fc.double(),
@@ -76,3 +83,21 @@ export const sequenceArb: fc.Arbitrary<Sequence> = fc.integer({ min: 1, max: 3 }
     ops: fc.array(opArb(slots), { minLength: 1, maxLength: 80 }),
   })
 )
+
+/**
+ * Runs `numRuns` random sequences on two fresh engines each and throws on the first difference
+ * (fast-check shrinks it to a minimal sequence first).
+ */
+export function assertRandomParity(
+  numRuns: number,
+  newA: () => EngineCore,
+  newB: () => EngineCore,
+): void {
+  fc.assert(
+    fc.property(sequenceArb, (seq) => {
+      const diff = firstDifference(runSequence(newA(), seq), runSequence(newB(), seq))
+      if (diff !== null) throw new Error(diff)
+    }),
+    { numRuns },
+  )
+}

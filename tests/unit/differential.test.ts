@@ -1,12 +1,11 @@
 // Two engines, one answer: random operation sequences (fast-check) and golden vectors, run on the
 // TypeScript reference and the WebAssembly build; every decision and every state field must match.
-import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { ReferenceEngine } from '../../src/engine/reference/engine.ts'
 import { loadWasmEngine } from '../../src/engine/wasm/loader.ts'
 import { wasmModule } from '../../src/adapter/node/mod.ts'
 import { firstDifference, runSequence, scriptedSequence } from '../support/differential.ts'
-import { sequenceArb } from '../support/arbitraries.ts'
+import { assertRandomParity } from '../support/arbitraries.ts'
 import golden from '../fixtures/golden.json' with { type: 'json' }
 import { compareGolden } from '../support/golden.ts'
 
@@ -15,13 +14,7 @@ const newWasm = () => loadWasmEngine(wasmModule(), 4, 4)
 
 describe('differential', () => {
   it('runSequence() gives identical decisions and state on both engines for 10,000 random sequences', () => {
-    fc.assert(
-      fc.property(sequenceArb, (seq) => {
-        const diff = firstDifference(runSequence(newTs(), seq), runSequence(newWasm(), seq))
-        if (diff !== null) throw new Error(diff)
-      }),
-      { numRuns: 10000 },
-    )
+    assertRandomParity(10000, newTs, newWasm)
   })
 
   it('scripted sequences exercise every mode and reason on both engines', () => {

@@ -1,13 +1,12 @@
 // Parity inside workerd: the engine loads from a `.wasm` import (a precompiled WebAssembly.Module,
 // as Workers require) and agrees with the TypeScript twin on golden vectors and random sequences.
-import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import wasmModule from '../../wasm/build/rheostat.wasm'
 import { createGovernor } from '../../src/mod.ts'
 import { ReferenceEngine } from '../../src/engine/reference/engine.ts'
 import { loadWasmEngine } from '../../src/engine/wasm/loader.ts'
 import { firstDifference, runSequence, scriptedSequence } from '../support/differential.ts'
-import { sequenceArb } from '../support/arbitraries.ts'
+import { assertRandomParity } from '../support/arbitraries.ts'
 import { compareGolden, type GoldenFile } from '../support/golden.ts'
 import golden from '../fixtures/golden.json'
 
@@ -39,13 +38,7 @@ describe('parity in workerd', () => {
   })
 
   it('1,000 random sequences give identical decisions and state', () => {
-    fc.assert(
-      fc.property(sequenceArb, (seq) => {
-        const diff = firstDifference(runSequence(newTs(), seq), runSequence(newWasm(), seq))
-        if (diff !== null) throw new Error(diff)
-      }),
-      { numRuns: 1000 },
-    )
+    assertRandomParity(1000, newTs, newWasm)
   })
 
   it('the governor gives the same decisions on both engines', () => {
