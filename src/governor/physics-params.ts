@@ -5,7 +5,14 @@
  */
 
 import type { PhysicsParams } from '../engine/params.ts'
-import { type GovernorConfig, type Profile, PROFILES, type RouteOptions } from '../config/schema.ts'
+import {
+  type GovernorConfig,
+  type Profile,
+  PROFILE_NAMES,
+  type ProfileName,
+  PROFILES,
+  type RouteOptions,
+} from '../config/schema.ts'
 
 /** A profile with every field filled in. */
 export interface ResolvedProfile {
@@ -15,10 +22,17 @@ export interface ResolvedProfile {
   heartbeatMs: number
 }
 
+/** The built-in profiles, resolved once: routes share them instead of holding a copy each. */
+const BUILT_IN: Readonly<Record<ProfileName, ResolvedProfile>> = Object.freeze(
+  Object.fromEntries(
+    PROFILE_NAMES.map((name) => [name, Object.freeze({ name, ...PROFILES[name] })]),
+  ) as Record<ProfileName, ResolvedProfile>,
+)
+
 /** Fills in a profile given by name or by its own fields. */
 export function resolveProfile(profile: Profile | undefined): ResolvedProfile {
-  if (profile === undefined) return { name: 'STANDARD', ...PROFILES.STANDARD }
-  if (typeof profile === 'string') return { name: profile, ...PROFILES[profile] }
+  if (profile === undefined) return BUILT_IN.STANDARD
+  if (typeof profile === 'string') return BUILT_IN[profile]
   return {
     name: `custom:${profile.baselineLatencyMs}ms`,
     baselineLatencyMs: profile.baselineLatencyMs,
