@@ -102,10 +102,47 @@ const routeOptionShape = {
 
 export const RouteOptionsSchema = z.strictObject(routeOptionShape)
 
+/** Which requests a route governs. */
+export const MatchSchema = z.strictObject({
+  /** HTTP methods, upper case; absent means all. */
+  methods: z.optional(
+    z.array(z.string().check(z.regex(/^[A-Z]+$/, 'Methods are upper-case words like "POST"'))),
+  ),
+  /** A URLPattern pathname, e.g. "/api/checkout/*" or "/users/:id". */
+  path: z.string().check(z.startsWith('/', 'A path pattern starts with "/"')),
+})
+
 export const RouteSchema = z.strictObject({
   /** Route id: the key of its state. */
-  id: z.string().check(z.minLength(1)),
+  id: z.string().check(z.minLength(1), z.maxLength(200)),
+  /** Which requests this route governs (required by the edge app). */
+  match: z.optional(MatchSchema),
+  /** Where admitted requests go, an http(s) URL (required by the edge app). */
+  origin: z.optional(z.url({ protocol: /^https?$/, error: 'Origin must be an http or https URL' })),
+  /** Longest wait for the origin's response headers, ms. @default 10000 */
+  timeoutMs: z.optional(z.number().check(z.positive(), z.lte(600000))),
   ...routeOptionShape,
+})
+
+/** How isolates share state. docs/sync.md. */
+export const SyncSchema = z.strictObject({
+  /** Where shared state lives. @default "memory" */
+  store: z._default(z.enum(['memory', 'durable-object', 'upstash']), 'memory'),
+  /** Least time between two exchanges of one isolate, ms. @default 250 */
+  intervalMs: z._default(z.number().check(z.gte(10), z.lte(60000)), 250),
+  /** An exchange slower than this counts as failed, ms. @default 1000 */
+  timeoutMs: z._default(z.number().check(z.gte(1), z.lte(60000)), 1000),
+  /** While the store fails: decide from local state, or shed all but the top class. @default "local" */
+  onStoreFailure: z._default(z.enum(['local', 'closed']), 'local'),
+})
+
+/** Sets a request's priority from a header. The first rule that matches wins. */
+export const PriorityRuleSchema = z.strictObject({
+  /** Header name, case-insensitive. */
+  header: z.string().check(z.minLength(1)),
+  /** Exact value to match; absent means "header present". */
+  equals: z.optional(z.string()),
+  priority: z.string().check(z.minLength(1)),
 })
 
 /** Advanced physics constants shared by all routes. docs/physics.md explains each. */
@@ -163,6 +200,15 @@ export const GovernorConfigSchema = z.strictObject({
   defaults: z._default(RouteOptionsSchema, {}),
   routes: z._default(z.array(RouteSchema), []),
   physics: z._default(PhysicsSchema, {}),
+  sync: z._default(SyncSchema, {
+    store: 'memory',
+    intervalMs: 250,
+    timeoutMs: 1000,
+    onStoreFailure: 'local',
+  }),
+  priorityRules: z._default(z.array(PriorityRuleSchema), []),
+  /** Requests that match no route: forwarded ungoverned, or answered 404. @default "pass" */
+  unmatched: z._default(z.enum(['pass', 'reject']), 'pass'),
 }).check(
   z.superRefine((config, ctx) => {
     const known = new Set(config.priorities)
@@ -217,6 +263,18 @@ export const GovernorConfigSchema = z.strictObject({
       }
     }
     checkOptions(config.defaults, ['defaults'])
+    config.priorityRules.forEach((rule, i) => {
+      if (!known.has(rule.priority)) {
+        ctx.issues.push({
+          code: 'custom',
+          input: rule.priority,
+          path: ['priorityRules', i, 'priority'],
+          message: `Unknown priority "${rule.priority}": expected one of ${
+            config.priorities.map((p) => `"${p}"`).join(', ')
+          }`,
+        })
+      }
+    })
     const ids = new Set<string>()
     config.routes.forEach((route, i) => {
       if (ids.has(route.id)) {
@@ -232,6 +290,9 @@ export const GovernorConfigSchema = z.strictObject({
     })
   }),
 )
+
+export type SyncConfig = z.infer<typeof SyncSchema>
+export type PriorityRule = z.infer<typeof PriorityRuleSchema>
 
 /** Config as a user writes it (everything but `routes` entries' ids optional). */
 export type GovernorConfigInput = z.input<typeof GovernorConfigSchema>
@@ -286,4 +347,59 @@ export function parseConfig(input: unknown): GovernorConfig {
       message: issue.message,
     })),
   )
+}
+
+/**
+ * Validates a config for the edge app: on top of `parseConfig`, every route needs `match.path`
+ * and `origin`, and every path must be a valid URLPattern.
+ *
+ * @throws {ConfigError} Listing the path and reason of every problem.
+ */
+export function parseEdgeConfig(input: unknown): GovernorConfig {
+  const config = parseConfig(input)
+  const problems: ConfigProblem[] = []
+  config.routes.forEach((route, i) => {
+    if (route.match === undefined) {
+      problems.push({ path: `routes.${i}.match`, message: 'A route of the edge app needs "match"' })
+    } else {
+      try {
+        new URLPattern({ pathname: route.match.path })
+      } catch (error) {
+        problems.push({
+          path: `routes.${i}.match.path`,
+          message: `Invalid URLPattern pathname "${route.match.path}": ${
+            error instanceof Error ? error.message : String(error)
+          }`,
+        })
+      }
+    }
+    if (route.origin === undefined) {
+      problems.push({
+        path: `routes.${i}.origin`,
+        message: 'A route of the edge app needs "origin"',
+      })
+    }
+  })
+  if (problems.length > 0) throw new ConfigError(problems)
+  return config
+}
+
+/**
+ * Parses config text (JSON) as the Worker reads `RHEOSTAT_CONFIG`.
+ *
+ * @throws {ConfigError} For text that is not JSON (path "") or a config that fails validation.
+ */
+export function parseEdgeConfigText(text: string): GovernorConfig {
+  let input: unknown
+  try {
+    input = JSON.parse(text)
+  } catch (error) {
+    throw new ConfigError([{
+      path: '',
+      message: `Config is not valid JSON: ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+    }])
+  }
+  return parseEdgeConfig(input)
 }

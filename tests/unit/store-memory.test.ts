@@ -1,0 +1,4 @@
+import { MemoryStore } from '../../src/store/memory.ts'
+import { storeContract } from '../support/store-contract.ts'
+
+storeContract('memory', () => new MemoryStore())
