@@ -1,0 +1,33 @@
+/**
+ * What the HTTP layer needs from the exchange: a hook to call after each request. Implemented by
+ * `createSyncer` (src/governor/sync.ts).
+ *
+ * @module
+ */
+
+/** Health of an isolate's exchange with the store. */
+export interface SyncStatus {
+  store: 'memory' | 'durable-object' | 'upstash' | 'none'
+  isolateId: string
+  /** True while the last exchange failed or timed out. */
+  degraded: boolean
+  /** Clock time of the last successful exchange, ms; 0 before the first. */
+  lastOkMs: number
+  /** Exchanges attempted, and how many failed. */
+  exchanges: number
+  failures: number
+  /** The last failure's message (never contains credentials). */
+  lastError: string | null
+  /** Duration of the last exchange, ms. */
+  lastLatencyMs: number
+}
+
+/** The hook the middleware calls after each request. */
+export interface SyncHook {
+  /**
+   * Starts an exchange if one is due (at most one per interval, one at a time) and returns its
+   * promise, which never rejects: pass it to `waitUntil`. Returns null when none is due.
+   */
+  maybeSync(): Promise<void> | null
+  status(): SyncStatus
+}
