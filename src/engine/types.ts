@@ -40,6 +40,14 @@ export interface EngineCore {
     saturation: number,
     nowMs: number,
   ): void
+  /** Folds other isolates' samples (count, latency sum, failures) into the current tick. */
+  absorb(
+    slot: number,
+    count: number,
+    latencySumMs: number,
+    errorCount: number,
+    nowMs: number,
+  ): void
   /** Brings the slot's ticks up to `nowMs`. */
   advance(slot: number, nowMs: number): void
   /** Writes derived values (resistance, pressures, threshold, excess) to the scratch registers. */

@@ -70,6 +70,17 @@ function opArb(slots: number): fc.Arbitrary<Op> {
       }),
     },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('advance' as const), slot, dtMs: dt }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        op: fc.constant('absorb' as const),
+        slot,
+        count: fc.oneof(fc.integer({ min: 0, max: 500 }), anyDouble),
+        latencySumMs: fc.oneof(fc.double({ min: 0, max: 1e6, noNaN: true }), anyDouble),
+        errors: fc.oneof(fc.integer({ min: 0, max: 100 }), anyDouble),
+        dtMs: dt,
+      }),
+    },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('jump' as const), toMs: anyDouble }) },
   )
 }

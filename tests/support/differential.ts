@@ -10,6 +10,14 @@ export type Op =
   | { op: 'complete'; slot: number; latencyMs: number; err: number; dtMs: number; sample: number }
   | { op: 'observe'; slot: number; latencyMs: number; err: number; sat: number; dtMs: number }
   | { op: 'advance'; slot: number; dtMs: number }
+  | {
+    op: 'absorb'
+    slot: number
+    count: number
+    latencySumMs: number
+    errors: number
+    dtMs: number
+  }
   | { op: 'jump'; toMs: number }
 
 export interface Sequence {
@@ -85,6 +93,7 @@ export function runSequence(engine: EngineCore, seq: Sequence): Trace {
     if (o.op === 'admit') codes.push(engine.admit(o.slot, o.cls, now))
     else if (o.op === 'complete') engine.complete(o.slot, o.latencyMs, o.err, now, o.sample)
     else if (o.op === 'observe') engine.observe(o.slot, o.latencyMs, o.err, o.sat, now)
+    else if (o.op === 'absorb') engine.absorb(o.slot, o.count, o.latencySumMs, o.errors, now)
     else engine.advance(o.slot, now)
   }
   snapshot()

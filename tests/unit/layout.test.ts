@@ -48,6 +48,7 @@ describe('layout twins', () => {
     const names = WebAssembly.Module.exports(mod).map((e) => e.name).sort()
     expect(names).toEqual([
       'abiVersion',
+      'absorb',
       'admit',
       'advance',
       'complete',

@@ -9,6 +9,7 @@ import {
   CODE_RETRY_SHIFT,
   CREDIT_BASE,
   CREDIT_UNIT,
+  MAX_ABSORB,
   MAX_LATENCY_MS,
   MAX_MOMENTUM,
   MAX_TIME_MS,
@@ -336,6 +337,36 @@ export function observe(
     if (sat < 0) sat = 0
     if (sat > 1) sat = 1
     if (sat > ld(b, S_ACC_SAT)) st(b, S_ACC_SAT, sat)
+  }
+}
+
+export function absorb(
+  slot: i32,
+  count: f64,
+  latencySumMs: f64,
+  errorCount: f64,
+  nowMs: f64,
+): void {
+  const b = slotBase(slot)
+  const p = paramBase(b)
+  const now = Math.max(cleanTime(nowMs, ld(b, S_TICK_START)), ld(b, S_TICK_START))
+  advanceSlot(b, p, now)
+  if (!(count >= 1)) return
+  let n = Math.floor(count)
+  if (n > MAX_ABSORB) n = MAX_ABSORB
+  if (latencySumMs == latencySumMs) {
+    let sum = latencySumMs
+    if (sum < 0) sum = 0
+    if (sum > n * MAX_LATENCY_MS) sum = n * MAX_LATENCY_MS
+    st(b, S_ACC_N, ld(b, S_ACC_N) + n)
+    st(b, S_ACC_LAT, ld(b, S_ACC_LAT) + sum)
+  }
+  if (errorCount == errorCount) {
+    let errors = errorCount
+    if (errors < 0) errors = 0
+    if (errors > n) errors = n
+    st(b, S_ACC_EN, ld(b, S_ACC_EN) + n)
+    st(b, S_ACC_ERR, ld(b, S_ACC_ERR) + errors)
   }
 }
 

@@ -2,6 +2,7 @@
 // and scratch registers straight out of linear memory through the pointers below.
 
 export {
+  absorb,
   admit,
   advance,
   complete,

@@ -213,3 +213,5 @@ export const MAX_LATENCY_MS: f64 = 100000000
 export const MAX_TIME_MS: f64 = 8640000000000000
 /** Momentum is clamped to ±this, 1/s. */
 export const MAX_MOMENTUM: f64 = 10
+/** Most samples one absorb call folds in (a bound on what the network can inject). */
+export const MAX_ABSORB: f64 = 1000000000

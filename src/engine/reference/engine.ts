@@ -15,6 +15,7 @@ import {
   CODE_RETRY_SHIFT,
   CREDIT_BASE,
   CREDIT_UNIT,
+  MAX_ABSORB,
   MAX_LATENCY_MS,
   MAX_MOMENTUM,
   MAX_TIME_MS,
@@ -286,6 +287,40 @@ export class ReferenceEngine implements EngineCore {
       if (sat < 0) sat = 0
       if (sat > 1) sat = 1
       if (sat > s[b + S_ACC_SAT]) s[b + S_ACC_SAT] = sat
+    }
+  }
+
+  /**
+   * Folds samples other isolates saw (from the shared store) into the current tick, as if they
+   * had completed here: `count` samples, their latency sum and how many failed.
+   */
+  absorb(
+    slot: number,
+    count: number,
+    latencySumMs: number,
+    errorCount: number,
+    nowMs: number,
+  ): void {
+    const s = this.state
+    const b = slot * SLOT_FIELDS
+    const now = Math.max(cleanTime(nowMs, s[b + S_TICK_START]), s[b + S_TICK_START])
+    this.advance(slot, now)
+    if (!(count >= 1)) return
+    let n = Math.floor(count)
+    if (n > MAX_ABSORB) n = MAX_ABSORB
+    if (latencySumMs === latencySumMs) {
+      let sum = latencySumMs
+      if (sum < 0) sum = 0
+      if (sum > n * MAX_LATENCY_MS) sum = n * MAX_LATENCY_MS
+      s[b + S_ACC_N] = s[b + S_ACC_N] + n
+      s[b + S_ACC_LAT] = s[b + S_ACC_LAT] + sum
+    }
+    if (errorCount === errorCount) {
+      let errors = errorCount
+      if (errors < 0) errors = 0
+      if (errors > n) errors = n
+      s[b + S_ACC_EN] = s[b + S_ACC_EN] + n
+      s[b + S_ACC_ERR] = s[b + S_ACC_ERR] + errors
     }
   }
 

@@ -36,6 +36,13 @@ export interface WasmEngineExports {
     saturation: number,
     nowMs: number,
   ): void
+  absorb(
+    slot: number,
+    count: number,
+    latencySumMs: number,
+    errorCount: number,
+    nowMs: number,
+  ): void
   advance(slot: number, nowMs: number): void
   inspect(slot: number): void
 }
@@ -146,6 +153,16 @@ export class WasmEngine implements EngineCore {
     nowMs: number,
   ): void {
     this.exports.observe(slot, latencyMs, errorRate, saturation, nowMs)
+  }
+
+  absorb(
+    slot: number,
+    count: number,
+    latencySumMs: number,
+    errorCount: number,
+    nowMs: number,
+  ): void {
+    this.exports.absorb(slot, count, latencySumMs, errorCount, nowMs)
   }
 
   advance(slot: number, nowMs: number): void {
