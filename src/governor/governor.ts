@@ -20,6 +20,13 @@ import {
   type RouteOptions,
 } from '../config/schema.ts'
 import { physicsFor, type ResolvedProfile, resolveProfile } from './physics-params.ts'
+import {
+  type ExchangeResult,
+  HISTOGRAM_BUCKETS,
+  histogramBucket,
+  type RouteDelta,
+  zeroCounts,
+} from '../store/types.ts'
 
 /** A clock in milliseconds. Inject a virtual one to replay a run exactly. */
 export type Clock = () => number
@@ -69,7 +76,8 @@ export interface Decision {
   mode: Mode
   /** Route resistance, Ω, as of the last tick. */
   resistance: number
-  reason: Reason
+  /** Why; `store-unavailable` when `sync.onStoreFailure` is "closed" and the store is failing. */
+  reason: Reason | 'store-unavailable'
   /** Seconds until this priority is expected to be admitted again; 0 when admitted. */
   retryAfterS: number
   /** Present when admitted: pass it to `complete`. */
@@ -188,6 +196,22 @@ export interface Governor {
   snapshot(route: string, options?: AdmitOptions): RouteSnapshot | undefined
   /** Ids of the routes held, most recently used first. */
   routes(): string[]
+  /**
+   * Starts counting per-route deltas for the shared store (createSyncer calls it). Until then
+   * the governor keeps no delta state.
+   */
+  enableExchange(): void
+  /** The deltas since the last call, one per route with traffic; counts restart from zero. */
+  takeDeltas(): RouteDelta[]
+  /** Puts deltas of a failed exchange back, so nothing is lost (sent again next time). */
+  returnDeltas(deltas: RouteDelta[]): void
+  /** Folds the other isolates' new samples from a store's answer into the engine. */
+  applyExchange(result: ExchangeResult): void
+  /**
+   * While true and `sync.onStoreFailure` is "closed", every class but the most important is shed
+   * with reason `store-unavailable`. The syncer sets it.
+   */
+  setStoreDegraded(degraded: boolean): void
   /** Active leases. */
   leases(): Lease[]
 }
@@ -263,6 +287,8 @@ class GovernorImpl implements Governor {
   private head = NO_SLOT
   private tail = NO_SLOT
   private used = 0
+  private ex: ExchangeState | undefined = undefined
+  private storeDegraded = false
   private readonly activeLeases = new Set<LeaseImpl>()
   private nextLeaseExpiry = Infinity
   private leaseIds = 0
@@ -298,8 +324,20 @@ class GovernorImpl implements Governor {
     const slot = this.slotFor(route, options?.profile, now)
     const info = this.info[slot] as RouteInfo
     const cls = this.classOf(info, options?.priority)
+    if (this.storeDegraded && cls > 0 && this.config.sync.onStoreFailure === 'closed') {
+      if (this.ex !== undefined) this.countDecision(slot, false)
+      return {
+        allow: false,
+        mode: MODES[this.engine.readState(slot, L.S_MODE)] as Mode,
+        resistance: this.engine.readState(slot, L.S_R),
+        reason: 'store-unavailable',
+        retryAfterS: 1,
+        ticket: null,
+      }
+    }
     const code = this.engine.admit(slot, cls, now)
     const allow = (code & 1) === 1
+    if (this.ex !== undefined) this.countDecision(slot, allow)
     return {
       allow,
       mode: MODES[(code >> L.CODE_MODE_SHIFT) & DECISION_MASK_MODE] as Mode,
@@ -327,6 +365,7 @@ class GovernorImpl implements Governor {
     const latencyMs = outcome?.latencyMs ?? now - ticket.startMs
     const ok = outcome?.ok ?? true
     this.engine.complete(ticket.slot, Number(latencyMs), ok ? 0 : 1, now, 1)
+    if (this.ex !== undefined) this.countOutcome(ticket.slot, Number(latencyMs), ok)
     return true
   }
 
@@ -417,6 +456,9 @@ class GovernorImpl implements Governor {
           now,
           1,
         )
+        if (this.ex !== undefined) {
+          this.countOutcome(ticket.slot, now - ticket.startMs, outcome === 'completed')
+        }
       }
     }
     if (outcome === 'timeout') {
@@ -490,6 +532,80 @@ class GovernorImpl implements Governor {
     return [...this.activeLeases]
   }
 
+  enableExchange(): void {
+    if (this.ex === undefined) this.ex = new ExchangeState(this.maxSlots)
+  }
+
+  takeDeltas(): RouteDelta[] {
+    const ex = this.ex
+    if (ex === undefined) return []
+    const out: RouteDelta[] = []
+    for (let i = 0; i < ex.dirtyCount; i++) {
+      const slot = ex.dirty[i] as number
+      ex.isDirty[slot] = 0
+      const info = this.info[slot]
+      if (info === undefined) continue
+      out.push(ex.read(slot, info.key, this.engine.readState(slot, L.S_INFLIGHT)))
+      ex.markSent(slot)
+    }
+    ex.dirtyCount = 0
+    return out
+  }
+
+  returnDeltas(deltas: RouteDelta[]): void {
+    const ex = this.ex
+    if (ex === undefined) return
+    for (const delta of deltas) {
+      const slot = this.slots.get(delta.route)
+      if (slot === undefined) continue
+      ex.giveBack(slot, delta)
+      ex.markDirty(slot)
+    }
+  }
+
+  applyExchange(result: ExchangeResult): void {
+    const ex = this.ex
+    if (ex === undefined) return
+    const now = this.now()
+    for (const view of result.routes) {
+      const slot = this.slots.get(view.route)
+      if (slot === undefined) continue
+      const fresh = ex.othersSince(slot, view.totals)
+      if (fresh !== null && fresh.count > 0) {
+        this.engine.absorb(slot, fresh.count, fresh.latencySumMs, fresh.errors, now)
+      }
+    }
+  }
+
+  setStoreDegraded(degraded: boolean): void {
+    this.storeDegraded = degraded
+  }
+
+  private countDecision(slot: number, allow: boolean): void {
+    const ex = this.ex as ExchangeState
+    const d = ex.d
+    const o = slot * DELTA_FIELDS
+    d[o + D_REQUESTS] = (d[o + D_REQUESTS] as number) + 1
+    if (allow) d[o + D_ADMITTED] = (d[o + D_ADMITTED] as number) + 1
+    else d[o + D_SHED] = (d[o + D_SHED] as number) + 1
+    ex.markDirty(slot)
+  }
+
+  private countOutcome(slot: number, latencyMs: number, ok: boolean): void {
+    // The engine sanitises what it is given; the deltas must stay finite for the store too.
+    if (!(latencyMs >= 0) || latencyMs === Infinity) return
+    const ex = this.ex as ExchangeState
+    const d = ex.d
+    const o = slot * DELTA_FIELDS
+    if (ok) d[o + D_OK] = (d[o + D_OK] as number) + 1
+    else d[o + D_ERRORS] = (d[o + D_ERRORS] as number) + 1
+    d[o + D_LAT_SUM] = (d[o + D_LAT_SUM] as number) + latencyMs
+    d[o + D_LAT_COUNT] = (d[o + D_LAT_COUNT] as number) + 1
+    const bucket = histogramBucket(latencyMs)
+    d[o + D_HIST + bucket] = (d[o + D_HIST + bucket] as number) + 1
+    ex.markDirty(slot)
+  }
+
   // ---- internals --------------------------------------------------------------------------------
 
   private now(): number {
@@ -546,6 +662,8 @@ class GovernorImpl implements Governor {
       this.slots.delete((this.info[slot] as RouteInfo).key)
       // Tickets of the evicted route are now stale: completing them does nothing.
       this.generation[slot] = ((this.generation[slot] as number) + 1) >>> 0
+      // Its unsent deltas go with it: the store has what was sent, the rest was this isolate's.
+      if (this.ex !== undefined) this.ex.reset(slot)
     }
     const options = this.configured.get(route) ?? {}
     const resolved = resolveProfile(profile ?? options.profile ?? this.config.defaults.profile)
@@ -641,6 +759,122 @@ class GovernorImpl implements Governor {
       this.scheduler?.clearTimeout(lease.timer)
       lease.timer = undefined
     }
+  }
+}
+
+// Per-slot exchange bookkeeping, in one Float64Array: the pending deltas (counts and histogram),
+// and for the fold, what this isolate has sent in total and what it last saw of the others.
+const D_REQUESTS = 0
+const D_ADMITTED = 1
+const D_SHED = 2
+const D_OK = 3
+const D_ERRORS = 4
+const D_LAT_SUM = 5
+const D_LAT_COUNT = 6
+const D_HIST = 7
+const D_OWN_COUNT = D_HIST + HISTOGRAM_BUCKETS
+const D_OWN_SUM = D_OWN_COUNT + 1
+const D_OWN_ERRORS = D_OWN_COUNT + 2
+const D_SEEN_COUNT = D_OWN_COUNT + 3
+const D_SEEN_SUM = D_OWN_COUNT + 4
+const D_SEEN_ERRORS = D_OWN_COUNT + 5
+const D_SEEN_KNOWN = D_OWN_COUNT + 6
+const DELTA_FIELDS = D_OWN_COUNT + 7
+
+class ExchangeState {
+  readonly d: Float64Array
+  readonly dirty: Int32Array
+  readonly isDirty: Uint8Array
+  dirtyCount = 0
+
+  constructor(maxSlots: number) {
+    this.d = new Float64Array(maxSlots * DELTA_FIELDS)
+    this.dirty = new Int32Array(maxSlots)
+    this.isDirty = new Uint8Array(maxSlots)
+  }
+
+  markDirty(slot: number): void {
+    if (this.isDirty[slot] === 1) return
+    this.isDirty[slot] = 1
+    this.dirty[this.dirtyCount++] = slot
+  }
+
+  reset(slot: number): void {
+    this.d.fill(0, slot * DELTA_FIELDS, (slot + 1) * DELTA_FIELDS)
+  }
+
+  read(slot: number, route: string, inflight: number): RouteDelta {
+    const d = this.d
+    const o = slot * DELTA_FIELDS
+    const counts = zeroCounts()
+    counts.requests = d[o + D_REQUESTS] as number
+    counts.admitted = d[o + D_ADMITTED] as number
+    counts.shed = d[o + D_SHED] as number
+    counts.ok = d[o + D_OK] as number
+    counts.errors = d[o + D_ERRORS] as number
+    counts.latencySumMs = d[o + D_LAT_SUM] as number
+    counts.latencyCount = d[o + D_LAT_COUNT] as number
+    const histogram = Array.from(d.subarray(o + D_HIST, o + D_HIST + HISTOGRAM_BUCKETS))
+    return { route, counts, histogram, inflight }
+  }
+
+  /** The pending deltas have been sent: add them to what this isolate sent, start again. */
+  markSent(slot: number): void {
+    const d = this.d
+    const o = slot * DELTA_FIELDS
+    d[o + D_OWN_COUNT] = (d[o + D_OWN_COUNT] as number) + (d[o + D_LAT_COUNT] as number)
+    d[o + D_OWN_SUM] = (d[o + D_OWN_SUM] as number) + (d[o + D_LAT_SUM] as number)
+    d[o + D_OWN_ERRORS] = (d[o + D_OWN_ERRORS] as number) + (d[o + D_ERRORS] as number)
+    d.fill(0, o, o + D_OWN_COUNT)
+  }
+
+  /** Undoes markSent for a delta that did not reach the store. */
+  giveBack(slot: number, delta: RouteDelta): void {
+    const d = this.d
+    const o = slot * DELTA_FIELDS
+    const c = delta.counts
+    d[o + D_REQUESTS] = (d[o + D_REQUESTS] as number) + c.requests
+    d[o + D_ADMITTED] = (d[o + D_ADMITTED] as number) + c.admitted
+    d[o + D_SHED] = (d[o + D_SHED] as number) + c.shed
+    d[o + D_OK] = (d[o + D_OK] as number) + c.ok
+    d[o + D_ERRORS] = (d[o + D_ERRORS] as number) + c.errors
+    d[o + D_LAT_SUM] = (d[o + D_LAT_SUM] as number) + c.latencySumMs
+    d[o + D_LAT_COUNT] = (d[o + D_LAT_COUNT] as number) + c.latencyCount
+    for (let i = 0; i < HISTOGRAM_BUCKETS; i++) {
+      d[o + D_HIST + i] = (d[o + D_HIST + i] as number) + (delta.histogram[i] ?? 0)
+    }
+    d[o + D_OWN_COUNT] = (d[o + D_OWN_COUNT] as number) - c.latencyCount
+    d[o + D_OWN_SUM] = (d[o + D_OWN_SUM] as number) - c.latencySumMs
+    d[o + D_OWN_ERRORS] = (d[o + D_OWN_ERRORS] as number) - c.errors
+  }
+
+  /**
+   * What the other isolates completed since the last answer: the store's totals minus what this
+   * isolate sent, minus what it had already seen. Null the first time (history is not replayed)
+   * and when the totals went backwards (the store lost state): both just resynchronise.
+   */
+  othersSince(
+    slot: number,
+    totals: { latencyCount: number; latencySumMs: number; errors: number },
+  ): { count: number; latencySumMs: number; errors: number } | null {
+    const d = this.d
+    const o = slot * DELTA_FIELDS
+    const count = totals.latencyCount - (d[o + D_OWN_COUNT] as number)
+    const sum = totals.latencySumMs - (d[o + D_OWN_SUM] as number)
+    const errors = totals.errors - (d[o + D_OWN_ERRORS] as number)
+    if (!Number.isFinite(count) || !Number.isFinite(sum) || !Number.isFinite(errors)) return null
+    const known = d[o + D_SEEN_KNOWN] === 1
+    const fresh = {
+      count: count - (d[o + D_SEEN_COUNT] as number),
+      latencySumMs: sum - (d[o + D_SEEN_SUM] as number),
+      errors: errors - (d[o + D_SEEN_ERRORS] as number),
+    }
+    d[o + D_SEEN_COUNT] = count
+    d[o + D_SEEN_SUM] = sum
+    d[o + D_SEEN_ERRORS] = errors
+    d[o + D_SEEN_KNOWN] = 1
+    if (!known || fresh.count < 0 || fresh.latencySumMs < 0 || fresh.errors < 0) return null
+    return fresh
   }
 }
 

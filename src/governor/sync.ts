@@ -1,0 +1,139 @@
+/**
+ * The exchange loop of one isolate, driven by requests: at most one store round trip per sync
+ * interval, never awaited on a request's path, never failing a request. docs/sync.md.
+ *
+ * @module
+ */
+
+import type { TelemetryStore } from '../store/types.ts'
+import type { Clock, Governor } from './governor.ts'
+import type { SyncHook, SyncStatus } from './sync-types.ts'
+
+export type { SyncHook, SyncStatus } from './sync-types.ts'
+
+/** Options of `createSyncer`. */
+export interface SyncerOptions {
+  governor: Governor
+  store: TelemetryStore
+  /** This isolate's id in the store. @default a random UUID */
+  isolateId?: string | undefined
+  /** @default the governor config's sync.intervalMs */
+  intervalMs?: number | undefined
+  /** @default the governor config's sync.timeoutMs */
+  timeoutMs?: number | undefined
+  /** @default Date.now */
+  clock?: Clock | undefined
+  /** Timers for the exchange timeout. @default globalThis.setTimeout / clearTimeout */
+  timers?: {
+    setTimeout(callback: () => void, ms: number): unknown
+    clearTimeout(handle: unknown): void
+  }
+}
+
+/** A SyncHook with its counters, for stats. */
+export interface Syncer extends SyncHook {
+  /** Exchanges now, whether due or not (still one at a time); resolves when done, never rejects. */
+  syncNow(): Promise<void>
+}
+
+class TimeoutError extends Error {
+  constructor(ms: number) {
+    super(`Store exchange timed out after ${ms} ms`)
+    this.name = 'TimeoutError'
+  }
+}
+
+/**
+ * Connects a governor to a store.
+ *
+ * @example Usage
+ * ```ts
+ * import { createGovernor } from '../mod.ts'
+ * import { MemoryStore } from '../store/memory.ts'
+ * import { createSyncer } from './sync.ts'
+ * const governor = createGovernor({ engine: 'ts' })
+ * const sync = createSyncer({ governor, store: new MemoryStore() })
+ * const pending = sync.maybeSync() // after a request; hand it to ctx.waitUntil
+ * if (pending) await pending
+ * ```
+ */
+export function createSyncer(options: SyncerOptions): Syncer {
+  const { governor, store } = options
+  const config = governor.config.sync
+  const intervalMs = options.intervalMs ?? config.intervalMs
+  const timeoutMs = options.timeoutMs ?? config.timeoutMs
+  const clock = options.clock ?? Date.now
+  const timers = options.timers ?? {
+    setTimeout: (callback: () => void, ms: number) => setTimeout(callback, ms),
+    clearTimeout: (handle: unknown) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  }
+  governor.enableExchange()
+  const status: SyncStatus = {
+    store: store.kind,
+    isolateId: options.isolateId ?? crypto.randomUUID(),
+    degraded: false,
+    lastOkMs: 0,
+    exchanges: 0,
+    failures: 0,
+    lastError: null,
+    lastLatencyMs: 0,
+  }
+  let lastAttemptMs = -Infinity
+  let running: Promise<void> | null = null
+
+  const exchange = async (): Promise<void> => {
+    const started = clock()
+    lastAttemptMs = started
+    status.exchanges++
+    const deltas = governor.takeDeltas()
+    let handle: unknown
+    try {
+      const timeout = new Promise<never>((_, reject) => {
+        handle = timers.setTimeout(() => reject(new TimeoutError(timeoutMs)), timeoutMs)
+      })
+      const result = await Promise.race([
+        store.exchange(status.isolateId, deltas, started),
+        timeout,
+      ])
+      governor.applyExchange(result)
+      status.degraded = false
+      status.lastOkMs = clock()
+      governor.setStoreDegraded(false)
+    } catch (error) {
+      // At least once: what did not provably arrive is sent again with the next exchange.
+      governor.returnDeltas(deltas)
+      status.failures++
+      status.degraded = true
+      status.lastError = describe(error)
+      governor.setStoreDegraded(true)
+    } finally {
+      timers.clearTimeout(handle)
+      status.lastLatencyMs = clock() - started
+      running = null
+    }
+  }
+
+  return {
+    maybeSync(): Promise<void> | null {
+      if (running !== null) return null
+      const now = clock()
+      if (now - lastAttemptMs < intervalMs) return null
+      running = exchange()
+      return running
+    },
+    syncNow(): Promise<void> {
+      if (running !== null) return running
+      running = exchange()
+      return running
+    },
+    status(): SyncStatus {
+      return { ...status }
+    },
+  }
+}
+
+/** An error's message without anything that looks like a credential. */
+function describe(error: unknown): string {
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+  return message.replace(/(Bearer\s+|token=)[^\s&"']+/gi, '$1[redacted]').slice(0, 500)
+}

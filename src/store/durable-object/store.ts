@@ -1,0 +1,115 @@
+/**
+ * The Durable Object store client: a TelemetryStore that keeps each route's state in its own
+ * Durable Object (`idFromName(route)`) and reaches it over RPC. It imports nothing from
+ * `cloudflare:*`, so it type-checks and runs anywhere a namespace-shaped object is passed in.
+ *
+ * @module
+ */
+
+import {
+  cleanDelta,
+  type ExchangeResult,
+  type LeaseGrant,
+  type RouteDelta,
+  type RouteView,
+  type TelemetryStore,
+} from '../types.ts'
+
+/**
+ * The RPC methods of a route's Durable Object (`RouteStateDO`), as a stub exposes them. The
+ * object serves one route, so lease calls carry no route.
+ */
+export interface RouteStateRpc {
+  /** Adds deltas of this route, in order; answers one view per delta. */
+  exchange(isolateId: string, deltas: RouteDelta[], nowMs: number): Promise<RouteView[]>
+  acquireLease(leaseId: string, ttlMs: number, maxActive: number, nowMs: number): Promise<LeaseGrant>
+  heartbeatLease(leaseId: string, ttlMs: number, nowMs: number): Promise<boolean>
+  releaseLease(leaseId: string, nowMs: number): Promise<boolean>
+  snapshot(route: string, nowMs: number): Promise<RouteView>
+}
+
+/**
+ * The two calls the store makes on a Durable Object namespace binding. A Workers binding of
+ * `RouteStateDO` (`env.ROUTE_STATE`) fits; so does a fake in tests.
+ */
+export interface RouteStateNamespace<Id = unknown> {
+  idFromName(name: string): Id
+  get(id: Id): RouteStateRpc
+}
+
+/**
+ * A TelemetryStore on Durable Objects: one object per route, state in its SQLite storage.
+ *
+ * @example Usage in a Worker
+ * ```ts ignore
+ * import { DurableObjectStore } from './index.ts'
+ *
+ * const store = new DurableObjectStore(env.ROUTE_STATE)
+ * const { routes } = await store.exchange(isolateId, deltas, Date.now())
+ * ```
+ */
+export class DurableObjectStore<Id = unknown> implements TelemetryStore {
+  readonly kind = 'durable-object' as const
+  private readonly namespace: RouteStateNamespace<Id>
+
+  /** @param namespace The Durable Object namespace binding of `RouteStateDO`. */
+  constructor(namespace: RouteStateNamespace<Id>) {
+    this.namespace = namespace
+  }
+
+  /**
+   * Sends each route's deltas to its object, all routes in parallel, one call per route.
+   * @returns One view per valid delta, in request order; deltas `cleanDelta` rejects are left out.
+   * @throws When any route's object fails: the exchange is then partly applied, as with any
+   * network store, and the caller keeps deciding on local state.
+   */
+  async exchange(isolateId: string, deltas: RouteDelta[], nowMs: number): Promise<ExchangeResult> {
+    const byRoute = new Map<string, RouteDelta[]>()
+    const order: RouteDelta[] = []
+    for (const raw of deltas) {
+      const delta = cleanDelta(raw)
+      if (delta === null) continue
+      order.push(delta)
+      const list = byRoute.get(delta.route)
+      if (list === undefined) byRoute.set(delta.route, [delta])
+      else list.push(delta)
+    }
+    // One call per route carries all of that route's deltas, so a route sent twice in one
+    // exchange gets its views in order without relying on the delivery order of two calls.
+    const routes = [...byRoute.keys()]
+    const answers = await Promise.all(
+      routes.map((route) => this.stub(route).exchange(isolateId, byRoute.get(route)!, nowMs)),
+    )
+    const queues = new Map(routes.map((route, i) => [route, answers[i]!]))
+    const views = order.map((delta) => queues.get(delta.route)!.shift()!)
+    return { routes: views, configVersion: 0 }
+  }
+
+  acquireLease(
+    route: string,
+    leaseId: string,
+    ttlMs: number,
+    maxActive: number,
+    nowMs: number,
+  ): Promise<LeaseGrant> {
+    return this.stub(route).acquireLease(leaseId, ttlMs, maxActive, nowMs)
+  }
+
+  heartbeatLease(route: string, leaseId: string, ttlMs: number, nowMs: number): Promise<boolean> {
+    return this.stub(route).heartbeatLease(leaseId, ttlMs, nowMs)
+  }
+
+  releaseLease(route: string, leaseId: string, nowMs: number): Promise<boolean> {
+    return this.stub(route).releaseLease(leaseId, nowMs)
+  }
+
+  snapshot(route: string, nowMs: number): Promise<RouteView> {
+    return this.stub(route).snapshot(route, nowMs)
+  }
+
+  // A fresh stub per call: a stub that saw an exception may stay broken, and creating one is
+  // cheap (no network until the first call).
+  private stub(route: string): RouteStateRpc {
+    return this.namespace.get(this.namespace.idFromName(route))
+  }
+}

@@ -1,0 +1,205 @@
+// The exchange: governors in three "isolates" (three governors with their own engines, as three
+// isolates have) share one store; a fault seen by one makes the others shed within two sync
+// intervals, and everyone recovers. Plus the syncer's failure handling.
+import { describe, expect, it } from 'vitest'
+import { createGovernor, type Governor } from '../../src/adapter/node/mod.ts'
+import { createSyncer, type Syncer } from '../../src/governor/sync.ts'
+import { MemoryStore } from '../../src/store/memory.ts'
+import type { ExchangeResult, RouteDelta, TelemetryStore } from '../../src/store/types.ts'
+import { ENGINES, mixed, virtualClock } from '../support/harness.ts'
+
+/** A store that fails on demand around a real one: fault injection, not a stand-in. */
+class FlakyStore implements TelemetryStore {
+  readonly kind = 'memory' as const
+  mode: 'ok' | 'reject' | 'hang' = 'ok'
+  calls = 0
+  constructor(readonly inner: TelemetryStore) {}
+  exchange(isolateId: string, deltas: RouteDelta[], nowMs: number): Promise<ExchangeResult> {
+    this.calls++
+    if (this.mode === 'reject') return Promise.reject(new Error('store down: Bearer s3cret'))
+    if (this.mode === 'hang') return new Promise(() => {})
+    return this.inner.exchange(isolateId, deltas, nowMs)
+  }
+  acquireLease(...a: Parameters<TelemetryStore['acquireLease']>) {
+    return this.inner.acquireLease(...a)
+  }
+  heartbeatLease(...a: Parameters<TelemetryStore['heartbeatLease']>) {
+    return this.inner.heartbeatLease(...a)
+  }
+  releaseLease(...a: Parameters<TelemetryStore['releaseLease']>) {
+    return this.inner.releaseLease(...a)
+  }
+  snapshot(...a: Parameters<TelemetryStore['snapshot']>) {
+    return this.inner.snapshot(...a)
+  }
+}
+
+interface Isolate {
+  gov: Governor
+  sync: Syncer
+}
+
+/** Flushes pending microtasks so that resolved exchanges are applied. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 0))
+
+describe.each(ENGINES)('exchange on the %s engine', (engine) => {
+  const clock = virtualClock(1_700_000_000_000)
+  const makeIsolates = (store: TelemetryStore, n = 3, config = {}): Isolate[] =>
+    Array.from({ length: n }, (_, i) => {
+      const gov = createGovernor({ engine, clock: clock.read, config })
+      return {
+        gov,
+        sync: createSyncer({ governor: gov, store, clock: clock.read, isolateId: `iso-${i}` }),
+      }
+    })
+
+  /** One virtual second of traffic: 300 req/s spread over the isolates round-robin. */
+  async function run(
+    isolates: Isolate[],
+    seconds: number,
+    outcome: (isolate: number) => {
+      latencyMs: number
+      ok: boolean
+    },
+    onDecision?: (isolate: number, allow: boolean, t: number) => void,
+  ) {
+    const steps = seconds * 300
+    for (let i = 0; i < steps; i++) {
+      clock.now += 1000 / 300
+      const k = i % isolates.length
+      const iso = isolates[k] as Isolate
+      const d = iso.gov.admit('checkout', { priority: mixed(i) })
+      onDecision?.(k, d.allow, clock.now)
+      if (d.ticket) iso.gov.complete(d.ticket, outcome(k))
+      const pending = iso.sync.maybeSync()
+      if (pending) await pending
+    }
+    await settle()
+  }
+
+  it('a fault seen only by isolate A makes B and C shed within two sync intervals; all recover', async () => {
+    clock.now = 1_700_000_000_000
+    const isolates = makeIsolates(new MemoryStore())
+    await run(isolates, 20, () => ({ latencyMs: 40, ok: true }))
+    for (const iso of isolates) expect(iso.gov.snapshot('checkout')!.mode).toBe('OPERATIONAL')
+
+    const faultAt = clock.now
+    const firstShed = [Infinity, Infinity, Infinity]
+    await run(
+      isolates,
+      3,
+      (k) => (k === 0 ? { latencyMs: 20, ok: false } : { latencyMs: 40, ok: true }),
+      (k, allow, t) => {
+        if (!allow && firstShed[k] === Infinity) firstShed[k] = t - faultAt
+      },
+    )
+    // B and C never saw an error themselves; the store told them.
+    expect(firstShed[1]).toBeLessThanOrEqual(500)
+    expect(firstShed[2]).toBeLessThanOrEqual(500)
+    for (const iso of isolates.slice(1)) {
+      expect(iso.gov.snapshot('checkout')!.signals.errorRate).toBeGreaterThan(0.1)
+    }
+
+    await run(isolates, 40, () => ({ latencyMs: 40, ok: true }))
+    for (const iso of isolates) {
+      const s = iso.gov.snapshot('checkout')!
+      expect(s.mode).toBe('OPERATIONAL')
+      expect(s.pressure.combined).toBe(0)
+    }
+  })
+
+  it("without the store, B and C do not notice A's fault (the control)", async () => {
+    clock.now = 1_700_000_000_000
+    const govs = [0, 1, 2].map(() => createGovernor({ engine, clock: clock.read }))
+    let shedBC = 0
+    for (let i = 0; i < 300 * 23; i++) {
+      clock.now += 1000 / 300
+      const k = i % 3
+      const d = govs[k]!.admit('checkout', { priority: mixed(i) })
+      if (!d.allow && k > 0) shedBC++
+      const faulty = i >= 300 * 20 && k === 0
+      if (d.ticket) govs[k]!.complete(d.ticket, { latencyMs: faulty ? 20 : 40, ok: !faulty })
+    }
+    expect(shedBC).toBe(0)
+  })
+
+  it('at most one exchange per interval per isolate, never two at once', async () => {
+    clock.now = 1_700_000_000_000
+    const store = new FlakyStore(new MemoryStore())
+    const [iso] = makeIsolates(store, 1)
+    await run([iso!], 10, () => ({ latencyMs: 40, ok: true }))
+    // 10 s at a 250 ms interval: 40 exchanges for 3,000 requests.
+    expect(store.calls).toBeGreaterThanOrEqual(39)
+    expect(store.calls).toBeLessThanOrEqual(41)
+    store.mode = 'hang'
+    clock.now += 1000
+    expect(iso!.sync.maybeSync()).not.toBeNull()
+    clock.now += 1000
+    expect(iso!.sync.maybeSync()).toBeNull()
+  })
+
+  it('a failing store degrades sync, loses no deltas and recovers; decisions go on locally', async () => {
+    clock.now = 1_700_000_000_000
+    const memory = new MemoryStore()
+    const store = new FlakyStore(memory)
+    const [iso] = makeIsolates(store, 1)
+    await run([iso!], 2, () => ({ latencyMs: 40, ok: true }))
+    store.mode = 'reject'
+    let admitted = 0
+    await run([iso!], 2, () => ({ latencyMs: 40, ok: true }), (_k, allow) => {
+      if (allow) admitted++
+    })
+    expect(admitted).toBe(600)
+    const status = iso!.sync.status()
+    expect(status.degraded).toBe(true)
+    expect(status.failures).toBeGreaterThan(0)
+    expect(status.lastError).toContain('store down')
+    expect(status.lastError).not.toContain('s3cret')
+    store.mode = 'ok'
+    await run([iso!], 1, () => ({ latencyMs: 40, ok: true }))
+    expect(iso!.sync.status().degraded).toBe(false)
+    // Every request decided reached the store exactly once or is still pending.
+    await iso!.sync.syncNow()
+    expect((await memory.snapshot('checkout', clock.now)).totals.requests).toBe(300 * 5)
+  })
+
+  it('a store slower than timeoutMs counts as failed and the next exchange goes ahead', async () => {
+    clock.now = 1_700_000_000_000
+    const store = new FlakyStore(new MemoryStore())
+    const gov = createGovernor({ engine, clock: clock.read })
+    const sync = createSyncer({ governor: gov, store, clock: clock.read, timeoutMs: 5 })
+    store.mode = 'hang'
+    const d = gov.admit('checkout')
+    gov.complete(d.ticket!, { latencyMs: 10 })
+    await sync.maybeSync()
+    expect(sync.status().degraded).toBe(true)
+    expect(sync.status().lastError).toMatch(/timed out after 5 ms/)
+    store.mode = 'ok'
+    clock.now += 300
+    await sync.maybeSync()
+    expect(sync.status().degraded).toBe(false)
+  })
+
+  it('onStoreFailure "closed" sheds all but the top class while the store fails', async () => {
+    clock.now = 1_700_000_000_000
+    const store = new FlakyStore(new MemoryStore())
+    const gov = createGovernor({
+      engine,
+      clock: clock.read,
+      config: { sync: { onStoreFailure: 'closed' } },
+    })
+    const sync = createSyncer({ governor: gov, store, clock: clock.read })
+    store.mode = 'reject'
+    await sync.maybeSync()
+    expect(gov.admit('checkout', { priority: 'low' })).toMatchObject({
+      allow: false,
+      reason: 'store-unavailable',
+      retryAfterS: 1,
+    })
+    expect(gov.admit('checkout', { priority: 'critical' }).allow).toBe(true)
+    store.mode = 'ok'
+    clock.now += 300
+    await sync.maybeSync()
+    expect(gov.admit('checkout', { priority: 'low' }).allow).toBe(true)
+  })
+})
