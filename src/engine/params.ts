@@ -47,6 +47,8 @@ export interface PhysicsParams {
   latencyScale: number
   errorScale: number
   saturationRatio: number
+  /** Samples from other isolates arrive once per sync interval; they are spread over it. */
+  spreadMs: number
 }
 
 /** Builds the PARAM_FIELDS-long block the engines read. */
@@ -97,5 +99,6 @@ export function paramBlock(p: PhysicsParams): Float64Array {
   v[L.P_SAT_RATIO_T] = p.saturationRatio
   // Five time constants: the smoothed signals have forgotten 99% of what they knew.
   v[L.P_STALE_MS] = 5 * p.signalTauS * 1000
+  v[L.P_SPREAD_MS] = p.spreadMs
   return v
 }

@@ -93,5 +93,6 @@ export function physicsFor(
     latencyScale: ph.latencyScale ?? 1,
     errorScale: ph.errorScale ?? 2,
     saturationRatio: ph.saturationRatio ?? 0.75,
+    spreadMs: config.sync.intervalMs,
   }
 }

@@ -70,6 +70,7 @@ export const DEFAULT_PARAMS: PhysicsParams = {
   latencyScale: 1,
   errorScale: 2,
   saturationRatio: 0.75,
+  spreadMs: 250,
 }
 
 /** Runs a sequence on one engine and records every decision code and the final state. */

@@ -48,6 +48,7 @@ import {
   P_SCAR_FACTOR,
   P_SCAR_GAIN,
   P_SIGMA_FLOOR,
+  P_SPREAD_MS,
   P_STALE_MS,
   P_TICK_MS,
   P_TICK_S,
@@ -89,6 +90,9 @@ import {
   S_MU,
   S_P,
   S_PARAMS,
+  S_POOL_ERR,
+  S_POOL_LAT,
+  S_POOL_N,
   S_R,
   S_RESEED,
   S_SAT,
@@ -354,20 +358,15 @@ export function absorb(
   if (!(count >= 1)) return
   let n = Math.floor(count)
   if (n > MAX_ABSORB) n = MAX_ABSORB
-  if (latencySumMs == latencySumMs) {
-    let sum = latencySumMs
-    if (sum < 0) sum = 0
-    if (sum > n * MAX_LATENCY_MS) sum = n * MAX_LATENCY_MS
-    st(b, S_ACC_N, ld(b, S_ACC_N) + n)
-    st(b, S_ACC_LAT, ld(b, S_ACC_LAT) + sum)
-  }
-  if (errorCount == errorCount) {
-    let errors = errorCount
-    if (errors < 0) errors = 0
-    if (errors > n) errors = n
-    st(b, S_ACC_EN, ld(b, S_ACC_EN) + n)
-    st(b, S_ACC_ERR, ld(b, S_ACC_ERR) + errors)
-  }
+  let sum = latencySumMs
+  if (!(sum >= 0)) sum = 0
+  if (sum > n * MAX_LATENCY_MS) sum = n * MAX_LATENCY_MS
+  let errors = errorCount
+  if (!(errors >= 0)) errors = 0
+  if (errors > n) errors = n
+  st(b, S_POOL_N, ld(b, S_POOL_N) + n)
+  st(b, S_POOL_LAT, ld(b, S_POOL_LAT) + sum)
+  st(b, S_POOL_ERR, ld(b, S_POOL_ERR) + errors)
 }
 
 export function advance(slot: i32, nowMs: f64): void {
@@ -402,8 +401,13 @@ function advanceSlot(b: usize, p: usize, nowMs: f64): void {
   const now = cleanTime(nowMs, start)
   if (!(now >= start + tickMs)) return
   const k = Math.floor((now - start) / tickMs)
-  dataTick(b, p)
-  if (k > 1) idleTicks(b, p, k - 1, start)
+  let j: f64 = 0
+  do {
+    st(b, S_TICK_START, start + j * tickMs)
+    dataTick(b, p)
+    j = j + 1
+  } while (j < k && ld(b, S_POOL_N) > 0)
+  if (k > j) idleTicks(b, p, k - j, start + (j - 1) * tickMs)
   const t = start + k * tickMs
   st(b, S_TICK_START, t)
   modeClock(b, p, t)
@@ -493,6 +497,27 @@ function retryEstimate(b: usize, p: usize, end: f64): f64 {
 }
 
 function dataTick(b: usize, p: usize): void {
+  const poolN = ld(b, S_POOL_N)
+  if (poolN > 0) {
+    let f = ld(p, P_TICK_MS) / ld(p, P_SPREAD_MS)
+    if (f > 1 || poolN * (1 - f) < 0.01) f = 1
+    const moveN = poolN * f
+    const moveLat = ld(b, S_POOL_LAT) * f
+    const moveErr = ld(b, S_POOL_ERR) * f
+    st(b, S_ACC_N, ld(b, S_ACC_N) + moveN)
+    st(b, S_ACC_LAT, ld(b, S_ACC_LAT) + moveLat)
+    st(b, S_ACC_EN, ld(b, S_ACC_EN) + moveN)
+    st(b, S_ACC_ERR, ld(b, S_ACC_ERR) + moveErr)
+    if (f == 1) {
+      st(b, S_POOL_N, 0)
+      st(b, S_POOL_LAT, 0)
+      st(b, S_POOL_ERR, 0)
+    } else {
+      st(b, S_POOL_N, poolN - moveN)
+      st(b, S_POOL_LAT, ld(b, S_POOL_LAT) - moveLat)
+      st(b, S_POOL_ERR, ld(b, S_POOL_ERR) - moveErr)
+    }
+  }
   const aFast = ld(p, P_A_FAST)
   const n = ld(b, S_ACC_N)
   const en = ld(b, S_ACC_EN)

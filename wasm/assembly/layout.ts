@@ -76,6 +76,12 @@ export const S_CREDIT1: i32 = 26
 export const S_R: i32 = 27
 /** Start of the last tick that had latency samples, ms. */
 export const S_LAST_SAMPLE: i32 = 28
+/** Samples absorbed from other isolates, not yet folded into a tick. */
+export const S_POOL_N: i32 = 29
+/** Their latency sum, ms. */
+export const S_POOL_LAT: i32 = 30
+/** Their failures. */
+export const S_POOL_ERR: i32 = 31
 
 // ---- Parameter fields ----------------------------------------------------------------------------
 /** Tick length, ms. */
@@ -164,6 +170,8 @@ export const P_ERR_SCALE: i32 = 40
 export const P_SAT_RATIO_T: i32 = 41
 /** Signals older than this are replaced by the next sample instead of blended, ms. */
 export const P_STALE_MS: i32 = 42
+/** Absorbed samples are spread over about this long (the sync interval), ms. */
+export const P_SPREAD_MS: i32 = 43
 
 // ---- Scratch registers (written by inspect) ------------------------------------------------------
 /** Resistance, Ω. */

@@ -54,6 +54,7 @@ import {
   P_SCAR_FACTOR,
   P_SCAR_GAIN,
   P_SIGMA_FLOOR,
+  P_SPREAD_MS,
   P_STALE_MS,
   P_TICK_MS,
   P_TICK_S,
@@ -95,6 +96,9 @@ import {
   S_MU,
   S_P,
   S_PARAMS,
+  S_POOL_ERR,
+  S_POOL_LAT,
+  S_POOL_N,
   S_R,
   S_RESEED,
   S_SAT,
@@ -306,22 +310,19 @@ export class ReferenceEngine implements EngineCore {
     const now = Math.max(cleanTime(nowMs, s[b + S_TICK_START]), s[b + S_TICK_START])
     this.advance(slot, now)
     if (!(count >= 1)) return
+    // A batch covers a sync interval of the others' traffic: it goes to a pool that the next
+    // ticks drain (dataTick), so it weighs as much time as it represents, not one tick.
     let n = Math.floor(count)
     if (n > MAX_ABSORB) n = MAX_ABSORB
-    if (latencySumMs === latencySumMs) {
-      let sum = latencySumMs
-      if (sum < 0) sum = 0
-      if (sum > n * MAX_LATENCY_MS) sum = n * MAX_LATENCY_MS
-      s[b + S_ACC_N] = s[b + S_ACC_N] + n
-      s[b + S_ACC_LAT] = s[b + S_ACC_LAT] + sum
-    }
-    if (errorCount === errorCount) {
-      let errors = errorCount
-      if (errors < 0) errors = 0
-      if (errors > n) errors = n
-      s[b + S_ACC_EN] = s[b + S_ACC_EN] + n
-      s[b + S_ACC_ERR] = s[b + S_ACC_ERR] + errors
-    }
+    let sum = latencySumMs
+    if (!(sum >= 0)) sum = 0
+    if (sum > n * MAX_LATENCY_MS) sum = n * MAX_LATENCY_MS
+    let errors = errorCount
+    if (!(errors >= 0)) errors = 0
+    if (errors > n) errors = n
+    s[b + S_POOL_N] = s[b + S_POOL_N] + n
+    s[b + S_POOL_LAT] = s[b + S_POOL_LAT] + sum
+    s[b + S_POOL_ERR] = s[b + S_POOL_ERR] + errors
   }
 
   /** Brings the slot's ticks up to `nowMs`. Public so snapshots see current values. */
@@ -335,8 +336,14 @@ export class ReferenceEngine implements EngineCore {
     const now = cleanTime(nowMs, start)
     if (!(now >= start + tickMs)) return
     const k = Math.floor((now - start) / tickMs)
-    this.dataTick(b, p)
-    if (k > 1) this.idleTicks(b, p, k - 1, start)
+    // Ticks that drain absorbed samples are data ticks; the rest are idle, in closed form.
+    let j = 0
+    do {
+      s[b + S_TICK_START] = start + j * tickMs
+      this.dataTick(b, p)
+      j = j + 1
+    } while (j < k && s[b + S_POOL_N] > 0)
+    if (k > j) this.idleTicks(b, p, k - j, start + (j - 1) * tickMs)
     const t = start + k * tickMs
     s[b + S_TICK_START] = t
     this.modeClock(b, p, t)
@@ -462,6 +469,28 @@ export class ReferenceEngine implements EngineCore {
     // AssemblyScript twin, in the same order, but fewer typed-array accesses for V8.
     const s = this.state
     const pr = this.params
+    const poolN = s[b + S_POOL_N]
+    if (poolN > 0) {
+      // Geometric drain: tick/spread of the pool per tick, the rest once under 1% of a sample.
+      let f = pr[p + P_TICK_MS] / pr[p + P_SPREAD_MS]
+      if (f > 1 || poolN * (1 - f) < 0.01) f = 1
+      const moveN = poolN * f
+      const moveLat = s[b + S_POOL_LAT] * f
+      const moveErr = s[b + S_POOL_ERR] * f
+      s[b + S_ACC_N] = s[b + S_ACC_N] + moveN
+      s[b + S_ACC_LAT] = s[b + S_ACC_LAT] + moveLat
+      s[b + S_ACC_EN] = s[b + S_ACC_EN] + moveN
+      s[b + S_ACC_ERR] = s[b + S_ACC_ERR] + moveErr
+      if (f === 1) {
+        s[b + S_POOL_N] = 0
+        s[b + S_POOL_LAT] = 0
+        s[b + S_POOL_ERR] = 0
+      } else {
+        s[b + S_POOL_N] = poolN - moveN
+        s[b + S_POOL_LAT] = s[b + S_POOL_LAT] - moveLat
+        s[b + S_POOL_ERR] = s[b + S_POOL_ERR] - moveErr
+      }
+    }
     const aFast = pr[p + P_A_FAST]
     const n = s[b + S_ACC_N]
     const en = s[b + S_ACC_EN]
