@@ -25,6 +25,7 @@ import {
   HISTOGRAM_BUCKETS,
   histogramBucket,
   type RouteDelta,
+  type TelemetryStore,
   zeroCounts,
 } from '../store/types.ts'
 
@@ -212,6 +213,11 @@ export interface Governor {
    * with reason `store-unavailable`. The syncer sets it.
    */
   setStoreDegraded(degraded: boolean): void
+  /**
+   * Makes leases of profiles that require one global: they are acquired in the store, against
+   * the route's concurrency limit, and count in every isolate. The syncer calls it.
+   */
+  useLeaseStore(store: TelemetryStore, isolateId: string, timeoutMs: number): void
   /** Active leases. */
   leases(): Lease[]
 }
@@ -238,6 +244,13 @@ class LeaseImpl implements Lease {
   readonly ticket: Ticket
   readonly controller: AbortController | undefined
   timer: unknown = undefined
+  /** The route's key in the governor and the store. */
+  key = ''
+  requiresLease = false
+  /** The lease's id in the store, unique across isolates. */
+  globalId = ''
+  /** True when the store holds this lease (it then counts in every isolate). */
+  global = false
   private readonly gov: GovernorImpl
 
   constructor(
@@ -288,6 +301,8 @@ class GovernorImpl implements Governor {
   private tail = NO_SLOT
   private used = 0
   private ex: ExchangeState | undefined = undefined
+  private leaseStore: { store: TelemetryStore; isolateId: string; timeoutMs: number } | undefined =
+    undefined
   private storeDegraded = false
   private readonly activeLeases = new Set<LeaseImpl>()
   private nextLeaseExpiry = Infinity
@@ -386,16 +401,39 @@ class GovernorImpl implements Governor {
     return this.admit(route, options)
   }
 
-  startTask(route: string, options: TaskOptions = {}): Promise<Lease> {
-    // Every check is synchronous; the promise leaves room for stores that hold leases remotely.
-    try {
-      return Promise.resolve(this.startTaskNow(route, options))
-    } catch (error) {
-      return Promise.reject(error)
-    }
+  async startTask(route: string, options: TaskOptions = {}): Promise<Lease> {
+    const lease = this.startTaskNow(route, options)
+    const shared = this.leaseStore
+    if (shared === undefined || !lease.requiresLease) return lease
+    // Global leases: the store counts leases of every isolate against the route's limit. A store
+    // that fails or is slow must not fail the task: the lease then holds locally only.
+    const slot = lease.ticket.slot
+    const maxActive = Math.max(1, Math.floor(this.engine.readState(slot, L.S_LIMIT)))
+    const ttlMs = 1.5 * lease.heartbeatMs
+    const grant = await withTimeout(
+      shared.store.acquireLease(lease.key, lease.globalId, ttlMs, maxActive, this.now()),
+      shared.timeoutMs,
+    ).catch(() => null)
+    if (grant === null) return lease
+    lease.global = grant.granted
+    if (grant.granted) return lease
+    this.endLease(lease, 'aborted')
+    const retryAfterS = Math.max(1, Math.ceil(ttlMs / 1000))
+    throw new TaskRefusedError(route, {
+      allow: false,
+      mode: MODES[this.engine.readState(slot, L.S_MODE)] as Mode,
+      resistance: this.engine.readState(slot, L.S_R),
+      reason: 'concurrency',
+      retryAfterS,
+      ticket: null,
+    })
   }
 
-  private startTaskNow(route: string, options: TaskOptions): Lease {
+  useLeaseStore(store: TelemetryStore, isolateId: string, timeoutMs: number): void {
+    this.leaseStore = { store, isolateId, timeoutMs }
+  }
+
+  private startTaskNow(route: string, options: TaskOptions): LeaseImpl {
     const now = this.now()
     const slot = this.slotFor(route, options.profile, now)
     const info = this.info[slot] as RouteInfo
@@ -415,6 +453,9 @@ class GovernorImpl implements Governor {
     const decision = this.admit(route, options)
     if (!decision.allow || decision.ticket === null) throw new TaskRefusedError(route, decision)
     const lease = new LeaseImpl(this, ++this.leaseIds, decision.ticket, heartbeatMs, controller)
+    lease.key = info.key
+    lease.requiresLease = info.profile.requiresLease
+    lease.globalId = `${this.leaseStore?.isolateId ?? 'local'}:${lease.id}`
     this.activeLeases.add(lease)
     this.pinned[slot] = (this.pinned[slot] as number) + 1
     if (lease.expiresAt < this.nextLeaseExpiry) this.nextLeaseExpiry = lease.expiresAt
@@ -432,6 +473,10 @@ class GovernorImpl implements Governor {
     lease.expiresAt = now + 1.5 * lease.heartbeatMs
     this.recomputeLeaseExpiry()
     this.arm(lease)
+    if (lease.global && this.leaseStore !== undefined) {
+      this.leaseStore.store.heartbeatLease(lease.key, lease.globalId, 1.5 * lease.heartbeatMs, now)
+        .catch(() => {})
+    }
     return true
   }
 
@@ -440,6 +485,10 @@ class GovernorImpl implements Governor {
     lease.outcome = outcome
     this.activeLeases.delete(lease)
     this.disarm(lease)
+    if (lease.global && this.leaseStore !== undefined) {
+      // Background: a release that does not arrive is undone by the lease's TTL in the store.
+      this.leaseStore.store.releaseLease(lease.key, lease.globalId, this.now()).catch(() => {})
+    }
     const ticket = lease.ticket
     if (!ticket.done && this.generation[ticket.slot] === ticket.generation) {
       ticket.done = true
@@ -876,6 +925,15 @@ class ExchangeState {
     if (!known || fresh.count < 0 || fresh.latencySumMs < 0 || fresh.errors < 0) return null
     return fresh
   }
+}
+
+/** Rejects with a TimeoutError when `promise` takes longer than `ms`. */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let handle: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    handle = setTimeout(() => reject(new Error(`Store call timed out after ${ms} ms`)), ms)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(handle))
 }
 
 function numberOrNaN(value: unknown): number {

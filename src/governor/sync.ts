@@ -78,6 +78,7 @@ export function createSyncer(options: SyncerOptions): Syncer {
     lastError: null,
     lastLatencyMs: 0,
   }
+  governor.useLeaseStore(store, status.isolateId, timeoutMs)
   let lastAttemptMs = -Infinity
   let running: Promise<void> | null = null
 

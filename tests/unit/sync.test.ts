@@ -2,7 +2,7 @@
 // isolates have) share one store; a fault seen by one makes the others shed within two sync
 // intervals, and everyone recovers. Plus the syncer's failure handling.
 import { describe, expect, it } from 'vitest'
-import { createGovernor, type Governor } from '../../src/adapter/node/mod.ts'
+import { createGovernor, type Governor, TaskRefusedError } from '../../src/adapter/node/mod.ts'
 import { createSyncer, type Syncer } from '../../src/governor/sync.ts'
 import { MemoryStore } from '../../src/store/memory.ts'
 import type { ExchangeResult, RouteDelta, TelemetryStore } from '../../src/store/types.ts'
@@ -13,7 +13,10 @@ class FlakyStore implements TelemetryStore {
   readonly kind = 'memory' as const
   mode: 'ok' | 'reject' | 'hang' = 'ok'
   calls = 0
-  constructor(readonly inner: TelemetryStore) {}
+  readonly inner: TelemetryStore
+  constructor(inner: TelemetryStore) {
+    this.inner = inner
+  }
   exchange(isolateId: string, deltas: RouteDelta[], nowMs: number): Promise<ExchangeResult> {
     this.calls++
     if (this.mode === 'reject') return Promise.reject(new Error('store down: Bearer s3cret'))
@@ -182,6 +185,29 @@ describe.each(ENGINES)('exchange on the %s engine', (engine) => {
     clock.now += 300
     await sync.maybeSync()
     expect(sync.status().degraded).toBe(false)
+  })
+
+  it("global leases: a lease taken in one isolate counts in all; a dead isolate's lease expires", async () => {
+    clock.now = 1_700_000_000_000
+    const store = new MemoryStore()
+    const config = { defaults: { concurrency: { initial: 2, min: 1, max: 2 } } }
+    const [a, b] = makeIsolates(store, 2, config)
+    const task = () => ({ profile: 'HEAVY' as const, abortController: new AbortController() })
+    await a!.gov.startTask('jobs', task())
+    await a!.gov.startTask('jobs', task())
+    expect((await store.snapshot('jobs@HEAVY', clock.now)).leases).toBe(2)
+    const refused = await b!.gov.startTask('jobs', task()).catch((e: unknown) => e)
+    expect(refused).toBeInstanceOf(TaskRefusedError)
+    expect((refused as TaskRefusedError).decision.reason).toBe('concurrency')
+    expect(b!.gov.snapshot('jobs', { profile: 'HEAVY' })!.inflight).toBe(0)
+    // Isolate A dies: no heartbeats, no release. After the TTL (1.5 heartbeat intervals) the
+    // store gives the capacity back.
+    clock.now += 1500
+    const lease = await b!.gov.startTask('jobs', task())
+    expect(lease.outcome).toBe(null)
+    lease.release()
+    await settle()
+    expect((await store.snapshot('jobs@HEAVY', clock.now)).leases).toBe(0)
   })
 
   it('onStoreFailure "closed" sheds all but the top class while the store fails', async () => {
