@@ -115,7 +115,7 @@ describe.each(ENGINES)('exchange on the %s engine', (engine) => {
     }
   })
 
-  it("without the store, B and C do not notice A's fault (the control)", async () => {
+  it("without the store, B and C do not notice A's fault (the control)", () => {
     clock.now = 1_700_000_000_000
     const govs = [0, 1, 2].map(() => createGovernor({ engine, clock: clock.read }))
     let shedBC = 0
