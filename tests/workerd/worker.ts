@@ -2,6 +2,9 @@
 // run time, so the `.wasm` import gives a precompiled `WebAssembly.Module` to instantiate.
 import wasmModule from '../../wasm/build/rheostat.wasm'
 
+// Durable Object classes must be exports of the main module to be bound (wrangler.toml).
+export { RouteStateDO } from '../../src/store/durable-object/index.ts'
+
 type RheostatExports = {
   abiVersion(): number
 }

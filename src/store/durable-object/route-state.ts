@@ -98,6 +98,7 @@ export class RouteStateDO extends DurableObject<Env> implements RouteStateRpc {
    * @param nowMs The caller's clock: buckets and gauges are keyed by it.
    * @returns One view per delta kept, each taken right after that delta was added.
    * @throws {TypeError} If `isolateId` or `nowMs` is malformed, or `deltas` is not an array.
+   * @throws {Error} If a delta names another route than the object's.
    */
   async exchange(isolateId: string, deltas: RouteDelta[], nowMs: number): Promise<RouteView[]> {
     checkId('isolateId', isolateId)
@@ -106,7 +107,9 @@ export class RouteStateDO extends DurableObject<Env> implements RouteStateRpc {
     const kept: RouteDelta[] = []
     for (const raw of deltas) {
       const delta = cleanDelta(raw)
-      if (delta !== null) kept.push(delta)
+      if (delta === null) continue
+      this.checkRoute(delta.route)
+      kept.push(delta)
     }
     if (kept.length === 0) return []
     this.ensureSchema()
@@ -207,11 +210,13 @@ export class RouteStateDO extends DurableObject<Env> implements RouteStateRpc {
    * The view of this route without adding anything (it still prunes what has expired, as the
    * memory store does).
    * @throws {TypeError} If `route` or `nowMs` is malformed.
+   * @throws {Error} If `route` is not the object's route.
    */
   // deno-lint-ignore require-await -- async so that a validation error rejects, as RPC callers expect
   async snapshot(route: string, nowMs: number): Promise<RouteView> {
     checkId('route', route)
     checkFinite('nowMs', nowMs)
+    this.checkRoute(route)
     if (!this.hasSchema()) return emptyView(route)
     return this.ctx.storage.transactionSync(() => this.view(route, nowMs))
   }
@@ -253,6 +258,15 @@ export class RouteStateDO extends DurableObject<Env> implements RouteStateRpc {
       inflight: gauges[0] ?? 0,
       isolates: gauges[1] ?? 0,
       leases: countOf(sql.exec(COUNT_LEASES)),
+    }
+  }
+
+  // The object's name is its route (`idFromName(route)`): a delta sent to the wrong object would
+  // corrupt another route's totals for good. Objects made without a name skip the check.
+  private checkRoute(route: string): void {
+    const name = this.ctx.id.name
+    if (name !== undefined && route !== name) {
+      throw new Error(`Cannot use route "${route.slice(0, 64)}" in the object of route "${name}"`)
     }
   }
 

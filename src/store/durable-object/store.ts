@@ -22,7 +22,12 @@ import {
 export interface RouteStateRpc {
   /** Adds deltas of this route, in order; answers one view per delta. */
   exchange(isolateId: string, deltas: RouteDelta[], nowMs: number): Promise<RouteView[]>
-  acquireLease(leaseId: string, ttlMs: number, maxActive: number, nowMs: number): Promise<LeaseGrant>
+  acquireLease(
+    leaseId: string,
+    ttlMs: number,
+    maxActive: number,
+    nowMs: number,
+  ): Promise<LeaseGrant>
   heartbeatLease(leaseId: string, ttlMs: number, nowMs: number): Promise<boolean>
   releaseLease(leaseId: string, nowMs: number): Promise<boolean>
   snapshot(route: string, nowMs: number): Promise<RouteView>
