@@ -17,6 +17,8 @@ export default defineConfig({
           name: 'node',
           environment: 'node',
           include: ['tests/unit/**/*.test.ts'],
+          // A throw-away redis-server behind an Upstash REST front, for the upstash store tests.
+          globalSetup: ['tests/support/global-setup-redis.ts'],
         },
       },
       {

@@ -71,7 +71,17 @@ async function runVitest(project: Suite): Promise<{ code: number; counts?: Count
 async function runDeno(): Promise<{ code: number; counts?: Counts }> {
   const { code, output } = await run(
     'deno',
-    ['test', '--allow-read', '--config', 'deno.json'],
+    // Same flags as package.json's test:deno (tests/deno/store-upstash.test.ts starts redis-server
+    // and talks to it and its REST front on 127.0.0.1; ioredis' `debug` reads the environment).
+    [
+      'test',
+      '--allow-read',
+      '--allow-env',
+      '--allow-net=127.0.0.1',
+      '--allow-run=redis-server',
+      '--config',
+      'deno.json',
+    ],
     true,
   )
   writeFileSync(join(outDir, 'deno.txt'), output)

@@ -7,7 +7,7 @@
  * KEYS):
  * - `base:t`   hash of cumulative counts, fields `c1..cN` (COUNT_FIELDS order)
  * - `base:b:S` hash of the counts (`c1..cN`) and histogram (`h1..hM`) of second S
- * - `base:bs`  sorted set of the seconds that have a bucket, scored by the second
+ * - `base:bs`  sorted set of the seconds that have a bucket, scored in the order they were made
  * - `base:g`   hash isolateId → "atMs inflight", the in-flight gauges
  * - `base:l`   sorted set leaseId → expiresAt (ms)
  *
@@ -53,10 +53,10 @@ local function finite(x, what)
   end
   return x
 end
-local function whole(x, min, what)
+local function whole(x, min, max, what)
   x = finite(x, what)
-  if x ~= math.floor(x) or x < min or x > CAP then
-    error('rheostat: ' .. what .. ' is not a whole number >= ' .. min)
+  if x ~= math.floor(x) or x < min or x > max then
+    error('rheostat: ' .. what .. ' is not a whole number in [' .. min .. ', ' .. max .. ']')
   end
   return x
 end
@@ -75,11 +75,11 @@ end
 const exchangeScript = `${helpers}
 local nowMs = finite(ARGV[1], 'nowMs')
 local isolate = ARGV[2]
-local windowS = whole(ARGV[3], 1, 'windowS')
-local ttlMs = whole(ARGV[4], 1, 'inflightTtlMs')
-local idleS = whole(ARGV[5], 1, 'idleTtlS')
-local nC = whole(ARGV[6], 0, 'nCounts')
-local nH = whole(ARGV[7], 0, 'nHist')
+local windowS = whole(ARGV[3], 1, 86400, 'windowS')
+local ttlMs = whole(ARGV[4], 1, 86400000, 'inflightTtlMs')
+local idleS = whole(ARGV[5], 1, 100000000, 'idleTtlS')
+local nC = whole(ARGV[6], 0, 1000, 'nCounts')
+local nH = whole(ARGV[7], 0, 1000, 'nHist')
 local stride = 1 + nC + nH + 1
 if #ARGV ~= 7 + stride * #KEYS then error('rheostat: expected ' .. stride .. ' numbers per route') end
 
@@ -112,9 +112,14 @@ for i = 1, #KEYS do
     redis.call('EXPIRE', base .. ':t', idleS)
     local s = fmt(second)
     local bucket = base .. ':b:' .. s
+    if not redis.call('ZSCORE', base .. ':bs', s) then
+      -- A new bucket goes last, and starts from zero even if a pruned one's hash lingers.
+      local last = redis.call('ZRANGE', base .. ':bs', -1, -1, 'WITHSCORES')
+      redis.call('ZADD', base .. ':bs', #last == 2 and tonumber(last[2]) + 1 or 1, s)
+      redis.call('DEL', bucket)
+    end
     add(bucket, bFields, at)
     redis.call('EXPIRE', bucket, bucketTtlS)
-    redis.call('ZADD', base .. ':bs', second, s)
     redis.call('EXPIRE', base .. ':bs', bucketTtlS)
     redis.call('HSET', base .. ':g', isolate, fmt(nowMs) .. ' ' .. fmt(num(ARGV[at + 1 + nC + nH])))
     redis.call('EXPIRE', base .. ':g', gaugeTtlS)
@@ -124,16 +129,24 @@ for i = 1, #KEYS do
   for f = 1, nC do push(fmt(stored(totals[f]))) end
 
   -- The window: every bucket newer than WINDOW_S seconds before now (later ones too, as in the
-  -- memory store, so an isolate whose clock runs behind still sees them).
-  redis.call('ZREMRANGEBYSCORE', base .. ':bs', '-inf', second - windowS)
+  -- memory store, so an isolate whose clock runs behind still sees them); older ones are deleted.
+  -- Summed in the order the buckets were made, as the memory store's Map does, so that even
+  -- fractional sums round alike.
   local sums = {}
   for f = 1, nC + nH do sums[f] = 0 end
   for _, s in ipairs(redis.call('ZRANGE', base .. ':bs', 0, -1)) do
-    local vals = redis.call('HMGET', base .. ':b:' .. s, unpack(bFields))
-    for f = 1, nC + nH do sums[f] = sums[f] + stored(vals[f]) end
+    if tonumber(s) <= second - windowS then
+      redis.call('ZREM', base .. ':bs', s)
+      redis.call('DEL', base .. ':b:' .. s)
+    else
+      local vals = redis.call('HMGET', base .. ':b:' .. s, unpack(bFields))
+      for f = 1, nC + nH do sums[f] = sums[f] + stored(vals[f]) end
+    end
   end
   for f = 1, nC + nH do push(fmt(sums[f])) end
 
+  -- HGETALL lists a small hash in insertion order, like the memory store's Map, so fractional
+  -- gauges sum alike up to 128 isolates (Redis' listpack limit); gauges are whole numbers anyway.
   local gauges = redis.call('HGETALL', base .. ':g')
   local inflight, isolates, dead = 0, 0, {}
   for k = 1, #gauges, 2 do
@@ -177,7 +190,7 @@ local ttlMs = finite(ARGV[2], 'ttlMs')
 local maxActive = tonumber(ARGV[3])
 if maxActive == nil or maxActive ~= maxActive then error('rheostat: maxActive is not a number') end
 local nowMs = finite(ARGV[4], 'nowMs')
-local idleS = whole(ARGV[5], 1, 'idleTtlS')
+local idleS = whole(ARGV[5], 1, 100000000, 'idleTtlS')
 redis.call('ZREMRANGEBYSCORE', key, '-inf', nowMs)
 local active = redis.call('ZCARD', key)
 if not redis.call('ZSCORE', key, id) and active >= maxActive then
@@ -194,7 +207,7 @@ const heartbeatScript = `${helpers}${keepFor}
 local key, id = KEYS[1], ARGV[1]
 local ttlMs = finite(ARGV[2], 'ttlMs')
 local nowMs = finite(ARGV[3], 'nowMs')
-local idleS = whole(ARGV[4], 1, 'idleTtlS')
+local idleS = whole(ARGV[4], 1, 100000000, 'idleTtlS')
 redis.call('ZREMRANGEBYSCORE', key, '-inf', nowMs)
 if not redis.call('ZSCORE', key, id) then return 0 end
 redis.call('ZADD', key, nowMs + ttlMs, id)
@@ -212,8 +225,8 @@ return redis.call('ZREM', key, id)
 
 /** Every script of the Upstash store, with its pinned SHA1. */
 export const SCRIPTS = {
-  exchange: { script: exchangeScript, hash: 'PIN' },
-  acquireLease: { script: acquireScript, hash: 'PIN' },
-  heartbeatLease: { script: heartbeatScript, hash: 'PIN' },
-  releaseLease: { script: releaseScript, hash: 'PIN' },
+  exchange: { script: exchangeScript, hash: '68a4e01aa7ae3cdcb2e01133015c272afd228244' },
+  acquireLease: { script: acquireScript, hash: '78d59e93c117d52521b4046867a8fd679eff91c5' },
+  heartbeatLease: { script: heartbeatScript, hash: '24cd2a01f5053c212a84ab95c06fb0b335b05d96' },
+  releaseLease: { script: releaseScript, hash: 'fe6f7d7c885e471662d598c81d2bd8a8651849d2' },
 } as const satisfies Record<string, PinnedScript>

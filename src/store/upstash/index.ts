@@ -1,0 +1,15 @@
+/**
+ * The Upstash backend of the TelemetryStore: `upstashStore({ url, token })`, or `UpstashStore`
+ * over a client you built.
+ *
+ * @module
+ */
+
+export {
+  type UpstashClient,
+  UpstashStore,
+  upstashStore,
+  type UpstashStoreFactoryOptions,
+  type UpstashStoreOptions,
+} from './store.ts'
+export { type PinnedScript, SCRIPTS } from './scripts.ts'
