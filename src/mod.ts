@@ -46,3 +46,41 @@ export {
 } from './config/schema.ts'
 export type { EngineChoice, EngineKind, Mode, Reason } from './engine/types.ts'
 export { loadWasmEngine, type WasmSource } from './engine/wasm/loader.ts'
+
+// HTTP layer: Hono middleware, fetch-handler wrapper, origin proxy, response helpers.
+export { governor, type GovernorMiddlewareOptions } from './http/middleware.ts'
+export {
+  type FetchFunction,
+  type FetchHandlerObject,
+  type WaitUntil,
+  withGovernor,
+  type WithGovernorOptions,
+} from './http/fetch-handler.ts'
+export {
+  cloudflareClientIp,
+  createProxyApp,
+  type Fallback,
+  type FetchLike,
+  type GetClientIp,
+  type ProxyAppOptions,
+  stripHopByHop,
+} from './http/proxy.ts'
+export {
+  type CompiledRoute,
+  compileRoutes,
+  DEFAULT_TIMEOUT_MS,
+  defaultPriority,
+  type RouteTable,
+} from './http/routes.ts'
+export {
+  DEFAULT_PROBLEM_TYPE_BASE,
+  PROBLEM_JSON,
+  type ProblemDetails,
+  problemResponse,
+  rateLimitFor,
+  rateLimitHeaders,
+  type RateLimitState,
+  SHED_PROBLEM_TYPE,
+  shedResponse,
+} from './http/responses.ts'
+export { isFailureStatus } from './http/gate.ts'

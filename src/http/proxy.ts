@@ -1,0 +1,338 @@
+/**
+ * `createProxyApp()`: the edge app. A Hono app that matches each request to a config route,
+ * asks the governor, and forwards admitted requests to the route's origin, streaming both bodies.
+ *
+ * @module
+ */
+
+import { type Context, type Env, Hono } from 'hono'
+import { type GovernorConfig, type GovernorConfigInput, parseEdgeConfig } from '../config/schema.ts'
+import type { Clock, Governor } from '../governor/governor.ts'
+import type { SyncHook } from '../governor/sync-types.ts'
+import { contextWaitUntil, handOffSync, isFailureStatus, Pass, runAdmitted } from './gate.ts'
+import {
+  appendHeaders,
+  DEFAULT_PROBLEM_TYPE_BASE,
+  noRouteResponse,
+  problemResponse,
+} from './responses.ts'
+import { type CompiledRoute, compileRoutes, DEFAULT_TIMEOUT_MS } from './routes.ts'
+
+/** How the proxy reaches origins: the global `fetch` fits. */
+export type FetchLike = (request: Request) => Promise<Response>
+
+/** Reads the client's IP address from the request; runtime-specific, so injected. */
+export type GetClientIp<E extends Env = Env> = (c: Context<E>) => string | null | undefined
+
+/** Where unmatched requests go when the config says `unmatched: "pass"`. */
+export type Fallback = string | ((request: Request) => Response | Promise<Response>)
+
+/** Options of `createProxyApp()`. */
+export interface ProxyAppOptions<E extends Env = Env> {
+  /** The governor that decides. */
+  governor: Governor
+  /**
+   * The edge config (validated with `parseEdgeConfig`: every route needs `match` and `origin`).
+   * Give the config the governor was made with.
+   * @default governor.config
+   */
+  config?: GovernorConfigInput | GovernorConfig | undefined
+  /** Called after every request; a due exchange goes to `c.executionCtx.waitUntil`. */
+  sync?: SyncHook | undefined
+  /**
+   * How origins are fetched.
+   * @default the global fetch
+   */
+  fetch?: FetchLike | undefined
+  /**
+   * Clock for origin latency (fetch start to response headers), ms.
+   * @default Date.now
+   */
+  clock?: Clock | undefined
+  /**
+   * The client IP appended to X-Forwarded-For (`cloudflareClientIp` on Workers).
+   * @default none: X-Forwarded-For is passed on unchanged
+   */
+  getClientIp?: GetClientIp<E> | undefined
+  /**
+   * For `unmatched: "pass"`: an origin URL to forward unmatched requests to, ungoverned, or a
+   * handler for them.
+   * @default none: unmatched requests get a 404 problem
+   */
+  fallback?: Fallback | undefined
+  /**
+   * Prefix of the proxy's own problem types.
+   * @default "urn:rheostat:problem:"
+   */
+  problemTypeBase?: string | undefined
+  /**
+   * Set where the runtime's fetch decodes compressed bodies but keeps `Content-Encoding` (Node's
+   * undici, Deno): the proxy then drops `Content-Encoding` and `Content-Length` from such
+   * responses. Workers re-encode the body themselves and need it off.
+   * @default false
+   */
+  decodedBodies?: boolean | undefined
+}
+
+/**
+ * Reads the client IP the Cloudflare edge puts in `cf-connecting-ip`. Only trust it on Workers,
+ * where the edge sets it; anywhere else a client can send it.
+ *
+ * @example Usage
+ * ```ts
+ * import { Hono } from 'hono'
+ * import { cloudflareClientIp } from './proxy.ts'
+ * const app = new Hono().get('/', (c) => c.text(cloudflareClientIp(c) ?? 'none'))
+ * const res = await app.request('/', { headers: { 'cf-connecting-ip': '203.0.113.7' } })
+ * if (await res.text() !== '203.0.113.7') throw new Error('ip')
+ * ```
+ */
+export function cloudflareClientIp(c: Context): string | undefined {
+  return c.req.header('cf-connecting-ip')
+}
+
+// RFC 9110 §7.6.1 names Connection, and the fields it lists, as hop-by-hop; the rest are the
+// hop-by-hop fields of RFC 2616 §13.5.1 that proxies still meet. Proxy-Connection is a
+// non-standard relic some clients send.
+const HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]
+
+// The encodings undici and Deno decode on their own.
+const DECODED_ENCODINGS = new Set(['gzip', 'x-gzip', 'deflate', 'br', 'zstd'])
+
+/**
+ * Removes hop-by-hop fields: Connection, every field it names, and the fixed list.
+ *
+ * @example Usage
+ * ```ts
+ * import { stripHopByHop } from './proxy.ts'
+ * const h = new Headers({ connection: 'close, x-trace', 'x-trace': '1', te: 'trailers', a: 'b' })
+ * stripHopByHop(h)
+ * if ([...h.keys()].join() !== 'a') throw new Error('stripped')
+ * ```
+ */
+export function stripHopByHop(headers: Headers): void {
+  const listed = headers.get('connection')
+  if (listed !== null) {
+    for (const token of listed.split(',')) {
+      const name = token.trim()
+      if (name !== '') headers.delete(name)
+    }
+  }
+  for (const name of HOP_BY_HOP) headers.delete(name)
+}
+
+/** An origin URL split for joining: `origin + pathPrefix + incoming path + query`. */
+function originPrefix(origin: string): string {
+  const url = new URL(origin)
+  const path = url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname
+  return url.origin + path
+}
+
+type Forwarded =
+  | { kind: 'response'; response: Response }
+  | { kind: 'timeout' }
+  | { kind: 'unreachable'; error: unknown }
+  | { kind: 'client-closed' }
+
+/**
+ * Creates the origin proxy: a Hono app that governs and forwards every request.
+ *
+ * - A matched, admitted request goes to `route.origin` + path + query with its method, headers
+ *   (hop-by-hop removed; X-Forwarded-For/-Proto/-Host set) and streamed body. The origin's
+ *   response comes back as it was sent (hop-by-hop removed, RateLimit fields added), 5xx too.
+ * - Latency is the time from the origin fetch to its response headers. A 5xx, a 429, a network
+ *   error or a timeout completes the ticket as a failure.
+ * - No response headers within the route's `timeoutMs` (10 s by default): 504 problem. Network
+ *   error: 502 problem (`origin-unreachable`). Shed: 503 problem with Retry-After.
+ * - Unmatched requests: `unmatched: "reject"` answers 404 problem; `"pass"` goes to `fallback`,
+ *   ungoverned, or answers 404 problem when there is none.
+ *
+ * @param options Governor, config, sync hook, fetch, clock, client IP, fallback.
+ * @returns The Hono app.
+ * @throws {ConfigError} When a route lacks `match` or `origin`, or a pattern is invalid.
+ * @throws {RangeError} When the config names a priority class the governor does not know.
+ *
+ * @example Usage
+ * ```ts
+ * import { createGovernor, createProxyApp } from '../mod.ts'
+ * const config = {
+ *   routes: [{ id: 'api', match: { path: '/api/*' }, origin: 'https://origin.example' }],
+ * }
+ * const gov = createGovernor({ engine: 'ts', config })
+ * const app = createProxyApp({
+ *   governor: gov,
+ *   fetch: async (request) => new Response(new URL(request.url).pathname),
+ * })
+ * const res = await app.request('http://edge.example/api/items?page=2')
+ * if (await res.text() !== '/api/items') throw new Error('forwarded')
+ * ```
+ */
+export function createProxyApp<E extends Env = Env>(options: ProxyAppOptions<E>): Hono<E> {
+  const {
+    governor: gov,
+    sync,
+    clock = Date.now,
+    getClientIp,
+    fallback,
+    problemTypeBase = DEFAULT_PROBLEM_TYPE_BASE,
+    decodedBodies = false,
+  } = options
+  const fetchOrigin: FetchLike = options.fetch ?? ((request) => fetch(request))
+  const config = parseEdgeConfig(options.config ?? gov.config)
+  const known = new Set(gov.config.priorities)
+  for (const name of config.priorities) {
+    if (!known.has(name)) {
+      throw new RangeError(
+        `Config priority "${name}" is not one of the governor's classes: create the governor ` +
+          'with the same config',
+      )
+    }
+  }
+  const table = compileRoutes(config)
+  const prefixes = new Map<CompiledRoute, string>()
+  for (const route of table.routes) prefixes.set(route, originPrefix(route.origin as string))
+  const fallbackPrefix = typeof fallback === 'string' ? originPrefix(fallback) : undefined
+
+  /** Sends the request on to the origin; never throws. */
+  async function forward(
+    c: Context<E>,
+    url: URL,
+    prefix: string,
+    timeoutMs: number,
+  ): Promise<Forwarded> {
+    const incoming = c.req.raw
+    const headers = new Headers(incoming.headers)
+    stripHopByHop(headers)
+    headers.delete('host')
+    const clientIp = getClientIp?.(c)
+    if (clientIp) {
+      const prior = incoming.headers.get('x-forwarded-for')
+      headers.set('X-Forwarded-For', prior ? `${prior}, ${clientIp}` : clientIp)
+    }
+    headers.set('X-Forwarded-Proto', url.protocol.slice(0, -1))
+    headers.set('X-Forwarded-Host', incoming.headers.get('host') ?? url.host)
+
+    const controller = new AbortController()
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      controller.abort(new DOMException(`No response within ${timeoutMs} ms`, 'TimeoutError'))
+    }, timeoutMs)
+    const clientSignal = incoming.signal as AbortSignal | undefined
+    const onClientAbort = () => controller.abort(clientSignal?.reason)
+    if (clientSignal?.aborted) onClientAbort()
+    else clientSignal?.addEventListener('abort', onClientAbort, { once: true })
+
+    const method = incoming.method
+    const init: RequestInit & { duplex?: 'half' } = {
+      method,
+      headers,
+      // Streams the client's body on as it arrives; `duplex: 'half'` is what fetch requires
+      // for a stream body (ignored where not needed).
+      body: method === 'GET' || method === 'HEAD' ? null : incoming.body,
+      redirect: 'manual',
+      signal: controller.signal,
+      duplex: 'half',
+    }
+    try {
+      const response = await fetchOrigin(new Request(prefix + url.pathname + url.search, init))
+      return { kind: 'response', response }
+    } catch (error) {
+      if (timedOut) return { kind: 'timeout' }
+      if (clientSignal?.aborted) return { kind: 'client-closed' }
+      return { kind: 'unreachable', error }
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  /** The client's response for what `forward` got. */
+  function reply(result: Forwarded, timeoutMs: number): Response {
+    switch (result.kind) {
+      case 'response': {
+        const origin = result.response
+        const headers = new Headers(origin.headers)
+        stripHopByHop(headers)
+        const encoding = headers.get('content-encoding')
+        if (decodedBodies && encoding !== null && DECODED_ENCODINGS.has(encoding.toLowerCase())) {
+          headers.delete('content-encoding')
+          headers.delete('content-length')
+        }
+        return new Response(origin.body, {
+          status: origin.status,
+          statusText: origin.statusText,
+          headers,
+        })
+      }
+      case 'timeout':
+        return problemResponse({
+          type: `${problemTypeBase}origin-timeout`,
+          title: 'Origin timeout',
+          status: 504,
+          detail: `The origin sent no response headers within ${timeoutMs} ms`,
+        })
+      case 'unreachable':
+        return problemResponse({
+          type: `${problemTypeBase}origin-unreachable`,
+          title: 'Origin unreachable',
+          status: 502,
+          detail: `The origin could not be reached: ${
+            result.error instanceof Error ? result.error.message : String(result.error)
+          }`,
+        })
+      case 'client-closed':
+        // Nobody reads this: the client is gone. 499 is the status proxies log for it.
+        return new Response(null, { status: 499 })
+    }
+  }
+
+  const app = new Hono<E>()
+  app.all('*', async function proxy(c) {
+    try {
+      const request = c.req.raw
+      const url = new URL(request.url)
+      const route = table.match(request.method, url.pathname)
+      if (route === undefined) {
+        if (table.unmatched === 'pass' && fallback !== undefined) {
+          if (fallbackPrefix === undefined) {
+            return await (fallback as Exclude<Fallback, string>)(request)
+          }
+          return reply(
+            await forward(c, url, fallbackPrefix, DEFAULT_TIMEOUT_MS),
+            DEFAULT_TIMEOUT_MS,
+          )
+        }
+        return noRouteResponse(
+          request,
+          table.unmatched === 'reject'
+            ? 'No route matches this request and the config rejects unmatched requests'
+            : 'No route matches this request and the proxy has no fallback for unmatched requests',
+          problemTypeBase,
+        )
+      }
+      const pass = new Pass(gov, route.id, table.priorityOf(route.id, request.headers))
+      if (!pass.allowed) return pass.shed()
+      let result: Forwarded = { kind: 'client-closed' }
+      await runAdmitted(pass, clock, async () => {
+        result = await forward(c, url, prefixes.get(route) as string, route.timeoutMs)
+        // A client that hung up says nothing against the origin: its elapsed time still counts.
+        if (result.kind === 'client-closed') return true
+        return result.kind === 'response' && !isFailureStatus(result.response.status)
+      })
+      return appendHeaders(reply(result, route.timeoutMs), pass.headers())
+    } finally {
+      handOffSync(sync, contextWaitUntil(c))
+    }
+  })
+  return app
+}

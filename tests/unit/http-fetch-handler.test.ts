@@ -1,0 +1,161 @@
+// withGovernor(): a Workers handler object and a Deno-style function, same semantics as the
+// middleware.
+import { describe, expect, it } from 'vitest'
+import {
+  createGovernor,
+  type GovernorConfigInput,
+  type Outcome,
+  withGovernor,
+} from '../../src/mod.ts'
+import type { SyncHook } from '../../src/governor/sync-types.ts'
+
+function rig(config: GovernorConfigInput = {}) {
+  const clock = { now: 0 }
+  const gov = createGovernor({ engine: 'ts', config, clock: () => clock.now })
+  const completions: Outcome[] = []
+  const complete = gov.complete.bind(gov)
+  gov.complete = (ticket, outcome) => {
+    completions.push(outcome ?? {})
+    return complete(ticket, outcome)
+  }
+  return { gov, clock, completions, read: () => clock.now }
+}
+
+function fakeSync() {
+  const state = { calls: 0, pending: [] as Promise<void>[] }
+  const hook: SyncHook = {
+    maybeSync() {
+      state.calls++
+      const p = Promise.resolve()
+      state.pending.push(p)
+      return p
+    },
+    status: () => ({
+      store: 'none',
+      isolateId: 'test',
+      degraded: false,
+      lastOkMs: 0,
+      exchanges: 0,
+      failures: 0,
+      lastError: null,
+      lastLatencyMs: 0,
+    }),
+  }
+  return { hook, state }
+}
+
+interface TestEnv {
+  GREETING: string
+}
+
+describe('withGovernor()', () => {
+  it('withGovernor() wraps a Workers handler: env and ctx pass through, waitUntil gets the sync', async () => {
+    const r = rig()
+    const sync = fakeSync()
+    let scheduled = 0
+    const worker = withGovernor({
+      fetch(request: Request, env: TestEnv, _ctx: { waitUntil(p: Promise<unknown>): void }) {
+        r.clock.now += 40
+        return new Response(`${env.GREETING} ${new URL(request.url).pathname}`)
+      },
+      scheduled() {
+        scheduled++
+      },
+    }, { governor: r.gov, route: 'worker', clock: r.read, sync: sync.hook })
+    const waited: Promise<unknown>[] = []
+    const res = await worker.fetch(
+      new Request('https://edge.example/hi'),
+      { GREETING: 'hello' },
+      { waitUntil: (p) => void waited.push(p) },
+    )
+    expect(await res.text()).toBe('hello /hi')
+    expect(res.headers.get('RateLimit')).toBe('"worker:normal";r=100;t=1')
+    expect(r.completions).toEqual([{ latencyMs: 40, ok: true }])
+    expect(waited).toEqual(sync.state.pending)
+    worker.scheduled()
+    expect(scheduled).toBe(1)
+  })
+
+  it('withGovernor() wraps a Deno-style function: extra arguments pass, options.waitUntil gets the sync', async () => {
+    const r = rig()
+    const sync = fakeSync()
+    const waited: Promise<unknown>[] = []
+    const serve = withGovernor(
+      (_request: Request, info: { remoteAddr: string }) => new Response(info.remoteAddr),
+      { governor: r.gov, route: 'deno', sync: sync.hook, waitUntil: (p) => void waited.push(p) },
+    )
+    const res = await serve(new Request('http://localhost/'), { remoteAddr: '192.0.2.1' })
+    expect(await res.text()).toBe('192.0.2.1')
+    expect(res.headers.get('RateLimit')).toBe('"deno:normal";r=100;t=1')
+    expect(waited).toHaveLength(1)
+    expect(sync.state.calls).toBe(1)
+  })
+
+  it('withGovernor() counts 5xx and 429 as failures and sets headers on immutable responses', async () => {
+    const r = rig()
+    const statuses = [500, 429, 404]
+    const serve = withGovernor(() => new Response('x', { status: statuses.shift() }), {
+      governor: r.gov,
+      route: 'api',
+      clock: r.read,
+    })
+    for (const status of [500, 429, 404]) {
+      expect((await serve(new Request('http://localhost/'))).status).toBe(status)
+    }
+    expect(r.completions.map((c) => c.ok)).toEqual([false, false, true])
+    // Response.redirect() has immutable headers: the wrapper copies the response to add its own.
+    const redirecting = withGovernor(() => Response.redirect('http://localhost/next', 302), {
+      governor: r.gov,
+      route: 'api',
+    })
+    const res = await redirecting(new Request('http://localhost/'))
+    expect(res.status).toBe(302)
+    expect(res.headers.get('location')).toBe('http://localhost/next')
+    expect(res.headers.get('RateLimit')).not.toBeNull()
+  })
+
+  it('withGovernor() completes a throw as a failure and rethrows it', async () => {
+    const r = rig()
+    const sync = fakeSync()
+    const serve = withGovernor(() => {
+      throw new Error('handler broke')
+    }, { governor: r.gov, route: 'api', clock: r.read, sync: sync.hook })
+    await expect(serve(new Request('http://localhost/'))).rejects.toThrow('handler broke')
+    expect(r.completions).toEqual([{ latencyMs: 0, ok: false }])
+    expect(r.gov.snapshot('api')!.inflight).toBe(0)
+    expect(sync.state.calls).toBe(1)
+  })
+
+  it('withGovernor() sheds with a 503 problem without calling the handler', async () => {
+    const r = rig()
+    for (let i = 0; i < 400; i++) {
+      r.clock.now += 20
+      const d = r.gov.admit('api', { priority: 'low' })
+      if (d.ticket) r.gov.complete(d.ticket, { latencyMs: 20, ok: false })
+    }
+    let called = 0
+    const serve = withGovernor(() => {
+      called++
+      return new Response('ok')
+    }, { governor: r.gov, route: 'api', priority: 'low' })
+    const res = await serve(new Request('http://localhost/'))
+    expect(res.status).toBe(503)
+    expect(res.headers.get('content-type')).toBe('application/problem+json')
+    expect(res.headers.get('retry-after')).toMatch(/^\d+$/)
+    expect(res.headers.get('RateLimit')).toMatch(/^"api:low";r=0;t=\d+$/)
+    expect(called).toBe(0)
+  })
+
+  it('withGovernor() matches config routes and applies unmatched: "reject"', async () => {
+    const r = rig({
+      routes: [{ id: 'users', match: { methods: ['GET'], path: '/users/*' } }],
+      unmatched: 'reject',
+    })
+    const serve = withGovernor(() => new Response('ok'), { governor: r.gov })
+    const user = await serve(new Request('http://localhost/users/1'))
+    expect(user.headers.get('RateLimit')).toBe('"users:normal";r=100;t=1')
+    const other = await serve(new Request('http://localhost/users/1', { method: 'POST' }))
+    expect(other.status).toBe(404)
+    expect(await other.json()).toMatchObject({ type: 'urn:rheostat:problem:no-route' })
+  })
+})
