@@ -7,6 +7,7 @@
  */
 
 import { createEngine } from '../engine/engine.ts'
+import { classFraction } from '../engine/reference/engine.ts'
 import { paramBlock } from '../engine/params.ts'
 import * as L from '../engine/reference/layout.ts'
 import type { EngineChoice, EngineCore, EngineKind, Mode, Reason } from '../engine/types.ts'
@@ -181,6 +182,16 @@ export interface Governor {
   admit(route: string, options?: AdmitOptions): Decision
   /** Reports the outcome of an admitted request; false for a ticket already completed or stale. */
   complete(ticket: Ticket, outcome?: Outcome): boolean
+  /**
+   * Ends an admitted request without an outcome (the client went away): its capacity comes back
+   * and the physics learns nothing from it. False for a ticket already completed or stale.
+   */
+  cancel(ticket: Ticket): boolean
+  /**
+   * The share (0..1) of `priority` the route admits now, from the last tick, without building a
+   * snapshot: cheap enough for every response's RateLimit header. 1 for a route not held.
+   */
+  admission(route: string, priority: string): number
   /** Feeds telemetry measured elsewhere. */
   observe(route: string, telemetry: Telemetry, options?: AdmitOptions): void
   /** observe + admit in one call. */
@@ -290,6 +301,8 @@ class GovernorImpl implements Governor {
   private readonly classIndex = new Map<string, number>()
   private readonly configured = new Map<string, RouteOptions>()
   private readonly paramSets = new Map<string, number>()
+  // Per parameter set: R_base and the sum of the weights, to turn the cached R into the excess.
+  private readonly excessScale: { base: number; sum: number }[] = []
   private readonly slots = new Map<string, number>()
   private readonly info: (RouteInfo | undefined)[]
   private readonly generation: Uint32Array
@@ -382,6 +395,26 @@ class GovernorImpl implements Governor {
     this.engine.complete(ticket.slot, Number(latencyMs), ok ? 0 : 1, now, 1)
     if (this.ex !== undefined) this.countOutcome(ticket.slot, Number(latencyMs), ok)
     return true
+  }
+
+  cancel(ticket: Ticket): boolean {
+    if (ticket.done || this.generation[ticket.slot] !== ticket.generation) return false
+    ticket.done = true
+    this.engine.complete(ticket.slot, NaN, NaN, this.now(), 0)
+    return true
+  }
+
+  admission(route: string, priority: string): number {
+    const slot = this.slots.get(route)
+    if (slot === undefined) return 1
+    const cls = this.classIndex.get(priority)
+    if (cls === undefined) return 1
+    const e = this.engine
+    const mode = e.readState(slot, L.S_MODE)
+    if (mode === L.MODE_CIRCUIT_BREAKER || mode === L.MODE_HALF_OPEN) return 0
+    const scale = this.excessScale[e.readState(slot, L.S_PARAMS)] as { base: number; sum: number }
+    const excess = Math.min(Math.max((e.readState(slot, L.S_R) - scale.base) / scale.sum, 0), 1)
+    return classFraction(excess, cls, this.config.priorities.length)
   }
 
   observe(route: string, telemetry: Telemetry, options?: AdmitOptions): void {
@@ -744,7 +777,12 @@ class GovernorImpl implements Governor {
       if (index >= this.engine.maxParamSets) {
         throw new RangeError(`Too many distinct route profiles (${index}); configure fewer`)
       }
-      this.engine.setParams(index, paramBlock(physicsFor(this.config, options, profile)))
+      const physics = physicsFor(this.config, options, profile)
+      this.engine.setParams(index, paramBlock(physics))
+      this.excessScale[index] = {
+        base: physics.baseOhm,
+        sum: physics.pressureOhm + physics.momentumOhm + physics.scarOhm,
+      }
       this.paramSets.set(id, index)
     }
     return index

@@ -47,12 +47,16 @@ export class Pass {
     return this.decision.allow
   }
 
-  /** Completes the ticket; every call after the first does nothing. */
-  finish(ok: boolean, latencyMs: number): void {
+  /**
+   * Completes the ticket; every call after the first does nothing. `cancel` ends it without an
+   * outcome (the client went away, which says nothing about the origin).
+   */
+  finish(ok: boolean | 'cancel', latencyMs: number): void {
     const ticket = this.ticket
     if (ticket === null) return
     this.ticket = null
-    this.governor.complete(ticket, { latencyMs: latencyMs >= 0 ? latencyMs : 0, ok })
+    if (ok === 'cancel') this.governor.cancel(ticket)
+    else this.governor.complete(ticket, { latencyMs: latencyMs >= 0 ? latencyMs : 0, ok })
   }
 
   /** The 503 problem response of a shed. */
@@ -75,10 +79,10 @@ export class Pass {
 export async function runAdmitted(
   pass: Pass,
   clock: Clock,
-  run: () => Promise<boolean>,
+  run: () => Promise<boolean | 'cancel'>,
 ): Promise<void> {
   const start = clock()
-  let ok = false
+  let ok: boolean | 'cancel' = false
   try {
     ok = await run()
   } finally {

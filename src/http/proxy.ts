@@ -325,8 +325,8 @@ export function createProxyApp<E extends Env = Env>(options: ProxyAppOptions<E>)
       let result: Forwarded = { kind: 'client-closed' }
       await runAdmitted(pass, clock, async () => {
         result = await forward(c, url, prefixes.get(route) as string, route.timeoutMs)
-        // A client that hung up says nothing against the origin: its elapsed time still counts.
-        if (result.kind === 'client-closed') return true
+        // A client that hung up says nothing about the origin: capacity back, no sample.
+        if (result.kind === 'client-closed') return 'cancel'
         return result.kind === 'response' && !isFailureStatus(result.response.status)
       })
       return appendHeaders(reply(result, route.timeoutMs), pass.headers())

@@ -144,10 +144,8 @@ export function rateLimitFor(
   if (!decision.allow) {
     return { policy, remainingPercent: 0, windowS: retryAfterSeconds(decision) }
   }
-  const share = governor.snapshot(route)?.admission[priority]
-  const remainingPercent = typeof share === 'number' && share >= 0
-    ? Math.min(100, Math.floor(share * 100))
-    : 100
+  const share = governor.admission(route, priority)
+  const remainingPercent = share >= 0 ? Math.min(100, Math.floor(share * 100)) : 100
   return { policy, remainingPercent, windowS: RATELIMIT_WINDOW_S }
 }
 
