@@ -262,6 +262,15 @@ export const GovernorConfigSchema = z.strictObject({
         })
       }
     }
+    const ph = config.physics
+    if ((ph.pressureOhm ?? 10) + (ph.momentumOhm ?? 4) + (ph.scarOhm ?? 4) <= 0) {
+      ctx.issues.push({
+        code: 'custom',
+        input: ph,
+        path: ['physics', 'pressureOhm'],
+        message: 'At least one of pressureOhm, momentumOhm, scarOhm must be above 0',
+      })
+    }
     checkOptions(config.defaults, ['defaults'])
     config.priorityRules.forEach((rule, i) => {
       if (!known.has(rule.priority)) {

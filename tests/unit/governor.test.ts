@@ -265,6 +265,9 @@ describe('config', () => {
         message: 'Breaker closePressure must be below tripPressure',
       },
     ])
+    expect(() => parseConfig({ physics: { pressureOhm: 0, momentumOhm: 0, scarOhm: 0 } })).toThrow(
+      'physics.pressureOhm: At least one of pressureOhm, momentumOhm, scarOhm must be above 0',
+    )
   })
 
   it('createGovernor() throws ConfigError for an invalid config', () => {
