@@ -315,10 +315,7 @@ export function complete(
   nowMs: f64,
   sample: f64,
 ): void {
-  const b = slotBase(slot)
-  const p = paramBase(b)
-  const now = Math.max(cleanTime(nowMs, ld(b, S_TICK_START)), ld(b, S_TICK_START))
-  advanceSlot(b, p, now)
+  const b = enter(slot, nowMs)
   const inflight = ld(b, S_INFLIGHT) - 1
   st(b, S_INFLIGHT, inflight > 0 ? inflight : 0)
   if (sample > 0) collect(b, latencyMs, errorFraction)
@@ -331,10 +328,7 @@ export function observe(
   saturation: f64,
   nowMs: f64,
 ): void {
-  const b = slotBase(slot)
-  const p = paramBase(b)
-  const now = Math.max(cleanTime(nowMs, ld(b, S_TICK_START)), ld(b, S_TICK_START))
-  advanceSlot(b, p, now)
+  const b = enter(slot, nowMs)
   collect(b, latencyMs, errorRate)
   if (saturation == saturation) {
     let sat = saturation
@@ -351,10 +345,7 @@ export function absorb(
   errorCount: f64,
   nowMs: f64,
 ): void {
-  const b = slotBase(slot)
-  const p = paramBase(b)
-  const now = Math.max(cleanTime(nowMs, ld(b, S_TICK_START)), ld(b, S_TICK_START))
-  advanceSlot(b, p, now)
+  const b = enter(slot, nowMs)
   if (!(count >= 1)) return
   let n = Math.floor(count)
   if (n > MAX_ABSORB) n = MAX_ABSORB
@@ -367,6 +358,13 @@ export function absorb(
   st(b, S_POOL_N, ld(b, S_POOL_N) + n)
   st(b, S_POOL_LAT, ld(b, S_POOL_LAT) + sum)
   st(b, S_POOL_ERR, ld(b, S_POOL_ERR) + errors)
+}
+
+// Advances the slot to nowMs (a clock that went back changes nothing); returns its base.
+function enter(slot: i32, nowMs: f64): usize {
+  const b = slotBase(slot)
+  advanceSlot(b, paramBase(b), Math.max(cleanTime(nowMs, ld(b, S_TICK_START)), ld(b, S_TICK_START)))
+  return b
 }
 
 export function advance(slot: i32, nowMs: f64): void {

@@ -266,9 +266,7 @@ export class ReferenceEngine implements EngineCore {
     sample: number,
   ): void {
     const s = this.state
-    const b = slot * SLOT_FIELDS
-    const now = Math.max(cleanTime(nowMs, s[b + S_TICK_START]), s[b + S_TICK_START])
-    this.advance(slot, now)
+    const b = this.enter(slot, nowMs)
     const inflight = s[b + S_INFLIGHT] - 1
     s[b + S_INFLIGHT] = inflight > 0 ? inflight : 0
     if (sample > 0) this.collect(b, latencyMs, errorFraction)
@@ -282,9 +280,7 @@ export class ReferenceEngine implements EngineCore {
     nowMs: number,
   ): void {
     const s = this.state
-    const b = slot * SLOT_FIELDS
-    const now = Math.max(cleanTime(nowMs, s[b + S_TICK_START]), s[b + S_TICK_START])
-    this.advance(slot, now)
+    const b = this.enter(slot, nowMs)
     this.collect(b, latencyMs, errorRate)
     if (saturation === saturation) {
       let sat = saturation
@@ -306,9 +302,7 @@ export class ReferenceEngine implements EngineCore {
     nowMs: number,
   ): void {
     const s = this.state
-    const b = slot * SLOT_FIELDS
-    const now = Math.max(cleanTime(nowMs, s[b + S_TICK_START]), s[b + S_TICK_START])
-    this.advance(slot, now)
+    const b = this.enter(slot, nowMs)
     if (!(count >= 1)) return
     // A batch covers a sync interval of the others' traffic: it goes to a pool that the next
     // ticks drain (dataTick), so it weighs as much time as it represents, not one tick.
@@ -323,6 +317,14 @@ export class ReferenceEngine implements EngineCore {
     s[b + S_POOL_N] = s[b + S_POOL_N] + n
     s[b + S_POOL_LAT] = s[b + S_POOL_LAT] + sum
     s[b + S_POOL_ERR] = s[b + S_POOL_ERR] + errors
+  }
+
+  /** Advances the slot to `nowMs` (a clock that went back changes nothing); returns its base. */
+  private enter(slot: number, nowMs: number): number {
+    const s = this.state
+    const b = slot * SLOT_FIELDS
+    this.advance(slot, Math.max(cleanTime(nowMs, s[b + S_TICK_START]), s[b + S_TICK_START]))
+    return b
   }
 
   /** Brings the slot's ticks up to `nowMs`. Public so snapshots see current values. */
