@@ -72,13 +72,14 @@ async function runDeno(): Promise<{ code: number; counts?: Counts }> {
   const { code, output } = await run(
     'deno',
     // Same flags as package.json's test:deno (tests/deno/store-upstash.test.ts starts redis-server
-    // and talks to it and its REST front on 127.0.0.1; ioredis' `debug` reads the environment).
+    // and talks to it and its REST front on 127.0.0.1; ioredis' `debug` reads the environment;
+    // tests/deno/adapter-deno.test.ts runs `deno task start`'s command with Deno.execPath()).
     [
       'test',
       '--allow-read',
       '--allow-env',
       '--allow-net=127.0.0.1',
-      '--allow-run=redis-server',
+      '--allow-run=redis-server,node_modules/deno/deno',
       '--config',
       'deno.json',
     ],

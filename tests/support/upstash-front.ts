@@ -15,6 +15,9 @@
 // keys its reply transformers (HGETALL → object, …) on lower-case names, RESP3 (its default)
 // would turn maps and doubles into other shapes, and Buffers keep binary values intact for base64.
 // Runtime-neutral (node:http, ioredis): Deno imports it too (tests/deno/store-upstash.test.ts).
+//
+// Fault injection (`front.setFault(...)`) makes the store slow or failing on demand, in front of
+// the real Redis: a delay before each request is served, or an error answer instead of it.
 import { Buffer } from 'node:buffer'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -29,6 +32,18 @@ export interface UpstashFrontOptions {
   /** Port to listen on (127.0.0.1). @default 0 (any free port) */
   port?: number
 }
+
+/**
+ * A fault the front injects into every request that arrives while it is set.
+ *
+ * - `delay`: wait `ms`, then serve the request as usual (it still reaches Redis: a slow store).
+ * - `error`: answer `status` (default 500) with `{"error": message}` and never reach Redis; with
+ *   status 200 a `/pipeline` gets one `{"error": message}` per command, as Upstash answers a
+ *   command that failed.
+ */
+export type FrontFault =
+  | { kind: 'delay'; ms: number }
+  | { kind: 'error'; status?: number; message?: string }
 
 /** One HTTP request the front answered. */
 export interface FrontRequest {
@@ -45,6 +60,8 @@ export interface UpstashFront {
   readonly token: string
   /** Every request so far, oldest first (auth failures and bad bodies too). */
   readonly requests: readonly FrontRequest[]
+  /** Sets the fault for requests from now on; null serves normally again. */
+  setFault(fault: FrontFault | null): void
   close(): Promise<void>
 }
 
@@ -63,14 +80,53 @@ export async function startUpstashFront(options: UpstashFrontOptions): Promise<U
   await redis.connect()
   const requests: FrontRequest[] = []
   const expected = `Bearer ${options.token}`
+  let fault: FrontFault | null = null
+  const delays = new Set<ReturnType<typeof setTimeout>>()
 
   const server = createServer((req, res) => {
     const entry: FrontRequest = { path: req.url ?? '', status: 0, commands: [] }
     requests.push(entry)
-    handle(req, res, entry).catch((error: unknown) => {
+    const serve = () =>
+      handle(req, res, entry).catch((error: unknown) => {
+        send(res, entry, 500, { error: `ERR front: ${(error as Error).message}` })
+      })
+    const now = fault
+    if (now === null) return void serve()
+    if (now.kind === 'delay') {
+      const timer = setTimeout(() => {
+        delays.delete(timer)
+        void serve()
+      }, now.ms)
+      delays.add(timer)
+      return
+    }
+    injectError(req, res, entry, now).catch((error: unknown) => {
       send(res, entry, 500, { error: `ERR front: ${(error as Error).message}` })
     })
   })
+
+  async function injectError(
+    req: IncomingMessage,
+    res: ServerResponse,
+    entry: FrontRequest,
+    injected: Extract<FrontFault, { kind: 'error' }>,
+  ) {
+    const status = injected.status ?? 500
+    const error = injected.message ?? 'ERR injected fault'
+    const path = new URL(req.url ?? '/', 'http://front').pathname
+    if (status !== 200 || path !== '/pipeline') {
+      req.resume()
+      return send(res, entry, status, { error })
+    }
+    let count = 1
+    try {
+      const body = JSON.parse(await readBody(req))
+      if (Array.isArray(body) && body.length > 0) count = body.length
+    } catch {
+      // an unreadable body still gets one error
+    }
+    return send(res, entry, 200, Array.from({ length: count }, () => ({ error })))
+  }
 
   async function handle(req: IncomingMessage, res: ServerResponse, entry: FrontRequest) {
     if (req.headers.authorization !== expected) {
@@ -159,7 +215,12 @@ export async function startUpstashFront(options: UpstashFrontOptions): Promise<U
     url: `http://127.0.0.1:${port}`,
     token: options.token,
     requests,
+    setFault(next) {
+      fault = next
+    },
     async close() {
+      for (const timer of delays) clearTimeout(timer)
+      delays.clear()
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
       await redis.quit().catch(() => redis.disconnect())

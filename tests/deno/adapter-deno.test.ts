@@ -1,0 +1,224 @@
+// The Deno adapter (src/adapter/deno/): only what differs on Deno (STYLE #21). The proxy's
+// behaviour is covered in vitest (tests/unit/http-proxy.test.ts); here: Deno.serve and its
+// connection info, the `.wasm` import as the engine, the store picked from the environment
+// (Upstash through the REST front over a real redis-server), and `deno task start` as a process.
+import assert from 'node:assert/strict'
+import { ConfigError } from '../../src/config/schema.ts'
+import { createDenoHandler } from '../../src/adapter/deno/mod.ts'
+import { startRedisServer } from '../support/redis-server.ts'
+import { startUpstashFront } from '../support/upstash-front.ts'
+
+const ROOT = new URL('../../', import.meta.url)
+const T0 = 1_700_000_000_000
+// A second handler in this isolate cannot take the `.wasm` import's single instance.
+const module = new WebAssembly.Module(
+  await Deno.readFile(new URL('wasm/build/rheostat.wasm', ROOT)),
+)
+const noEnv = () => undefined
+
+/** A real origin on 127.0.0.1: echoes the path and the forwarding headers. */
+function startOrigin(): { url: string; server: Deno.HttpServer<Deno.NetAddr> } {
+  const server = Deno.serve(
+    { hostname: '127.0.0.1', port: 0, onListen() {} },
+    (request) =>
+      Response.json({
+        path: new URL(request.url).pathname,
+        forwardedFor: request.headers.get('x-forwarded-for'),
+      }, { headers: { 'x-origin': 'yes' } }),
+  )
+  return { url: `http://127.0.0.1:${server.addr.port}`, server }
+}
+
+const edgeConfig = (origin: string, extra: Record<string, unknown> = {}) => ({
+  routes: [{ id: 'api', match: { path: '/api/*' }, origin }],
+  ...extra,
+})
+
+Deno.test('createDenoHandler() under Deno.serve forwards a governed request to a real origin', async () => {
+  const origin = startOrigin()
+  // The first handler of this isolate: the engine is the `.wasm` import itself.
+  const handler = createDenoHandler({ config: JSON.stringify(edgeConfig(origin.url)), env: noEnv })
+  const edge = Deno.serve({ hostname: '127.0.0.1', port: 0, onListen() {} }, handler.fetch)
+  try {
+    assert.equal(handler.governor.engineKind, 'wasm')
+    assert.equal(handler.store.kind, 'memory')
+    const res = await fetch(`http://127.0.0.1:${edge.addr.port}/api/items`)
+    assert.equal(res.status, 200)
+    assert.equal(res.headers.get('x-origin'), 'yes')
+    assert.match(res.headers.get('ratelimit') ?? '', /^"api:normal";r=100;t=1$/)
+    // Deno.serve's connection info reaches the proxy as c.env: X-Forwarded-For is the peer.
+    assert.deepEqual(await res.json(), { path: '/api/items', forwardedFor: '127.0.0.1' })
+    const unmatched = await fetch(`http://127.0.0.1:${edge.addr.port}/elsewhere`)
+    assert.equal(unmatched.status, 404)
+    assert.equal(unmatched.headers.get('content-type'), 'application/problem+json')
+    await unmatched.body?.cancel()
+    // The exchange ran on its own after the response (no waitUntil on Deno).
+    await new Promise((resolve) => setTimeout(resolve, 0))
+    assert.equal(handler.sync.status().exchanges, 1)
+  } finally {
+    await edge.shutdown()
+    await origin.server.shutdown()
+  }
+})
+
+Deno.test('createDenoHandler() lists every config and store problem at once', () => {
+  let error: unknown
+  try {
+    createDenoHandler({
+      config: {
+        routes: [{ id: 'api', origin: 'ftp://origin' }],
+        sync: { store: 'durable-object' },
+      },
+      env: noEnv,
+      wasm: module,
+    })
+  } catch (caught) {
+    error = caught
+  }
+  assert.ok(error instanceof ConfigError)
+  assert.deepEqual(error.problems.map((p) => p.path), ['routes.0.origin', 'sync.store'])
+  assert.match(error.message, /"durable-object" needs Cloudflare Workers/)
+
+  const env = (name: string) =>
+    name === 'UPSTASH_REDIS_REST_URL' ? 'https://db.upstash.io' : undefined
+  assert.throws(
+    () => createDenoHandler({ config: edgeConfig('http://127.0.0.1:1'), env, wasm: module }),
+    /UPSTASH_REDIS_REST_TOKEN: UPSTASH_REDIS_REST_URL is set but UPSTASH_REDIS_REST_TOKEN is not/,
+  )
+  assert.throws(
+    () =>
+      createDenoHandler({
+        config: edgeConfig('http://127.0.0.1:1', { sync: { store: 'upstash' } }),
+        env: noEnv,
+        wasm: module,
+      }),
+    /sync.store: Store "upstash" needs UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN/,
+  )
+  assert.throws(() => createDenoHandler({ config: '{"routes": [', env: noEnv }), /not valid JSON/)
+})
+
+Deno.test('createDenoHandler() shares state through Upstash when its credentials are set', async () => {
+  const redis = await startRedisServer()
+  const token = crypto.randomUUID()
+  const front = await startUpstashFront({ redisUrl: redis.url, token })
+  const origin = startOrigin()
+  try {
+    const env = (name: string) =>
+      ({ UPSTASH_REDIS_REST_URL: front.url, UPSTASH_REDIS_REST_TOKEN: token })[name]
+    let now = T0
+    const options = {
+      config: JSON.stringify(edgeConfig(origin.url)),
+      env,
+      wasm: module,
+      clock: () => now,
+      upstashPrefix: crypto.randomUUID(),
+    }
+    const a = createDenoHandler({ ...options, isolateId: 'deno-a' })
+    const b = createDenoHandler({ ...options, isolateId: 'deno-b' })
+    assert.equal(a.store.kind, 'upstash')
+    for (let i = 0; i < 100; i++) {
+      now += 20
+      const res = await (i % 2 === 0 ? a : b).fetch(new Request('http://edge.test/api/items'))
+      assert.equal(res.status, 200)
+      await res.body?.cancel()
+    }
+    // Exchanges ran in the background; finish the one in flight, then send the rest.
+    for (const h of [a, b]) {
+      await h.sync.syncNow()
+      await h.sync.syncNow()
+    }
+    const view = await a.store.snapshot('api', now)
+    assert.equal(view.totals.requests, 100)
+    assert.equal(view.totals.ok, 100)
+    assert.equal(view.isolates, 2)
+    for (const h of [a, b]) {
+      const status = h.sync.status()
+      assert.equal(status.degraded, false)
+      assert.equal(status.store, 'upstash')
+    }
+    // 2 virtual s at a 250 ms interval: at most one exchange per isolate per interval (+1 each
+    // for the final flush, +1 for an EVAL after NOSCRIPT on a fresh Redis).
+    const exchanges = front.requests.filter((r) => r.commands.some((c) => c.startsWith('EVAL')))
+    assert.ok(exchanges.length <= 2 * (8 + 2) + 1, `${exchanges.length} exchanges`)
+  } finally {
+    await origin.server.shutdown()
+    await front.close()
+    await redis.stop()
+  }
+})
+
+// ---- as a process: `deno task start` ----------------------------------------------------------
+
+/** The `start` task's command line from deno.json, with the executable left out. */
+async function startTaskArgs(): Promise<string[]> {
+  const deno = JSON.parse(await Deno.readTextFile(new URL('deno.json', ROOT)))
+  const task = deno.tasks.start
+  const [, ...args] = (typeof task === 'string' ? task : task.command).split(/\s+/)
+  return args
+}
+
+function startCommand(args: string[], config: string): Deno.Command {
+  const env: Record<string, string> = { RHEOSTAT_CONFIG: config, NO_COLOR: '1' }
+  for (const name of ['PATH', 'HOME', 'DENO_DIR']) {
+    const value = Deno.env.get(name)
+    if (value !== undefined) env[name] = value
+  }
+  return new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: ROOT.pathname,
+    env,
+    clearEnv: true,
+    stdout: 'piped',
+    stderr: 'piped',
+    signal: AbortSignal.timeout(30_000),
+  })
+}
+
+Deno.test('main.ts exits 1 with the list of problems, before serving, on an invalid config', async () => {
+  const args = [...await startTaskArgs(), '--port', '0']
+  const bad = JSON.stringify({
+    routes: [{ id: 'api', match: { path: '/api/*' }, origin: 'ftp://x', priority: 'urgent' }],
+  })
+  const { code, stdout, stderr } = await startCommand(args, bad).output()
+  const err = new TextDecoder().decode(stderr)
+  assert.equal(code, 1)
+  assert.match(err, /Invalid Rheostat config: 2 problems/)
+  assert.match(err, /- routes\.0\.origin: Origin must be an http or https URL/)
+  assert.match(err, /- routes\.0\.priority: Unknown priority "urgent"/)
+  assert.match(err, /not serving/)
+  assert.doesNotMatch(new TextDecoder().decode(stdout), /listening/)
+})
+
+Deno.test('the start task serves the proxy on 127.0.0.1 and stops cleanly on SIGTERM', async () => {
+  const origin = startOrigin()
+  const child = startCommand(
+    [...await startTaskArgs(), '--port', '0'],
+    JSON.stringify(edgeConfig(origin.url)),
+  ).spawn()
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader()
+  try {
+    let out = ''
+    let match: RegExpMatchArray | null = null
+    while (match === null) {
+      const { value, done } = await lines.read()
+      if (done) throw new Error(`exited before listening: ${out}`)
+      out += value
+      match = out.match(/listening on http:\/\/127\.0\.0\.1:(\d+)\/ \(engine wasm, store memory/)
+    }
+    const res = await fetch(`http://127.0.0.1:${match[1]}/api/checkout`)
+    assert.equal(res.status, 200)
+    assert.equal((await res.json()).path, '/api/checkout')
+    child.kill('SIGTERM')
+    assert.equal((await child.status).code, 0)
+  } finally {
+    try {
+      child.kill('SIGKILL')
+    } catch {
+      // already gone
+    }
+    await child.status
+    while (!(await lines.read()).done) { /* drain */ }
+    await child.stderr.cancel()
+    await origin.server.shutdown()
+  }
+})
