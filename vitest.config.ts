@@ -27,6 +27,9 @@ export default defineConfig({
         test: {
           name: 'workerd',
           include: ['tests/workerd/**/*.test.ts'],
+          // Demo origins the Worker entry's end-to-end tests reach over loopback, and the shipped
+          // wrangler.toml files as wrangler reads them.
+          globalSetup: ['tests/workerd/global-setup.ts'],
         },
       },
     ],

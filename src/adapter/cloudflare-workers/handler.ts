@@ -1,0 +1,216 @@
+/**
+ * The Worker's request handler, apart from the entry module so that tests can make a fresh one:
+ * it reads `RHEOSTAT_CONFIG`, builds the governor, store, syncer and proxy app once per isolate
+ * (again when the config text or the store's bindings change), and answers every request with
+ * that app, or with a 500 problem when the config cannot be applied.
+ *
+ * @module
+ */
+
+import type { Hono } from 'hono'
+import { ConfigError, type ConfigProblem, parseEdgeConfigText } from '../../config/schema.ts'
+import type { GovernorConfig } from '../../config/schema.ts'
+import { createGovernor, type Governor } from '../../governor/governor.ts'
+import { createSyncer, type Syncer } from '../../governor/sync.ts'
+import type { WasmSource } from '../../engine/wasm/loader.ts'
+import { cloudflareClientIp, createProxyApp } from '../../http/proxy.ts'
+import { DEFAULT_PROBLEM_TYPE_BASE, problemResponse } from '../../http/responses.ts'
+import { DurableObjectStore, type RouteStateNamespace } from '../../store/durable-object/store.ts'
+import { MemoryStore } from '../../store/memory.ts'
+import type { TelemetryStore } from '../../store/types.ts'
+import { upstashStore } from '../../store/upstash/store.ts'
+
+/**
+ * What the handler reads from the Worker's env. The generated `RheostatEnv`
+ * (worker-configuration.d.ts) fits; the Upstash secrets are set with `wrangler secret put`.
+ */
+export interface WorkerEnv {
+  /** The config, JSON text (docs/config.md). */
+  RHEOSTAT_CONFIG?: string | undefined
+  /** Namespace binding of `RouteStateDO`, for `sync.store: "durable-object"`. */
+  // deno-lint-ignore no-explicit-any -- any namespace's id type: DurableObjectId on Workers
+  ROUTE_STATE?: RouteStateNamespace<any> | undefined
+  /** For `sync.store: "upstash"`. */
+  UPSTASH_REDIS_REST_URL?: string | undefined
+  /** For `sync.store: "upstash"`. A secret: never logged or answered. */
+  UPSTASH_REDIS_REST_TOKEN?: string | undefined
+}
+
+/** The slice of `ExecutionContext` the handler uses. */
+export interface WaitUntilContext {
+  waitUntil(promise: Promise<unknown>): void
+  passThroughOnException(): void
+}
+
+/** Options of `createEdgeHandler`. */
+export interface EdgeHandlerOptions {
+  /** The compiled WASM engine (the `.wasm` import); without it `engine: "auto"` runs TypeScript. */
+  wasm?: WasmSource | undefined
+  /** Where an unusable config and engine fallbacks are reported. @default console */
+  logger?: { error(message: string): void; warn(message: string): void } | undefined
+}
+
+/** What one build made: the parts serving requests, or the problems that stopped it. */
+export type EdgeBuild =
+  | {
+    ok: true
+    config: GovernorConfig
+    governor: Governor
+    sync: Syncer
+    store: TelemetryStore
+    app: Hono
+  }
+  | { ok: false; problems: ConfigProblem[] }
+
+/** The handler: `fetch` for the Worker, `current()` for stats and tests. */
+export interface EdgeHandler {
+  fetch(request: Request, env: WorkerEnv, ctx: WaitUntilContext): Response | Promise<Response>
+  /** The build serving requests now; undefined before the first request. */
+  current(): EdgeBuild | undefined
+}
+
+/** The problem type of a config the Worker cannot apply. */
+export const INVALID_CONFIG_PROBLEM_TYPE = `${DEFAULT_PROBLEM_TYPE_BASE}invalid-config`
+
+type Key = readonly [unknown, unknown, unknown, unknown]
+
+/**
+ * Creates the Worker's handler. One per isolate: it keeps the governor's state between requests.
+ *
+ * @param options The WASM engine and a logger.
+ * @returns The handler.
+ *
+ * @example Usage
+ * ```ts
+ * import { createEdgeHandler } from './handler.ts'
+ * const handler = createEdgeHandler({ logger: { error() {}, warn() {} } })
+ * const ctx = { waitUntil() {}, passThroughOnException() {} }
+ * const res = await handler.fetch(new Request('http://edge/'), { RHEOSTAT_CONFIG: '{' }, ctx)
+ * if (res.status !== 500) throw new Error('an invalid config answers 500')
+ * ```
+ */
+export function createEdgeHandler(options: EdgeHandlerOptions = {}): EdgeHandler {
+  const logger = options.logger ?? console
+  let key: Key | undefined
+  let build: EdgeBuild | undefined
+
+  function refresh(env: WorkerEnv): void {
+    // Rebuilt only when something it was built from changes; a binding's presence, not its
+    // identity, so that an env object handed out per request cannot reset the physics.
+    const next: Key = [
+      env.RHEOSTAT_CONFIG,
+      env.ROUTE_STATE !== undefined,
+      env.UPSTASH_REDIS_REST_URL,
+      env.UPSTASH_REDIS_REST_TOKEN,
+    ]
+    if (key !== undefined && next.every((value, i) => value === key![i])) return
+    key = next
+    build = buildFrom(env, options.wasm, logger)
+    if (!build.ok) {
+      // Once per build, not per request: the config is refused whole until it changes.
+      logger.error(new ConfigError(build.problems).message.replace(
+        /^Invalid Rheostat config/,
+        'Rheostat cannot start: RHEOSTAT_CONFIG is unusable, every request answers 500 until ' +
+          'it is fixed',
+      ))
+    }
+  }
+
+  return {
+    fetch(request, env, ctx) {
+      refresh(env)
+      const current = build as EdgeBuild
+      if (!current.ok) return invalidConfigResponse(current.problems)
+      return current.app.fetch(request, env, ctx as ExecutionContextLike)
+    },
+    current: () => build,
+  }
+}
+
+// Hono's `fetch` wants its own ExecutionContext type; the handler passes on what the runtime gave.
+type ExecutionContextLike = Parameters<Hono['fetch']>[2]
+
+function buildFrom(
+  env: WorkerEnv,
+  wasm: WasmSource | undefined,
+  logger: { warn(message: string): void },
+): EdgeBuild {
+  const text = env.RHEOSTAT_CONFIG
+  if (typeof text !== 'string' || text.trim() === '') {
+    return {
+      ok: false,
+      problems: [{
+        path: '',
+        message: 'RHEOSTAT_CONFIG is not set: give the config as JSON text in wrangler.toml ' +
+          '[vars] (docs/config.md)',
+      }],
+    }
+  }
+  try {
+    const config = parseEdgeConfigText(text)
+    const store = storeFor(config, env)
+    if (Array.isArray(store)) return { ok: false, problems: store }
+    const governor = createGovernor({ config, wasm, logger })
+    const sync = createSyncer({ governor, store })
+    const app = createProxyApp({ governor, config, sync, getClientIp: cloudflareClientIp })
+    return { ok: true, config, governor, sync, store, app }
+  } catch (error) {
+    if (error instanceof ConfigError) return { ok: false, problems: error.problems }
+    return {
+      ok: false,
+      problems: [{ path: '', message: error instanceof Error ? error.message : String(error) }],
+    }
+  }
+}
+
+/** The store `config.sync.store` names, from the env's bindings and secrets, or what is missing. */
+function storeFor(config: GovernorConfig, env: WorkerEnv): TelemetryStore | ConfigProblem[] {
+  switch (config.sync.store) {
+    case 'memory':
+      return new MemoryStore()
+    case 'durable-object': {
+      const namespace = env.ROUTE_STATE
+      if (
+        namespace === undefined || typeof namespace.idFromName !== 'function' ||
+        typeof namespace.get !== 'function'
+      ) {
+        return [{
+          path: 'sync.store',
+          message: 'Store "durable-object" needs the Durable Object binding "ROUTE_STATE" of ' +
+            'class "RouteStateDO": add [[durable_objects.bindings]] name = "ROUTE_STATE", ' +
+            'class_name = "RouteStateDO" and a migration with new_sqlite_classes to wrangler.toml',
+        }]
+      }
+      return new DurableObjectStore(namespace)
+    }
+    case 'upstash': {
+      const missing = (['UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN'] as const).filter(
+        (name) => typeof env[name] !== 'string' || env[name] === '',
+      )
+      if (missing.length > 0) {
+        return missing.map((name) => ({
+          path: 'sync.store',
+          message:
+            `Store "upstash" needs the secret "${name}": run \`wrangler secret put ${name}\` ` +
+            '(locally: put it in .dev.vars)',
+        }))
+      }
+      return upstashStore({
+        url: env.UPSTASH_REDIS_REST_URL as string,
+        token: env.UPSTASH_REDIS_REST_TOKEN as string,
+      })
+    }
+  }
+}
+
+function invalidConfigResponse(problems: ConfigProblem[]): Response {
+  const n = problems.length
+  return problemResponse({
+    type: INVALID_CONFIG_PROBLEM_TYPE,
+    title: 'Invalid Rheostat config',
+    status: 500,
+    detail: `RHEOSTAT_CONFIG cannot be applied (${n} problem${n === 1 ? '' : 's'}); ` +
+      'none of it is in effect',
+    problems: problems.map(({ path, message }) => ({ path, message })),
+  })
+}
