@@ -16,6 +16,11 @@ export interface SyncStatus {
   /** Exchanges attempted, and how many failed. */
   exchanges: number
   failures: number
+  /**
+   * Exchanges that timed out: their outcome is unknown (the store may have applied them), so
+   * their deltas are not sent again. Counted so the loss is visible.
+   */
+  timeouts: number
   /** The last failure's message (never contains credentials). */
   lastError: string | null
   /** Duration of the last exchange, ms. */

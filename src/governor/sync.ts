@@ -75,6 +75,7 @@ export function createSyncer(options: SyncerOptions): Syncer {
     lastOkMs: 0,
     exchanges: 0,
     failures: 0,
+    timeouts: 0,
     lastError: null,
     lastLatencyMs: 0,
   }
@@ -101,8 +102,14 @@ export function createSyncer(options: SyncerOptions): Syncer {
       status.lastOkMs = clock()
       governor.setStoreDegraded(false)
     } catch (error) {
-      // At least once: what did not provably arrive is sent again with the next exchange.
-      governor.returnDeltas(deltas)
+      if (error instanceof TimeoutError) {
+        // Unknown outcome: the store may still apply it. Sending the deltas again would count
+        // them twice, and again after every further timeout, so they are dropped (at most once).
+        status.timeouts++
+      } else {
+        // The store refused: send the deltas again with the next exchange (at least once).
+        governor.returnDeltas(deltas)
+      }
       status.failures++
       status.degraded = true
       status.lastError = describe(error)

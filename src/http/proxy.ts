@@ -68,7 +68,8 @@ export interface ProxyAppOptions<E extends Env = Env> {
   /**
    * Set where the runtime's fetch decodes compressed bodies but keeps `Content-Encoding` (Node's
    * undici, Deno): the proxy then drops `Content-Encoding` and `Content-Length` from such
-   * responses. Workers re-encode the body themselves and need it off.
+   * responses, and pipes bodies so that a collected origin Response cannot cancel them. Workers
+   * re-encode the body themselves and need it off.
    * @default false
    */
   decodedBodies?: boolean | undefined
@@ -268,7 +269,13 @@ export function createProxyApp<E extends Env = Env>(options: ProxyAppOptions<E>)
           headers.delete('content-encoding')
           headers.delete('content-length')
         }
-        return new Response(origin.body, {
+        // Node's fetch (undici) cancels the body of a Response that is garbage-collected while
+        // unread, and nothing keeps `origin` alive once it is returned: a pipe holds the source.
+        // Workers and Deno pass the stream through as it is.
+        const body = decodedBodies && origin.body !== null
+          ? origin.body.pipeThrough(new TransformStream())
+          : origin.body
+        return new Response(body, {
           status: origin.status,
           statusText: origin.statusText,
           headers,

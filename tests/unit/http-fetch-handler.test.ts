@@ -37,6 +37,7 @@ function fakeSync() {
       lastOkMs: 0,
       exchanges: 0,
       failures: 0,
+      timeouts: 0,
       lastError: null,
       lastLatencyMs: 0,
     }),

@@ -167,6 +167,7 @@ function fakeSync(): { hook: SyncHook; calls: number; pending: Promise<void>[] }
           lastOkMs: 0,
           exchanges: 0,
           failures: 0,
+          timeouts: 0,
           lastError: null,
           lastLatencyMs: 0,
         }
