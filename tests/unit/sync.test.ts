@@ -181,10 +181,16 @@ describe.each(ENGINES)('exchange on the %s engine', (engine) => {
     await sync.maybeSync()
     expect(sync.status().degraded).toBe(true)
     expect(sync.status().lastError).toMatch(/timed out after 5 ms/)
+    expect(sync.status().timeouts).toBe(1)
     store.mode = 'ok'
     clock.now += 300
+    const d2 = gov.admit('checkout')
+    gov.complete(d2.ticket!, { latencyMs: 10 })
     await sync.maybeSync()
     expect(sync.status().degraded).toBe(false)
+    // The timed-out exchange's outcome is unknown, so its deltas were not sent again: a store
+    // that did apply it late would otherwise count them twice.
+    expect((await store.inner.snapshot('checkout', clock.now)).totals.requests).toBe(1)
   })
 
   it("global leases: a lease taken in one isolate counts in all; a dead isolate's lease expires", async () => {
