@@ -1,0 +1,510 @@
+/**
+ * Proxy benchmark: throughput and p99 of the governed edge proxy against an ungoverned Hono
+ * forwarder, both served by raw `workerd serve` in front of the same local origin. Run it with
+ * `npm run bench:proxy` (Node 24, which wrangler needs).
+ *
+ * 1. Builds both workers from `bench/proxy/` with `wrangler deploy --dry-run --outdir TMP`:
+ *    (a) governed: createProxyApp + the WebAssembly engine (`.wasm` import) + memory store and
+ *    syncer; (b) ungoverned: a minimal Hono forwarder doing the same forwarding work.
+ * 2. Starts a minimal node:http origin on 127.0.0.1 (answers at once: the proxy is measured, not
+ *    the origin) and one `workerd serve` per worker, from a capnp config written here. The worker
+ *    reaches the origin through a network service that allows local addresses.
+ * 3. Loads each with `wrk -t2 -c64 -d10s --latency` after a 2 s warm-up, in rounds whose order
+ *    alternates (ABBA…) so a drift in machine load hits both alike, and takes the median. Also
+ *    reads the CPU time each workerd process spent per request (/proc), which moves far less than
+ *    req/s when other work shares the machine.
+ *
+ * Everything listens on 127.0.0.1 and every child process is killed at the end, also on error or
+ * Ctrl-C. Options (environment): PROXY_BENCH_ROUNDS (default 2), PROXY_BENCH_DURATION_S (10),
+ * PROXY_BENCH_CONNECTIONS (64), PROXY_BENCH_VARIANTS=1 adds profiling variants of the governed
+ * worker (VARIANTS below). The last line is one JSON object.
+ *
+ * @module
+ */
+
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import { type AddressInfo, createServer as createNetServer } from 'node:net'
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { gzipSync } from 'node:zlib'
+
+const ROOT = resolve(import.meta.dirname, '..')
+const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js')
+const WORKERD = join(ROOT, 'node_modules', 'workerd', 'bin', 'workerd')
+const WRK = process.env.WRK ?? '/usr/bin/wrk'
+const COMPATIBILITY_DATE = '2026-10-01'
+
+const ROUNDS = positiveInt('PROXY_BENCH_ROUNDS', 2)
+const DURATION_S = positiveInt('PROXY_BENCH_DURATION_S', 10)
+const CONNECTIONS = positiveInt('PROXY_BENCH_CONNECTIONS', 64)
+const THREADS = 2
+const WARMUP_S = 2
+const WITH_VARIANTS = process.env.PROXY_BENCH_VARIANTS === '1'
+const GOAL_RATIO = 0.9
+// Profiling variants of the governed worker (see bench/proxy/governed.ts), from the baseline up.
+const VARIANTS: readonly [label: string, variant: string][] = [
+  ['hand: admit+complete', 'hand'],
+  ['hand: + RateLimit', 'hand-headers'],
+  ['proxy, plain path', 'plain-path'],
+  ['proxy, no sync', 'no-sync'],
+  ['proxy, ts engine', 'ts'],
+]
+const ORIGIN_BODY = JSON.stringify({ ok: true, service: 'bench-origin' })
+
+/** A worker to build, and the configurations it is served in. */
+interface Bundle {
+  name: 'governed' | 'ungoverned'
+  dir: string
+  modules: { name: string; kind: 'esModule' | 'wasm'; bytes: number; gzipBytes: number }[]
+}
+
+/** One served configuration: a bundle plus its VARIANT binding. */
+interface Target {
+  label: string
+  bundle: Bundle['name']
+  variant?: string
+  port: number
+}
+
+interface Load {
+  rps: number
+  p50Ms: number
+  p99Ms: number
+  requests: number
+  non2xx: number
+  socketErrors: number
+  /** CPU time of the workerd process (all threads) per request, µs; NaN where unknown. */
+  cpuUsPerRequest: number
+}
+
+function positiveInt(name: string, fallback: number): number {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  if (!Number.isInteger(value) || value < 1) {
+    throw new Error(`${name} must be a positive integer, got "${raw}"`)
+  }
+  return value
+}
+
+/** A port free on 127.0.0.1 now (the OS picks it), so no fixed port can collide. */
+function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const probe = createNetServer()
+    probe.once('error', fail)
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo
+      probe.close(() => done(port))
+    })
+  })
+}
+
+// ---- child processes -----------------------------------------------------------------------------
+
+const children = new Set<ChildProcess>()
+
+function track(child: ChildProcess): ChildProcess {
+  children.add(child)
+  child.once('exit', () => children.delete(child))
+  return child
+}
+
+/** Ends every child this script started, by its own handle: SIGTERM, then SIGKILL after 2 s. */
+async function killChildren(): Promise<void> {
+  const waiting = [...children].map((child) =>
+    new Promise<void>((done) => {
+      if (child.exitCode !== null || child.signalCode !== null) return done()
+      const force = setTimeout(() => child.kill('SIGKILL'), 2000)
+      child.once('exit', () => {
+        clearTimeout(force)
+        done()
+      })
+      child.kill('SIGTERM')
+    })
+  )
+  await Promise.all(waiting)
+}
+
+// Last resort when the process exits without the cleanup in main() (an uncaught throw).
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL')
+})
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    void killChildren().finally(() => process.exit(130))
+  })
+}
+
+// ---- build ---------------------------------------------------------------------------------------
+
+function build(name: Bundle['name'], outRoot: string): Bundle {
+  const dir = join(outRoot, name)
+  const result = spawnSync(
+    process.execPath,
+    [
+      WRANGLER,
+      'deploy',
+      '--dry-run',
+      '--outdir',
+      dir,
+      '--config',
+      join(ROOT, 'bench', 'proxy', `${name}.wrangler.toml`),
+    ],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false' },
+    },
+  )
+  if (result.status !== 0) {
+    throw new Error(
+      `wrangler deploy --dry-run failed for "${name}" (status ${result.status}):\n` +
+        `${result.stdout}\n${result.stderr}`,
+    )
+  }
+  const modules: Bundle['modules'] = []
+  for (const file of readdirSync(dir).sort()) {
+    const kind = file.endsWith('.js') || file.endsWith('.mjs')
+      ? 'esModule'
+      : file.endsWith('.wasm')
+      ? 'wasm'
+      : undefined
+    if (kind === undefined) continue // source maps, README.md
+    const bytes = readFileSync(join(dir, file))
+    modules.push({ name: file, kind, bytes: bytes.length, gzipBytes: gzipSync(bytes).length })
+  }
+  // The entry module must come first in the capnp list.
+  modules.sort((a, b) => (a.kind === b.kind ? 0 : a.kind === 'esModule' ? -1 : 1))
+  if (modules[0]?.kind !== 'esModule') throw new Error(`No JavaScript module in "${dir}"`)
+  return { name, dir, modules }
+}
+
+// ---- serve ---------------------------------------------------------------------------------------
+
+function capnpString(value: string): string {
+  return JSON.stringify(value)
+}
+
+/** A workerd config: the bundle's modules, a socket on 127.0.0.1, local fetches allowed. */
+function writeConfig(bundle: Bundle, target: Target, originUrl: string): string {
+  const bindings = [`(name = "ORIGIN", text = ${capnpString(originUrl)})`]
+  if (target.variant !== undefined) {
+    bindings.push(`(name = "VARIANT", text = ${capnpString(target.variant)})`)
+  }
+  const modules = bundle.modules.map((m) =>
+    `    (name = ${capnpString(m.name)}, ${m.kind} = embed ${capnpString(m.name)}),`
+  )
+  const text = `using Workerd = import "/workerd/workerd.capnp";
+
+const config :Workerd.Config = (
+  services = [
+    (name = "main", worker = .worker),
+    # The default outbound refuses private addresses; the origin is on 127.0.0.1.
+    (name = "loopback", network = (allow = ["local"])),
+  ],
+  sockets = [(name = "http", address = "127.0.0.1:${target.port}", http = (), service = "main")],
+);
+
+const worker :Workerd.Worker = (
+  modules = [
+${modules.join('\n')}
+  ],
+  compatibilityDate = "${COMPATIBILITY_DATE}",
+  bindings = [${bindings.join(', ')}],
+  globalOutbound = "loopback",
+);
+`
+  const path = join(bundle.dir, `${target.label}.capnp`)
+  writeFileSync(path, text)
+  return path
+}
+
+async function waitForHttp(
+  url: string,
+  child: ChildProcess,
+  output: () => string,
+): Promise<Response> {
+  const deadline = Date.now() + 20_000
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) {
+      throw new Error(`workerd exited with status ${child.exitCode}:\n${output()}`)
+    }
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1000) })
+      const body = await res.text()
+      if (res.status !== 200 || body !== ORIGIN_BODY) {
+        throw new Error(`${url} answered ${res.status}: ${body}`)
+      }
+      return res
+    } catch (error) {
+      if (error instanceof Error && error.message.includes('answered')) throw error
+      await new Promise((done) => setTimeout(done, 100))
+    }
+  }
+  throw new Error(`${url} did not answer within 20 s:\n${output()}`)
+}
+
+async function serve(config: string, target: Target): Promise<ChildProcess> {
+  const child = track(spawn(WORKERD, ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'] }))
+  let output = ''
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  const res = await waitForHttp(`http://127.0.0.1:${target.port}/bench`, child, () => output)
+  // Proves the port is this worker's: only the governed ones add RateLimit fields.
+  const governed = target.bundle === 'governed' && target.variant !== 'hand'
+  if (res.headers.has('ratelimit') !== governed) {
+    throw new Error(`The worker on port ${target.port} is not the ${target.bundle} one`)
+  }
+  return child
+}
+
+/** The origin: answers every request at once with a small JSON body. */
+function startOrigin(): Promise<{ server: Server; url: string }> {
+  const body = ORIGIN_BODY
+  const server = createServer((req, res) => {
+    req.resume()
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+    })
+    res.end(body)
+  })
+  return new Promise((done, fail) => {
+    server.once('error', fail)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo
+      done({ server, url: `http://127.0.0.1:${port}` })
+    })
+  })
+}
+
+// ---- load ----------------------------------------------------------------------------------------
+
+function runWrk(url: string, seconds: number): Promise<string> {
+  return new Promise((done, fail) => {
+    const child = track(
+      spawn(WRK, [`-t${THREADS}`, `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', url], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    )
+    let out = ''
+    child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()))
+    child.stderr?.on('data', (chunk: Buffer) => (out += chunk.toString()))
+    child.once('error', fail)
+    child.once('exit', (code) => {
+      if (code === 0) done(out)
+      else fail(new Error(`wrk exited with status ${code}:\n${out}`))
+    })
+  })
+}
+
+function toMs(value: string, unit: string): number {
+  const n = Number(value)
+  if (unit === 'us') return n / 1000
+  if (unit === 's') return n * 1000
+  if (unit === 'm') return n * 60_000
+  return n
+}
+
+function parseWrk(out: string): Load {
+  const rps = /Requests\/sec:\s+([\d.]+)/.exec(out)
+  const p50 = /^\s+50%\s+([\d.]+)(us|ms|s|m)\s*$/m.exec(out)
+  const p99 = /^\s+99%\s+([\d.]+)(us|ms|s|m)\s*$/m.exec(out)
+  const requests = /(\d+) requests in/.exec(out)
+  if (rps === null || p50 === null || p99 === null || requests === null) {
+    throw new Error(`Cannot parse wrk output:\n${out}`)
+  }
+  const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out)
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out)
+  return {
+    rps: Number(rps[1]),
+    p50Ms: toMs(p50[1], p50[2]),
+    p99Ms: toMs(p99[1], p99[2]),
+    requests: Number(requests[1]),
+    non2xx: non2xx === null ? 0 : Number(non2xx[1]),
+    socketErrors: socket === null ? 0 : socket.slice(1).reduce((sum, n) => sum + Number(n), 0),
+    cpuUsPerRequest: NaN,
+  }
+}
+
+// Clock ticks per second of /proc/PID/stat's utime and stime.
+const CLOCK_TICKS_PER_S = Number(
+  spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim() || 100,
+)
+
+/** User + system CPU seconds of a process so far (Linux /proc); NaN elsewhere. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // Fields after the command name, which is in parentheses and may hold spaces: state is the
+    // first, utime the 12th and stime the 13th (fields 14 and 15 of proc(5)).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S
+  } catch {
+    return NaN
+  }
+}
+
+/**
+ * Loads `url` after a warm-up. Besides req/s, measures the server's CPU per request: on a shared
+ * machine throughput moves with everyone else's load, CPU per request much less.
+ */
+async function measure(url: string, pid?: number): Promise<Load> {
+  await runWrk(url, WARMUP_S)
+  const before = cpuSeconds(pid)
+  const load = parseWrk(await runWrk(url, DURATION_S))
+  load.cpuUsPerRequest = ((cpuSeconds(pid) - before) * 1e6) / load.requests
+  return load
+}
+
+// ---- report --------------------------------------------------------------------------------------
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+
+function fmt(value: number, digits = 0): string {
+  return value.toLocaleString('en-US', {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  })
+}
+
+function kib(bytes: number): string {
+  return `${fmt(bytes / 1024, 1)} KiB`
+}
+
+function printBundles(bundles: Bundle[]): void {
+  console.log('Bundles (wrangler deploy --dry-run, unminified; gzip -6 per module):')
+  for (const bundle of bundles) {
+    const js = bundle.modules.filter((m) => m.kind === 'esModule')
+    const sum = (list: Bundle['modules'], key: 'bytes' | 'gzipBytes') =>
+      list.reduce((total, m) => total + m[key], 0)
+    const wasm = bundle.modules.filter((m) => m.kind === 'wasm')
+    const wasmPart = wasm.length === 0
+      ? ''
+      : `, wasm ${kib(sum(wasm, 'bytes'))} / gzip ${kib(sum(wasm, 'gzipBytes'))}`
+    console.log(
+      `  ${bundle.name.padEnd(11)} total ${kib(sum(bundle.modules, 'bytes'))} / gzip ` +
+        `${kib(sum(bundle.modules, 'gzipBytes'))}  (js ${kib(sum(js, 'bytes'))} / gzip ` +
+        `${kib(sum(js, 'gzipBytes'))}${wasmPart})`,
+    )
+  }
+}
+
+// ---- main ----------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const started = performance.now()
+  const outRoot = mkdtempSync(join(tmpdir(), 'rheostat-proxy-bench-'))
+  let origin: { server: Server; url: string } | undefined
+  try {
+    const bundles = [build('governed', outRoot), build('ungoverned', outRoot)]
+    const byName = new Map(bundles.map((b) => [b.name, b]))
+    origin = await startOrigin()
+
+    const targets: Target[] = [
+      { label: 'governed', bundle: 'governed', variant: 'full', port: await freePort() },
+      { label: 'ungoverned', bundle: 'ungoverned', port: await freePort() },
+    ]
+    if (WITH_VARIANTS) {
+      for (const [label, variant] of VARIANTS) {
+        targets.push({ label, bundle: 'governed', variant, port: await freePort() })
+      }
+    }
+    const pids = new Map<string, number | undefined>()
+    for (const target of targets) {
+      const bundle = byName.get(target.bundle) as Bundle
+      const child = await serve(
+        writeConfig(bundle, { ...target, label: `t${target.port}` }, origin.url),
+        target,
+      )
+      pids.set(target.label, child.pid)
+    }
+
+    console.log(
+      `Rheostat proxy benchmark: workerd ${COMPATIBILITY_DATE} compat, wrk -t${THREADS} ` +
+        `-c${CONNECTIONS} -d${DURATION_S}s (+${WARMUP_S} s warm-up), ${ROUNDS} round(s), ` +
+        `${availableParallelism()} CPUs (${cpus()[0]?.model ?? 'unknown CPU'}), load average ` +
+        `${loadavg().map((n) => n.toFixed(2)).join(' ')}`,
+    )
+    const direct = await measure(`${origin.url}/bench`)
+    const loads = new Map<string, Load[]>(targets.map((t) => [t.label, []]))
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = round % 2 === 0 ? targets : [...targets].reverse()
+      for (const target of order) {
+        const load = await measure(`http://127.0.0.1:${target.port}/bench`, pids.get(target.label))
+        loads.get(target.label)?.push(load)
+      }
+    }
+
+    console.log('')
+    console.log(
+      `${'worker'.padEnd(22)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}` +
+        `${'non-2xx'.padStart(9)}${'errors'.padStart(8)}${'cpu µs/req'.padStart(13)}  ` +
+        'req/s per round',
+    )
+    const cpu = (us: number) => (Number.isFinite(us) ? fmt(us, 1) : '-')
+    const row = (label: string, list: Load[]) => {
+      console.log(
+        `${label.padEnd(22)}${fmt(median(list.map((l) => l.rps))).padStart(9)}` +
+          `${fmt(median(list.map((l) => l.p50Ms)), 2).padStart(9)}` +
+          `${fmt(median(list.map((l) => l.p99Ms)), 2).padStart(9)}` +
+          `${fmt(list.reduce((s, l) => s + l.non2xx, 0)).padStart(9)}` +
+          `${fmt(list.reduce((s, l) => s + l.socketErrors, 0)).padStart(8)}` +
+          `${cpu(median(list.map((l) => l.cpuUsPerRequest))).padStart(13)}  ` +
+          list.map((l) => fmt(l.rps)).join(' / '),
+      )
+    }
+    for (const target of targets) row(target.label, loads.get(target.label) as Load[])
+    row('origin direct (ref.)', [direct])
+
+    console.log('')
+    console.log('Governor state after the runs (route snapshot):')
+    for (const target of targets.filter((t) => t.bundle === 'governed')) {
+      const res = await fetch(`http://127.0.0.1:${target.port}/__bench/stats`)
+      const s = await res.json() as {
+        mode: string
+        engine: string
+        inflight: number
+        concurrencyLimit: number
+        modeTransitions: number
+        resistanceOhm: number
+        admission: Record<string, number>
+      }
+      console.log(
+        `  ${target.label.padEnd(22)} ${s.engine} ${s.mode}, R ${fmt(s.resistanceOhm, 2)} Ω, ` +
+          `concurrency limit ${fmt(s.concurrencyLimit)}, in flight ${s.inflight}, admission ` +
+          `${JSON.stringify(s.admission)}, mode transitions ${s.modeTransitions}`,
+      )
+    }
+
+    const governedRps = Math.round(median((loads.get('governed') as Load[]).map((l) => l.rps)))
+    const ungovernedRps = Math.round(median((loads.get('ungoverned') as Load[]).map((l) => l.rps)))
+    const ratio = Math.round((governedRps / ungovernedRps) * 100) / 100
+    console.log('')
+    printBundles(bundles)
+    console.log('')
+    console.log(
+      `governed / ungoverned: ${ratio.toFixed(2)} (goal >= ${GOAL_RATIO}: ` +
+        `${ratio >= GOAL_RATIO ? 'MET' : 'NOT MET'}); total ` +
+        `${fmt((performance.now() - started) / 1000, 1)} s`,
+    )
+    console.log(JSON.stringify({ governedRps, ungovernedRps, ratio }))
+  } finally {
+    await killChildren()
+    if (origin !== undefined) {
+      origin.server.closeAllConnections()
+      await new Promise<void>((done) => origin!.server.close(() => done()))
+    }
+    rmSync(outRoot, { recursive: true, force: true })
+  }
+}
+
+await main()

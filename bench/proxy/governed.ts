@@ -1,0 +1,86 @@
+// Benchmark worker (a): the Rheostat edge proxy. createProxyApp with the WebAssembly engine from
+// the `.wasm` import, a memory store and its syncer, in front of one route whose origin comes
+// from the ORIGIN text binding. The VARIANT binding picks a profiling variant:
+//   "full" (default)  as above; the route matches `/*` (a URLPattern)
+//   "plain-path"      the route matches `/bench` exactly (a string compare, no URLPattern)
+//   "no-sync"         no syncer (no exchange bookkeeping, no maybeSync per request)
+//   "ts"              the TypeScript engine instead of the WebAssembly one
+//   "hand"            no createProxyApp: the baseline's forwarder (./forward.ts) between
+//                     governor.admit and governor.complete, no RateLimit fields
+//   "hand-headers"    "hand" plus the RateLimit fields, built as the proxy builds them
+// GET /__bench/stats answers the route's snapshot (mode, concurrency limit, in flight); sheds show
+// as wrk's non-2xx count.
+import { Hono } from 'hono'
+import wasm from '../../wasm/build/rheostat.wasm'
+import {
+  createGovernor,
+  createProxyApp,
+  type Governor,
+  rateLimitFor,
+  rateLimitHeaders,
+} from '../../src/mod.ts'
+import { createSyncer } from '../../src/governor/sync.ts'
+import { MemoryStore } from '../../src/store/memory.ts'
+import { forward } from './forward.ts'
+
+interface Env {
+  ORIGIN: string
+  VARIANT?: string
+}
+
+interface Built {
+  governor: Governor
+  fetch(request: Request, env: Env, ctx: unknown): Response | Promise<Response>
+}
+
+let built: Built | undefined
+
+function handBuilt(governor: Governor, origin: string, headers: boolean): Hono {
+  const app = new Hono()
+  app.all('*', async function governed(c) {
+    const decision = governor.admit('api', { priority: 'normal' })
+    if (decision.ticket === null) return c.text('shed', 503)
+    const start = Date.now()
+    const response = await forward(c.req.raw, origin)
+    governor.complete(decision.ticket, {
+      latencyMs: Date.now() - start,
+      ok: response.status < 500 && response.status !== 429,
+    })
+    if (headers) {
+      const fields = rateLimitHeaders(rateLimitFor(governor, 'api', 'normal', decision))
+      for (const name in fields) response.headers.append(name, fields[name] as string)
+    }
+    return response
+  })
+  return app
+}
+
+// Built on the first request: the origin URL is a binding, and bindings arrive with requests.
+function build(env: Env): Built {
+  const variant = env.VARIANT ?? 'full'
+  const path = variant === 'plain-path' ? '/bench' : '/*'
+  const config = {
+    routes: [{ id: 'api', match: { path }, origin: env.ORIGIN, priority: 'normal' }],
+  }
+  const governor = createGovernor({ config, engine: variant === 'ts' ? 'ts' : 'wasm', wasm })
+  if (variant === 'hand' || variant === 'hand-headers') {
+    const app = handBuilt(governor, env.ORIGIN, variant === 'hand-headers')
+    return { governor, fetch: (request, env, ctx) => app.fetch(request, env, ctx as never) }
+  }
+  const sync = variant === 'no-sync'
+    ? undefined
+    : createSyncer({ governor, store: new MemoryStore() })
+  const app = createProxyApp({ governor, sync })
+  return { governor, fetch: (request, env, ctx) => app.fetch(request, env, ctx as never) }
+}
+
+export default {
+  fetch(request: Request, env: Env, ctx: unknown): Response | Promise<Response> {
+    built ??= build(env)
+    // A suffix test, not a URL parse: the baseline does no extra work per request either.
+    if (request.url.endsWith('/__bench/stats')) {
+      return Response.json(built.governor.snapshot('api') ?? null)
+    }
+    return built.fetch(request, env, ctx)
+  },
+}
