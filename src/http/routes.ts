@@ -162,8 +162,18 @@ export function compileRoutes(config: GovernorConfig): RouteTable {
   }
 }
 
-function pathTester(path: string): (pathname: string) => boolean {
+/**
+ * A matcher for one `match.path`. Two common shapes skip URLPattern (about 6 µs a request in
+ * workerd, bench/proxy.bench.ts): a literal path is compared as a string, and a literal prefix
+ * ending in one `*` (`/api/checkout/*`) is a `startsWith`, which is what URLPattern's trailing
+ * wildcard matches (any characters, slashes included, or none). Everything else is URLPattern.
+ */
+export function pathTester(path: string): (pathname: string) => boolean {
   if (!PATTERN_SYNTAX.test(path)) return (pathname) => pathname === path
+  const prefix = path.slice(0, -1)
+  if (path.endsWith('*') && !PATTERN_SYNTAX.test(prefix)) {
+    return (pathname) => pathname.startsWith(prefix)
+  }
   const pattern = new URLPattern({ pathname: path })
   return (pathname) => pattern.test({ pathname })
 }

@@ -2,7 +2,13 @@
 // their own priority), plus the response helpers shared by the HTTP layer.
 import { describe, expect, it } from 'vitest'
 import { createGovernor, parseConfig } from '../../src/mod.ts'
-import { compileRoutes, DEFAULT_TIMEOUT_MS, defaultPriority } from '../../src/http/routes.ts'
+import fc from 'fast-check'
+import {
+  compileRoutes,
+  DEFAULT_TIMEOUT_MS,
+  defaultPriority,
+  pathTester,
+} from '../../src/http/routes.ts'
 import {
   policyName,
   problemResponse,
@@ -69,6 +75,25 @@ describe('compileRoutes()', () => {
     const t = compileRoutes(config)
     const spoofed = new Headers({ 'x-priority': 'critical', priority: 'u=0', 'x-tier': 'platinum' })
     expect(t.priorityOf('user-any', spoofed)).toBe('low')
+  })
+
+  it('pathTester() agrees with URLPattern on literal and prefix-wildcard patterns', () => {
+    const segment = fc.constantFrom('api', 'checkout', 'v1', 'a.b', 'x-y', '', 'API', '%20', 'ü')
+    const pathArb = fc.array(segment, { maxLength: 4 }).map((parts) => '/' + parts.join('/'))
+    fc.assert(
+      fc.property(pathArb, pathArb, fc.boolean(), (pattern, path, wildcard) => {
+        const source = wildcard ? pattern + (pattern.endsWith('/') ? '*' : '/*') : pattern
+        const reference = new URLPattern({ pathname: source })
+        const pathname = new URL('http://x' + path).pathname
+        expect(pathTester(source)(pathname), `${source} vs ${pathname}`).toBe(
+          reference.test({ pathname }),
+        )
+      }),
+      { numRuns: 2000 },
+    )
+    expect(pathTester('/api/*')('/api')).toBe(false)
+    expect(pathTester('/api/*')('/api/')).toBe(true)
+    expect(pathTester('/api*')('/apix/y')).toBe(true)
   })
 
   it('defaultPriority() falls back from the route to defaults to the middle class', () => {
