@@ -1,49 +1,8 @@
 // withGovernor(): a Workers handler object and a Deno-style function, same semantics as the
 // middleware.
 import { describe, expect, it } from 'vitest'
-import {
-  createGovernor,
-  type GovernorConfigInput,
-  type Outcome,
-  withGovernor,
-} from '../../src/mod.ts'
-import type { SyncHook } from '../../src/governor/sync-types.ts'
-
-function rig(config: GovernorConfigInput = {}) {
-  const clock = { now: 0 }
-  const gov = createGovernor({ engine: 'ts', config, clock: () => clock.now })
-  const completions: Outcome[] = []
-  const complete = gov.complete.bind(gov)
-  gov.complete = (ticket, outcome) => {
-    completions.push(outcome ?? {})
-    return complete(ticket, outcome)
-  }
-  return { gov, clock, completions, read: () => clock.now }
-}
-
-function fakeSync() {
-  const state = { calls: 0, pending: [] as Promise<void>[] }
-  const hook: SyncHook = {
-    maybeSync() {
-      state.calls++
-      const p = Promise.resolve()
-      state.pending.push(p)
-      return p
-    },
-    status: () => ({
-      store: 'none',
-      isolateId: 'test',
-      degraded: false,
-      lastOkMs: 0,
-      exchanges: 0,
-      failures: 0,
-      timeouts: 0,
-      lastError: null,
-      lastLatencyMs: 0,
-    }),
-  }
-  return { hook, state }
-}
+import { withGovernor } from '../../src/mod.ts'
+import { fakeSync, rig } from '../support/http-fixtures.ts'
 
 interface TestEnv {
   GREETING: string
