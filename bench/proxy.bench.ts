@@ -23,7 +23,7 @@
  */
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import { type AddressInfo, createServer as createNetServer } from 'node:net'
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os'
@@ -401,6 +401,11 @@ function printBundles(bundles: Bundle[]): void {
 // ---- main ----------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
+  if (!existsSync(WRK)) {
+    throw new Error(
+      `wrk not found at "${WRK}": install it (Debian: \`apt-get install -y wrk\`) or set WRK=/path/to/wrk`,
+    )
+  }
   const started = performance.now()
   const outRoot = mkdtempSync(join(tmpdir(), 'rheostat-proxy-bench-'))
   let origin: { server: Server; url: string } | undefined
