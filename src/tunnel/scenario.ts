@@ -121,7 +121,7 @@ export function parseScenario(input: unknown): Scenario {
   }
   const scenario = result.data
   const problems: ConfigProblem[] = []
-  let priorities: string[] = []
+  let priorities: string[] | null = null
   try {
     priorities = parseConfig(scenario.governor).priorities
   } catch (error) {
@@ -130,13 +130,28 @@ export function parseScenario(input: unknown): Scenario {
       problems.push({ path: p.path ? `governor.${p.path}` : 'governor', message: p.message })
     }
   }
-  if (problems.length === 0) {
+  const { p50, p99 } = scenario.origin.serviceMs
+  if (p99 < p50) {
+    problems.push({
+      path: 'origin.serviceMs.p99',
+      message: `The 99th percentile (${p99}) is below the median (${p50})`,
+    })
+  }
+  const names = new Set<string>()
+  scenario.classes.forEach((c, i) => {
+    if (names.has(c.name)) {
+      problems.push({ path: `classes.${i}.name`, message: `Duplicate class name "${c.name}"` })
+    }
+    names.add(c.name)
+  })
+  if (priorities !== null) {
+    const known = priorities
     scenario.classes.forEach((c, i) => {
-      if (!priorities.includes(c.priority)) {
+      if (!known.includes(c.priority)) {
         problems.push({
           path: `classes.${i}.priority`,
           message: `Unknown priority "${c.priority}": expected one of ${
-            priorities.map((p) => `"${p}"`).join(', ')
+            known.map((p) => `"${p}"`).join(', ')
           }`,
         })
       }

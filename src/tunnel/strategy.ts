@@ -44,11 +44,25 @@ export interface StrategyInstance {
   probe?(nowMs: number): StrategyProbe
 }
 
+/**
+ * What the simulator gives a strategy besides the scenario. Strategies that need none of it
+ * ignore it.
+ */
+export interface StrategyOptions {
+  engine: 'ts' | 'wasm'
+  /**
+   * Runs `task` when virtual time reaches `atMs` (after the events already due then); a promise it
+   * returns is awaited before the simulation goes on. This is how an exchange reaches the store
+   * and comes back at the right virtual times. Absent outside the simulator.
+   */
+  schedule?: ((atMs: number, task: () => void | Promise<void>) => void) | undefined
+}
+
 /** A named strategy. */
 export interface Strategy {
   /** As used on the command line: rheostat, none, token-bucket, breaker, gradient2, atrion. */
   name: string
   /** Where its algorithm and parameters come from (docs/wind-tunnel.md quotes it). */
   source: string
-  create(scenario: Scenario, options: { engine: 'ts' | 'wasm' }): StrategyInstance
+  create(scenario: Scenario, options: StrategyOptions): StrategyInstance
 }

@@ -1,0 +1,33 @@
+/**
+ * The strategies the wind tunnel can run, by command-line name, in report order.
+ *
+ * @module
+ */
+
+import type { Strategy } from '../strategy.ts'
+import { atrion } from './atrion.ts'
+import { breaker } from './breaker.ts'
+import { gradient2 } from './gradient2.ts'
+import { none } from './none.ts'
+import { rheostat } from './rheostat.ts'
+import { tokenBucket } from './token-bucket.ts'
+
+/** Every strategy: rheostat, none, token-bucket, breaker, gradient2, atrion. */
+export const STRATEGIES: readonly Strategy[] = [
+  rheostat,
+  none,
+  tokenBucket,
+  breaker,
+  gradient2,
+  atrion,
+]
+
+/**
+ * The strategy of a command-line name.
+ *
+ * @param name As on the command line, e.g. "token-bucket".
+ * @returns The strategy, or undefined for an unknown name.
+ */
+export function strategyByName(name: string): Strategy | undefined {
+  return STRATEGIES.find((s) => s.name === name)
+}

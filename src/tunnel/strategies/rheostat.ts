@@ -1,0 +1,110 @@
+/**
+ * The `rheostat` strategy: the real governor and engine (`--engine ts|wasm`), one governor per
+ * isolate on a virtual clock, config from the scenario's `governor` field. Every class is a
+ * priority on one route, `origin`: the classes share one origin, so they share one resistance and
+ * the priorities decide who is shed first. With several isolates they exchange through the real
+ * `MemoryStore` with the governor's own `takeDeltas`/`applyExchange`: the deltas are taken when
+ * the exchange is sent, the store adds them half a round trip later, and the answer is folded
+ * in a whole round trip later, each at its virtual time.
+ *
+ * @module
+ */
+
+import {
+  type AdmitOptions,
+  createGovernor,
+  type Governor,
+  type Ticket,
+} from '../../adapter/node/mod.ts'
+import { MemoryStore } from '../../store/memory.ts'
+import type { ExchangeResult } from '../../store/types.ts'
+import type { ClassSpec } from '../scenario.ts'
+import type { Strategy, StrategyInstance, StrategyProbe } from '../strategy.ts'
+
+/** The route every class is governed on. */
+export const ROUTE_ID = 'origin'
+
+/** The real governor, one per isolate. */
+export const rheostat: Strategy = {
+  name: 'rheostat',
+  source: 'This repository: src/governor/governor.ts and the engine of docs/physics.md, ' +
+    'config from the scenario\'s "governor" field, route "origin", priority = class priority',
+  create(scenario, options): StrategyInstance {
+    let now = 0
+    const clock = () => now
+    const governors: Governor[] = []
+    for (let i = 0; i < scenario.isolates; i++) {
+      governors.push(createGovernor({ config: scenario.governor, engine: options.engine, clock }))
+    }
+    const admitOptions = new Map<ClassSpec, AdmitOptions>()
+    const optionsOf = (cls: ClassSpec): AdmitOptions => {
+      let o = admitOptions.get(cls)
+      if (o === undefined) {
+        o = { priority: cls.priority }
+        admitOptions.set(cls, o)
+      }
+      return o
+    }
+
+    const instance: StrategyInstance = {
+      admit(isolate, cls, nowMs) {
+        now = nowMs
+        const d = (governors[isolate] as Governor).admit(ROUTE_ID, optionsOf(cls))
+        return { allow: d.allow, handle: d.ticket }
+      },
+      complete(isolate, handle, outcome, nowMs) {
+        now = nowMs
+        ;(governors[isolate] as Governor).complete(handle as Ticket, outcome)
+      },
+      probe(nowMs): StrategyProbe {
+        now = nowMs
+        let resistance = 0
+        let held = 0
+        let mode: string | undefined
+        let modeTransitions = 0
+        for (const gov of governors) {
+          const snap = gov.snapshot(ROUTE_ID)
+          if (snap === undefined) continue
+          resistance += snap.resistanceOhm
+          held++
+          mode ??= snap.mode
+          modeTransitions = Math.max(modeTransitions, snap.modeTransitions)
+        }
+        if (held === 0) return {}
+        // Resistance: the isolates' mean; mode: the first isolate's; transitions: the most any
+        // one isolate made (flapping is per isolate; a sum would grow with the isolate count).
+        return { resistance: resistance / held, mode, modeTransitions }
+      },
+    }
+
+    // One isolate has nobody to exchange with: the store would only echo its own deltas.
+    if (scenario.isolates > 1) {
+      const store = new MemoryStore()
+      for (const gov of governors) gov.enableExchange()
+      const schedule = options.schedule
+      instance.exchange = (isolate, sendMs, latencyMs) => {
+        now = sendMs
+        const gov = governors[isolate] as Governor
+        const id = `isolate-${isolate}`
+        const deltas = gov.takeDeltas()
+        const storeMs = sendMs + latencyMs / 2
+        const answerMs = sendMs + latencyMs
+        if (schedule === undefined) {
+          return store.exchange(id, deltas, storeMs).then((result) => gov.applyExchange(result))
+        }
+        return new Promise<void>((resolve) => {
+          let result: ExchangeResult = { routes: [], configVersion: 0 }
+          schedule(storeMs, async () => {
+            result = await store.exchange(id, deltas, storeMs)
+          })
+          schedule(answerMs, () => {
+            now = answerMs
+            gov.applyExchange(result)
+            resolve()
+          })
+        })
+      }
+    }
+    return instance
+  },
+}
