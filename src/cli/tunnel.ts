@@ -1,6 +1,6 @@
 /**
  * `npm run tunnel -- FILES… [--strategies a,b] [--engine ts|wasm] [--seed N] [--json FILE]
- * [--timing]`: runs wind-tunnel scenario files against strategies and prints a Markdown table per
+ * [--plot DIR] [--timing]`: runs wind-tunnel scenario files against strategies and prints a Markdown table per
  * scenario on stdout. The same files, strategies, engine and seed print the same bytes.
  *
  * Exit codes: 0 done, 1 a scenario file is missing or invalid, 2 a usage error.
@@ -8,10 +8,12 @@
  * @module
  */
 
-import { readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import process from 'node:process'
 import { parseArgs } from 'node:util'
 import { ConfigError } from '../config/schema.ts'
+import { renderPlot } from '../tunnel/plot.ts'
 import { renderJson, renderMarkdown, runScenario, type ScenarioReport } from '../tunnel/report.ts'
 import { parseScenario, type Scenario } from '../tunnel/scenario.ts'
 import { STRATEGIES, strategyByName } from '../tunnel/strategies/index.ts'
@@ -27,6 +29,7 @@ Options:
   --engine ts|wasm   engine of the rheostat strategy (default: wasm)
   --seed N           overrides every scenario's seed
   --json FILE        also writes the full report, with per-second series, as JSON
+  --plot DIR         also writes one SVG time-series plot per scenario, DIR/<scenario>.svg
   --timing           prints simulated requests per CPU second of each run on stderr
   -h, --help         this text`
 
@@ -45,6 +48,7 @@ interface Args {
   engine: 'ts' | 'wasm'
   seed: number | undefined
   json: string | undefined
+  plot: string | undefined
   timing: boolean
 }
 
@@ -61,8 +65,8 @@ function parse(argv: string[]): Args | null {
         json: { type: 'string' },
         timing: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
-        // Issue 4 §5 and §6, not built yet: named so they fail clearly instead of as unknown.
         plot: { type: 'string' },
+        // Issue 4 §6, not built yet: named so they fail clearly instead of as unknown.
         live: { type: 'boolean' },
         speed: { type: 'string' },
       },
@@ -72,7 +76,7 @@ function parse(argv: string[]): Args | null {
   }
   const { values, positionals } = parsed
   if (values.help) return null
-  for (const option of ['plot', 'live', 'speed'] as const) {
+  for (const option of ['live', 'speed'] as const) {
     if (values[option] !== undefined) {
       throw new CliError(2, `Option "--${option}" is not available yet`)
     }
@@ -113,6 +117,7 @@ function parse(argv: string[]): Args | null {
     engine,
     seed,
     json: values.json,
+    plot: values.plot,
     timing: values.timing ?? false,
   }
 }
@@ -184,6 +189,13 @@ async function main(argv: string[]): Promise<number> {
     return (u.user + u.system) / 1e6
   }
   const reports: ScenarioReport[] = []
+  if (args.plot !== undefined) {
+    try {
+      mkdirSync(args.plot, { recursive: true })
+    } catch (error) {
+      throw new CliError(1, `Cannot create "${args.plot}": ${describe(error)}`)
+    }
+  }
   for (const scenario of scenarios) {
     const report = await runScenario(scenario, args.strategies, {
       engine: args.engine,
@@ -204,6 +216,15 @@ async function main(argv: string[]): Promise<number> {
     bar.clear()
     reports.push(report)
     process.stdout.write(`${renderMarkdown(report)}\n`)
+    if (args.plot !== undefined) {
+      const path = join(args.plot, `${scenario.name.replace(/[/\\]/g, '_')}.svg`)
+      try {
+        writeFileSync(path, renderPlot(scenario, report))
+      } catch (error) {
+        throw new CliError(1, `Cannot write "${path}": ${describe(error)}`)
+      }
+      process.stderr.write(`${path}\n`)
+    }
   }
   if (args.json !== undefined) {
     try {
