@@ -21,6 +21,7 @@ import {
   type RouteOptions,
 } from '../config/schema.ts'
 import { physicsFor, type ResolvedProfile, resolveProfile } from './physics-params.ts'
+import { withTimeout } from './timeout.ts'
 import {
   type ExchangeResult,
   HISTOGRAM_BUCKETS,
@@ -446,6 +447,7 @@ class GovernorImpl implements Governor {
     const grant = await withTimeout(
       shared.store.acquireLease(lease.key, lease.globalId, ttlMs, maxActive, this.now()),
       shared.timeoutMs,
+      'Lease acquire',
     ).catch(() => null)
     if (grant === null) return lease
     lease.global = grant.granted
@@ -963,15 +965,6 @@ class ExchangeState {
     if (!known || fresh.count < 0 || fresh.latencySumMs < 0 || fresh.errors < 0) return null
     return fresh
   }
-}
-
-/** Rejects with a TimeoutError when `promise` takes longer than `ms`. */
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let handle: ReturnType<typeof setTimeout> | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    handle = setTimeout(() => reject(new Error(`Store call timed out after ${ms} ms`)), ms)
-  })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(handle))
 }
 
 function numberOrNaN(value: unknown): number {

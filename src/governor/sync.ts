@@ -8,6 +8,7 @@
 import type { TelemetryStore } from '../store/types.ts'
 import type { Clock, Governor } from './governor.ts'
 import type { SyncHook, SyncStatus } from './sync-types.ts'
+import { GLOBAL_TIMERS, TimeoutError, type Timers, withTimeout } from './timeout.ts'
 
 export type { SyncHook, SyncStatus } from './sync-types.ts'
 
@@ -24,23 +25,13 @@ export interface SyncerOptions {
   /** @default Date.now */
   clock?: Clock | undefined
   /** Timers for the exchange timeout. @default globalThis.setTimeout / clearTimeout */
-  timers?: {
-    setTimeout(callback: () => void, ms: number): unknown
-    clearTimeout(handle: unknown): void
-  }
+  timers?: Timers
 }
 
 /** A SyncHook with its counters, for stats. */
 export interface Syncer extends SyncHook {
   /** Exchanges now, whether due or not (still one at a time); resolves when done, never rejects. */
   syncNow(): Promise<void>
-}
-
-class TimeoutError extends Error {
-  constructor(ms: number) {
-    super(`Store exchange timed out after ${ms} ms`)
-    this.name = 'TimeoutError'
-  }
 }
 
 /**
@@ -63,10 +54,7 @@ export function createSyncer(options: SyncerOptions): Syncer {
   const intervalMs = options.intervalMs ?? config.intervalMs
   const timeoutMs = options.timeoutMs ?? config.timeoutMs
   const clock = options.clock ?? Date.now
-  const timers = options.timers ?? {
-    setTimeout: (callback: () => void, ms: number) => setTimeout(callback, ms),
-    clearTimeout: (handle: unknown) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-  }
+  const timers = options.timers ?? GLOBAL_TIMERS
   governor.enableExchange()
   const status: SyncStatus = {
     store: store.kind,
@@ -88,15 +76,13 @@ export function createSyncer(options: SyncerOptions): Syncer {
     lastAttemptMs = started
     status.exchanges++
     const deltas = governor.takeDeltas()
-    let handle: unknown
     try {
-      const timeout = new Promise<never>((_, reject) => {
-        handle = timers.setTimeout(() => reject(new TimeoutError(timeoutMs)), timeoutMs)
-      })
-      const result = await Promise.race([
+      const result = await withTimeout(
         store.exchange(status.isolateId, deltas, started),
-        timeout,
-      ])
+        timeoutMs,
+        'Store exchange',
+        timers,
+      )
       governor.applyExchange(result)
       status.degraded = false
       status.lastOkMs = clock()
@@ -115,7 +101,6 @@ export function createSyncer(options: SyncerOptions): Syncer {
       status.lastError = describe(error)
       governor.setStoreDegraded(true)
     } finally {
-      timers.clearTimeout(handle)
       status.lastLatencyMs = clock() - started
       running = null
     }
