@@ -350,12 +350,14 @@ export class ConfigError extends Error {
 export function parseConfig(input: unknown): GovernorConfig {
   const result = GovernorConfigSchema.safeParse(input ?? {})
   if (result.success) return result.data
-  throw new ConfigError(
-    result.error.issues.map((issue) => ({
-      path: issue.path.map(String).join('.'),
-      message: issue.message,
-    })),
-  )
+  throw new ConfigError(problemsOf(result.error.issues))
+}
+
+/** zod issues as config problems: a dotted path and the message. */
+export function problemsOf(
+  issues: readonly { path: readonly PropertyKey[]; message: string }[],
+): ConfigProblem[] {
+  return issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }))
 }
 
 /**

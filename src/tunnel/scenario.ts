@@ -6,7 +6,7 @@
  */
 
 import * as z from 'zod/mini'
-import { ConfigError, type ConfigProblem, parseConfig } from '../config/schema.ts'
+import { ConfigError, type ConfigProblem, parseConfig, problemsOf } from '../config/schema.ts'
 
 const nonNegative = () => z.number().check(z.gte(0))
 const positive = () => z.number().check(z.positive())
@@ -114,10 +114,7 @@ export type Fault = z.infer<typeof FaultSchema>
 export function parseScenario(input: unknown): Scenario {
   const result = ScenarioSchema.safeParse(input)
   if (!result.success) {
-    throw new ConfigError(result.error.issues.map((issue) => ({
-      path: issue.path.map(String).join('.'),
-      message: issue.message,
-    })))
+    throw new ConfigError(problemsOf(result.error.issues))
   }
   const scenario = result.data
   const problems: ConfigProblem[] = []
