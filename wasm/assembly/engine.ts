@@ -383,7 +383,7 @@ export function inspect(slot: i32): void {
   st(x, X_PE, axisPressure((ld(b, S_ERR) - errT) / (errT * ld(p, P_ERR_SCALE))))
   st(x, X_PS, saturationPressure(b, p))
   st(x, X_T, t)
-  const e = excess(b, p)
+  const e = cachedExcess(b, p)
   st(x, X_E, e)
   const mode = <i32> ld(b, S_MODE)
   const open = mode == MODE_CIRCUIT_BREAKER || mode == MODE_HALF_OPEN
@@ -469,11 +469,6 @@ function creditDivisor(cls: f64): f64 {
   return 8589934592
 }
 
-function excess(b: usize, p: usize): f64 {
-  const e = (resistance(b, p) - ld(p, P_R_BASE)) /
-    (ld(p, P_W_P) + ld(p, P_W_M) + ld(p, P_W_S))
-  return Math.min(Math.max(e, 0), 1)
-}
 
 function retryEstimate(b: usize, p: usize, end: f64): f64 {
   const weights = ld(p, P_W_P) + ld(p, P_W_M) + ld(p, P_W_S)

@@ -366,7 +366,7 @@ export class ReferenceEngine implements EngineCore {
     x[X_PE] = axisPressure((s[b + S_ERR] - errT) / (errT * pr[p + P_ERR_SCALE]))
     x[X_PS] = this.saturationPressure(b, p)
     x[X_T] = t
-    const e = this.excess(b, p)
+    const e = this.cachedExcess(b, p)
     x[X_E] = e
     const mode = s[b + S_MODE]
     const open = mode === MODE_CIRCUIT_BREAKER || mode === MODE_HALF_OPEN
@@ -427,15 +427,10 @@ export class ReferenceEngine implements EngineCore {
     return pr[p + P_R_BASE] + ex
   }
 
-  /** Excess resistance normalised by the sum of the weights, clamped to 0..1. */
-  private excess(b: number, p: number): number {
-    const pr = this.params
-    const e = (this.resistance(b, p) - pr[p + P_R_BASE]) /
-      (pr[p + P_W_P] + pr[p + P_W_M] + pr[p + P_W_S])
-    return Math.min(Math.max(e, 0), 1)
-  }
-
-  /** The excess as of the last tick, from the cached resistance (P, M and scar only change in ticks). */
+  /**
+   * Excess resistance normalised by the sum of the weights, clamped to 0..1, from the resistance
+   * cached at the end of every advance (P, momentum and scar only change inside ticks).
+   */
   private cachedExcess(b: number, p: number): number {
     const pr = this.params
     const e = (this.state[b + S_R] - pr[p + P_R_BASE]) /
