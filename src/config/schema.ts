@@ -136,6 +136,22 @@ export const SyncSchema = z.strictObject({
   onStoreFailure: z._default(z.enum(['local', 'closed']), 'local'),
 })
 
+/** The admin API (docs/operations.md). It answers only when the `RHEOSTAT_ADMIN_TOKEN` secret is set. */
+export const AdminSchema = z.strictObject({
+  /** Path prefix of the admin API and dashboard. @default "/__rheostat" */
+  prefix: z._default(
+    z.string().check(
+      z.regex(
+        /^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/,
+        'An admin prefix is a path like "/__rheostat": a leading "/", no trailing "/", no wildcards',
+      ),
+    ),
+    '/__rheostat',
+  ),
+  /** Largest request body the admin API reads, bytes. @default 65536 */
+  maxBodyBytes: z._default(z.number().check(z.int(), z.gte(1024), z.lte(1048576)), 65536),
+})
+
 /** Sets a request's priority from a header. The first rule that matches wins. */
 export const PriorityRuleSchema = z.strictObject({
   /** Header name, case-insensitive. */
@@ -207,6 +223,7 @@ export const GovernorConfigSchema = z.strictObject({
     onStoreFailure: 'local',
   }),
   priorityRules: z._default(z.array(PriorityRuleSchema), []),
+  admin: z._default(AdminSchema, { prefix: '/__rheostat', maxBodyBytes: 65536 }),
   /** Requests that match no route: forwarded ungoverned, or answered 404. @default "pass" */
   unmatched: z._default(z.enum(['pass', 'reject']), 'pass'),
 }).check(

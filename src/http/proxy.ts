@@ -73,6 +73,12 @@ export interface ProxyAppOptions<E extends Env = Env> {
    * @default false
    */
   decodedBodies?: boolean | undefined
+  /**
+   * The admin app (`createAdminApp()`), answering every path under its prefix ahead of the
+   * routes: an admin path never reaches an origin.
+   * @default none
+   */
+  admin?: Hono | undefined
 }
 
 /**
@@ -304,6 +310,7 @@ export function createProxyApp<E extends Env = Env>(options: ProxyAppOptions<E>)
   }
 
   const app = new Hono<E>()
+  if (options.admin !== undefined) app.route('/', options.admin as unknown as Hono<E>)
   app.all('*', async function proxy(c) {
     try {
       const request = c.req.raw

@@ -8,6 +8,7 @@
  */
 
 import type { Hono } from 'hono'
+import { createAdminApp } from '../../admin/admin.ts'
 import { ConfigError, type ConfigProblem, parseEdgeConfigText } from '../../config/schema.ts'
 import type { GovernorConfig } from '../../config/schema.ts'
 import { createGovernor, type Governor } from '../../governor/governor.ts'
@@ -34,6 +35,8 @@ export interface WorkerEnv {
   UPSTASH_REDIS_REST_URL?: string | undefined
   /** For `sync.store: "upstash"`. A secret: never logged or answered. */
   UPSTASH_REDIS_REST_TOKEN?: string | undefined
+  /** Turns the admin API on (docs/operations.md). A secret: never logged or answered. */
+  RHEOSTAT_ADMIN_TOKEN?: string | undefined
 }
 
 /** The slice of `ExecutionContext` the handler uses. */
@@ -72,7 +75,7 @@ export interface EdgeHandler {
 /** The problem type of a config the Worker cannot apply. */
 export const INVALID_CONFIG_PROBLEM_TYPE = `${DEFAULT_PROBLEM_TYPE_BASE}invalid-config`
 
-type Key = readonly [unknown, unknown, unknown, unknown]
+type Key = readonly [unknown, unknown, unknown, unknown, unknown]
 
 /**
  * Creates the Worker's handler. One per isolate: it keeps the governor's state between requests.
@@ -102,6 +105,7 @@ export function createEdgeHandler(options: EdgeHandlerOptions = {}): EdgeHandler
       env.ROUTE_STATE !== undefined,
       env.UPSTASH_REDIS_REST_URL,
       env.UPSTASH_REDIS_REST_TOKEN,
+      env.RHEOSTAT_ADMIN_TOKEN,
     ]
     if (key !== undefined && next.every((value, i) => value === key![i])) return
     key = next
@@ -152,7 +156,18 @@ function buildFrom(
     if (Array.isArray(store)) return { ok: false, problems: store }
     const governor = createGovernor({ config, wasm, logger })
     const sync = createSyncer({ governor, store })
-    const app = createProxyApp({ governor, config, sync, getClientIp: cloudflareClientIp })
+    const admin = createAdminApp({
+      token: env.RHEOSTAT_ADMIN_TOKEN,
+      prefix: config.admin.prefix,
+      health: () => ({ sync: sync.status().degraded ? 'degraded' : 'ok' }),
+    })
+    const app = createProxyApp({
+      governor,
+      config,
+      sync,
+      getClientIp: cloudflareClientIp,
+      admin,
+    })
     return { ok: true, config, governor, sync, store, app }
   } catch (error) {
     if (error instanceof ConfigError) return { ok: false, problems: error.problems }

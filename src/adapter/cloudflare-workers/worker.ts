@@ -36,6 +36,7 @@ export { RouteStateDO } from '../../store/durable-object/route-state.ts'
 type Env = RheostatEnv & {
   UPSTASH_REDIS_REST_URL?: string
   UPSTASH_REDIS_REST_TOKEN?: string
+  RHEOSTAT_ADMIN_TOKEN?: string
 }
 
 // Module scope: one handler, hence one governor, per isolate; built on the first request because

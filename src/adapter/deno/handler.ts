@@ -24,6 +24,7 @@ import type { EngineChoice } from '../../engine/types.ts'
 import type { WasmEngineExports, WasmSource } from '../../engine/wasm/loader.ts'
 import { type Clock, createGovernor, type Governor } from '../../governor/governor.ts'
 import { createSyncer, type Syncer } from '../../governor/sync.ts'
+import { createAdminApp } from '../../admin/admin.ts'
 import { createProxyApp, type Fallback, type FetchLike } from '../../http/proxy.ts'
 import { MemoryStore } from '../../store/memory.ts'
 import type { TelemetryStore } from '../../store/types.ts'
@@ -89,6 +90,9 @@ export interface DenoHandlerOptions {
   /** Where the engine fallback and store notes are reported. @default console */
   logger?: { warn(message: string): void } | undefined
 }
+
+/** The environment variable whose value turns the admin API on (docs/operations.md). */
+export const ADMIN_TOKEN_ENV = 'RHEOSTAT_ADMIN_TOKEN'
 
 /** A running handler and its parts. */
 export interface DenoHandler {
@@ -160,8 +164,14 @@ export function createDenoHandler(options: DenoHandlerOptions): DenoHandler {
     logger: options.logger,
   })
   const sync = createSyncer({ governor, store, clock, isolateId: options.isolateId })
+  const admin = createAdminApp({
+    token: env(ADMIN_TOKEN_ENV) || undefined,
+    prefix: config.admin.prefix,
+    health: () => ({ sync: sync.status().degraded ? 'degraded' : 'ok' }),
+  })
   const app = createProxyApp<DenoEnv>({
     governor,
+    admin,
     config,
     sync,
     clock,

@@ -1,0 +1,14 @@
+/**
+ * The admin API: bearer-token gate, body limits, and the route sections mounted behind it.
+ *
+ * @module
+ */
+
+export {
+  type AdminOptions,
+  type AdminSection,
+  createAdminApp,
+  DEFAULT_ADMIN_PREFIX,
+} from './admin.ts'
+export { tokenMatches } from './auth.ts'
+export { type BodyRead, readJsonBody } from './body.ts'
