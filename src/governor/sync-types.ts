@@ -36,3 +36,17 @@ export interface SyncHook {
   maybeSync(): Promise<void> | null
   status(): SyncStatus
 }
+
+/**
+ * One isolate as the control plane last heard of it (stats, metrics and the dashboard list every
+ * live isolate and the config version it runs).
+ */
+export interface IsolateInfo {
+  isolateId: string
+  /** The config version the isolate runs; 0 is the deployed config, before any upload. */
+  configVersion: number
+  /** Clock time the isolate last reported, ms. */
+  lastSeenMs: number
+  /** True while that isolate's exchanges with the store fail. */
+  syncDegraded: boolean
+}
