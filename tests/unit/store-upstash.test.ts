@@ -8,7 +8,7 @@ import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { MemoryStore } from '../../src/store/memory.ts'
 import { HISTOGRAM_BUCKETS, type RouteDelta, type TelemetryStore } from '../../src/store/types.ts'
-import { SCRIPTS, UpstashStore, upstashStore } from '../../src/store/upstash/index.ts'
+import { SCRIPTS, upstashRest, UpstashStore, upstashStore } from '../../src/store/upstash/index.ts'
 import { delta, storeContract } from '../support/store-contract.ts'
 import { startUpstashFront, type UpstashFront } from '../support/upstash-front.ts'
 
@@ -51,7 +51,7 @@ describe('UpstashStore over the front', () => {
     const routes = ['a', 'b', 'c', 'd'].map((r) => delta(r, 3, 25, 1, 2))
     const res = await s.exchange('iso', routes, T0 + 10)
     expect(res.routes.map((v) => v.totals.requests)).toEqual([3, 3, 3, 3])
-    expect(since(before)).toEqual([['/pipeline', ['EVALSHA']]])
+    expect(since(before)).toEqual([['/', ['EVALSHA']]])
   })
 
   it('acquireLease(), heartbeatLease(), releaseLease() and snapshot() are one request each', async () => {
@@ -65,7 +65,7 @@ describe('UpstashStore over the front', () => {
     await s.heartbeatLease('r', 'l1', 1000, T0 + 1)
     await s.releaseLease('r', 'l1', T0 + 2)
     await s.snapshot('r', T0 + 3)
-    expect(since(before)).toEqual(new Array(4).fill(['/pipeline', ['EVALSHA']]))
+    expect(since(before)).toEqual(new Array(4).fill(['/', ['EVALSHA']]))
   })
 
   it('after SCRIPT FLUSH the store falls back to EVAL once, then EVALSHA again', async () => {
@@ -77,9 +77,9 @@ describe('UpstashStore over the front', () => {
     expect(after.routes[0]!.totals.requests).toBe(5)
     await s.exchange('iso', [delta('r', 1, 10)], T0 + 2)
     expect(since(before)).toEqual([
-      ['/pipeline', ['EVALSHA']],
-      ['/pipeline', ['EVAL']],
-      ['/pipeline', ['EVALSHA']],
+      ['/', ['EVALSHA']],
+      ['/', ['EVAL']],
+      ['/', ['EVALSHA']],
     ])
   })
 
@@ -138,6 +138,29 @@ describe('UpstashStore over the front', () => {
   it('a Redis error reaches the caller as a rejection', async () => {
     const s = upstashStore({ url: front.url, token: 'wrong', prefix: crypto.randomUUID() })
     await expect(s.snapshot('r', T0)).rejects.toThrow(/Unauthorized/)
+  })
+
+  it('upstashRest() names the failure and never the token', async () => {
+    const secret = 'not-the-token-' + crypto.randomUUID()
+    const wrong = upstashRest({ url: front.url, token: secret })
+    const error = await wrong.eval('return 1', [], []).catch((e: Error) => e)
+    expect(String(error)).toMatch(/Upstash EVAL failed: Unauthorized/)
+    expect(String(error)).not.toContain(secret)
+    const client = upstashRest({ url: front.url, token: front.token })
+    await expect(client.evalsha('0'.repeat(40), [], [])).rejects.toThrow(/NOSCRIPT/)
+    expect(await client.eval("return {1, 'two', KEYS[1], ARGV[1]}", ['k'], ['a'])).toEqual([
+      1,
+      'two',
+      'k',
+      'a',
+    ])
+    const html = upstashRest({
+      url: front.url,
+      token: 't',
+      fetch: () => Promise.resolve(new Response('<html>', { status: 502 })),
+    })
+    await expect(html.eval('return 1', [], [])).rejects.toThrow(/502 without a JSON body/)
+    expect(() => upstashRest({ url: 'ftp://db', token: 't' })).toThrow(/protocol "ftp:"/)
   })
 })
 

@@ -12,4 +12,5 @@ export {
   type UpstashStoreFactoryOptions,
   type UpstashStoreOptions,
 } from './store.ts'
+export { upstashRest, type UpstashRestOptions } from './rest.ts'
 export { type PinnedScript, SCRIPTS } from './scripts.ts'

@@ -8,8 +8,6 @@
  * @module
  */
 
-import { Redis as UpstashRedis } from '@upstash/redis/cloudflare'
-import type { Redis } from '@upstash/redis'
 import {
   cleanDelta,
   COUNT_FIELDS,
@@ -24,10 +22,10 @@ import {
   WINDOW_S,
   zeroCounts,
 } from '../types.ts'
+import { type UpstashClient, upstashRest } from './rest.ts'
 import { type PinnedScript, SCRIPTS } from './scripts.ts'
 
-/** The two calls the store makes; any @upstash/redis client (or a fake) has them. */
-export type UpstashClient = Pick<Redis, 'eval' | 'evalsha'>
+export type { UpstashClient }
 
 /** Options of the Upstash store over a client you built. */
 export interface UpstashStoreOptions {
@@ -184,8 +182,9 @@ export class UpstashStore implements TelemetryStore {
     if (!Array.isArray(reply) || reply.length !== routes.length * VIEW_STRIDE) {
       throw unexpected('exchange', reply)
     }
-    // With automaticDeserialization on (the client's default) numbers-as-strings arrive parsed,
-    // except those whose JSON form differs ("0.10000000000000001"): Number() takes both.
+    // Through @upstash/redis with automaticDeserialization on (its default), numbers-as-strings
+    // arrive parsed, except those whose JSON form differs ("0.10000000000000001"): Number()
+    // takes both.
     const values = reply.map(Number)
     return routes.map((route, i) => {
       let at = i * VIEW_STRIDE
@@ -226,12 +225,11 @@ export class UpstashStore implements TelemetryStore {
 /**
  * Creates an Upstash store with its own client.
  *
- * The client is built with `retry: false`: an exchange adds deltas, so re-sending one whose
- * answer was lost would count it twice, and the governor already bounds each store call with its
- * own timeout and carries on without the store; the next sync sends fresh deltas. It is also
- * built without automatic deserialisation (the store parses its replies) and without the
- * client's telemetry headers. The client comes from `@upstash/redis/cloudflare`, which only
- * needs `fetch`: it runs unchanged in Workers, Deno and Node.
+ * The client (`upstashRest`, rest.ts) sends one command per request and never retries: an
+ * exchange adds deltas, so re-sending one whose answer was lost would count it twice, and the
+ * governor already bounds each store call with its own timeout and carries on without the store;
+ * the next sync sends fresh deltas. It only needs `fetch`: it runs unchanged in Workers, Deno and
+ * Node.
  *
  * @param options Where the database is, and the store's options.
  * @returns The store.
@@ -252,14 +250,7 @@ export class UpstashStore implements TelemetryStore {
 export function upstashStore(
   { url, token, ...options }: UpstashStoreFactoryOptions,
 ): UpstashStore {
-  const redis = new UpstashRedis({
-    url,
-    token,
-    retry: false,
-    automaticDeserialization: false,
-    enableTelemetry: false,
-  })
-  return new UpstashStore({ ...options, redis })
+  return new UpstashStore({ ...options, redis: upstashRest({ url, token }) })
 }
 
 /** Longest route, isolate or lease id accepted, as cleanDelta and the Durable Object store do. */
