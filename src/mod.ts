@@ -22,6 +22,7 @@ export {
   type Decision,
   type Governor,
   type GovernorOptions,
+  type GovernorWatcher,
   type Lease,
   LeaseExpiredError,
   type LeaseOutcome,
@@ -33,6 +34,7 @@ export {
   type Telemetry,
   type Ticket,
 } from './governor/governor.ts'
+export { type LatencyHistogram, latencyQuantile, type RouteCounters } from './governor/recorder.ts'
 export {
   ConfigError,
   type ConfigProblem,

@@ -12,3 +12,13 @@ export {
 } from './admin.ts'
 export { tokenMatches } from './auth.ts'
 export { type BodyRead, readJsonBody } from './body.ts'
+export { observabilitySection } from './observability.ts'
+export {
+  collectStats,
+  DEFAULT_ROUTE_LIMIT,
+  type EventCounters,
+  type ObservabilityDeps,
+  type RouteStats,
+  type Stats,
+} from './stats.ts'
+export { PROMETHEUS_CONTENT_TYPE, renderMetrics } from './metrics.ts'

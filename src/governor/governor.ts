@@ -22,6 +22,7 @@ import {
 } from '../config/schema.ts'
 import { physicsFor, type ResolvedProfile, resolveProfile } from './physics-params.ts'
 import { withTimeout } from './timeout.ts'
+import { Recorder, type RouteCounters } from './recorder.ts'
 import {
   type ExchangeResult,
   HISTOGRAM_BUCKETS,
@@ -155,6 +156,36 @@ export interface RouteSnapshot {
   modeTransitions: number
 }
 
+/**
+ * Listens to a governor's decisions and mode changes (the admin event stream, the decision log).
+ * Called synchronously on the request's path with plain values, so a listener that samples can
+ * drop an event without allocating: keep it cheap.
+ */
+export interface GovernorWatcher {
+  /** One admission decision on `route` (the key `routes()` lists), at `t` ms. */
+  decision?(
+    route: string,
+    priority: string,
+    allow: boolean,
+    mode: Mode,
+    resistanceOhm: number,
+    t: number,
+  ): void
+  /**
+   * The route's mode changed from `from` to `to`, noticed at `t` ms. `transitions` is how many
+   * changes the engine made since the last one reported (more than 1 when one tick passed through
+   * a mode, e.g. BOOTSTRAP → OPERATIONAL → CIRCUIT_BREAKER).
+   */
+  mode?(
+    route: string,
+    from: Mode,
+    to: Mode,
+    resistanceOhm: number,
+    t: number,
+    transitions: number,
+  ): void
+}
+
 /** startTask refused: the route is shedding this priority. */
 export class TaskRefusedError extends Error {
   readonly decision: Decision
@@ -209,6 +240,16 @@ export interface Governor {
   snapshot(route: string, options?: AdmitOptions): RouteSnapshot | undefined
   /** Ids of the routes held, most recently used first. */
   routes(): string[]
+  /**
+   * Cumulative admitted and shed counts by priority and the latency histogram of a route held
+   * (a key `routes()` lists); undefined for a route not held.
+   */
+  counters(route: string): RouteCounters | undefined
+  /**
+   * Calls `watcher` on every decision and mode change until the returned function is called.
+   * Without watchers the request path pays one boolean test.
+   */
+  watch(watcher: GovernorWatcher): () => void
   /**
    * Starts counting per-route deltas for the shared store (createSyncer calls it). Until then
    * the governor keeps no delta state.
@@ -321,6 +362,12 @@ class GovernorImpl implements Governor {
   private readonly activeLeases = new Set<LeaseImpl>()
   private nextLeaseExpiry = Infinity
   private leaseIds = 0
+  private readonly recorder: Recorder
+  private watchers: GovernorWatcher[] = []
+  private watching = false
+  // Per slot, the mode and transition count last reported to watchers.
+  private readonly seenMode: Uint8Array
+  private readonly seenTransitions: Float64Array
 
   constructor(options: GovernorOptions) {
     this.config = parseConfig(options.config ?? {})
@@ -345,6 +392,9 @@ class GovernorImpl implements Governor {
     this.pinned = new Uint32Array(this.maxSlots)
     this.prev = new Int32Array(this.maxSlots).fill(NO_SLOT)
     this.next = new Int32Array(this.maxSlots).fill(NO_SLOT)
+    this.recorder = new Recorder(this.maxSlots, this.config.priorities.length)
+    this.seenMode = new Uint8Array(this.maxSlots)
+    this.seenTransitions = new Float64Array(this.maxSlots)
   }
 
   admit(route: string, options?: AdmitOptions): Decision {
@@ -355,10 +405,14 @@ class GovernorImpl implements Governor {
     const cls = this.classOf(info, options?.priority)
     if (this.storeDegraded && cls > 0 && this.config.sync.onStoreFailure === 'closed') {
       if (this.ex !== undefined) this.countDecision(slot, false)
+      this.recorder.decision(slot, cls, false)
+      const mode = MODES[this.engine.readState(slot, L.S_MODE)] as Mode
+      const resistance = this.engine.readState(slot, L.S_R)
+      if (this.watching) this.notifyDecision(slot, cls, false, now)
       return {
         allow: false,
-        mode: MODES[this.engine.readState(slot, L.S_MODE)] as Mode,
-        resistance: this.engine.readState(slot, L.S_R),
+        mode,
+        resistance,
         reason: 'store-unavailable',
         retryAfterS: 1,
         ticket: null,
@@ -367,6 +421,8 @@ class GovernorImpl implements Governor {
     const code = this.engine.admit(slot, cls, now)
     const allow = (code & 1) === 1
     if (this.ex !== undefined) this.countDecision(slot, allow)
+    this.recorder.decision(slot, cls, allow)
+    if (this.watching) this.notifyDecision(slot, cls, allow, now)
     return {
       allow,
       mode: MODES[(code >> L.CODE_MODE_SHIFT) & DECISION_MASK_MODE] as Mode,
@@ -395,6 +451,8 @@ class GovernorImpl implements Governor {
     const ok = outcome?.ok ?? true
     this.engine.complete(ticket.slot, Number(latencyMs), ok ? 0 : 1, now, 1)
     if (this.ex !== undefined) this.countOutcome(ticket.slot, Number(latencyMs), ok)
+    this.recorder.outcome(ticket.slot, Number(latencyMs))
+    if (this.watching) this.checkMode(ticket.slot, now)
     return true
   }
 
@@ -428,6 +486,7 @@ class GovernorImpl implements Governor {
       numberOrNaN(telemetry.saturation),
       now,
     )
+    if (this.watching) this.checkMode(slot, now)
   }
 
   route(route: string, telemetry: Telemetry, options?: AdmitOptions): Decision {
@@ -543,6 +602,7 @@ class GovernorImpl implements Governor {
         if (this.ex !== undefined) {
           this.countOutcome(ticket.slot, now - ticket.startMs, outcome === 'completed')
         }
+        this.recorder.outcome(ticket.slot, now - ticket.startMs)
       }
     }
     if (outcome === 'timeout') {
@@ -563,7 +623,9 @@ class GovernorImpl implements Governor {
     if (slot === undefined) return undefined
     const info = this.info[slot] as RouteInfo
     const e = this.engine
-    e.advance(slot, this.now())
+    const now = this.now()
+    e.advance(slot, now)
+    if (this.watching) this.checkMode(slot, now)
     e.inspect(slot)
     const admission: Record<string, number> = {}
     this.config.priorities.forEach((name, i) => {
@@ -616,6 +678,52 @@ class GovernorImpl implements Governor {
     return [...this.activeLeases]
   }
 
+  counters(route: string): RouteCounters | undefined {
+    const slot = this.slots.get(route)
+    if (slot === undefined) return undefined
+    return this.recorder.read(slot, this.config.priorities)
+  }
+
+  watch(watcher: GovernorWatcher): () => void {
+    if (!this.watching) {
+      // Start from what the engine says now, so only changes from here on are reported.
+      for (let s = this.head; s !== NO_SLOT; s = this.next[s] as number) this.syncSeen(s)
+    }
+    this.watchers = [...this.watchers, watcher]
+    this.watching = true
+    return () => {
+      this.watchers = this.watchers.filter((w) => w !== watcher)
+      this.watching = this.watchers.length > 0
+    }
+  }
+
+  private syncSeen(slot: number): void {
+    this.seenMode[slot] = this.engine.readState(slot, L.S_MODE)
+    this.seenTransitions[slot] = this.engine.readState(slot, L.S_TRANSITIONS)
+  }
+
+  private notifyDecision(slot: number, cls: number, allow: boolean, now: number): void {
+    this.checkMode(slot, now)
+    const route = (this.info[slot] as RouteInfo).key
+    const priority = this.config.priorities[cls] as string
+    const mode = MODES[this.seenMode[slot] as number] as Mode
+    const resistance = this.engine.readState(slot, L.S_R)
+    for (const w of this.watchers) w.decision?.(route, priority, allow, mode, resistance, now)
+  }
+
+  /** Reports a mode change the engine made since the last report on this slot. */
+  private checkMode(slot: number, now: number): void {
+    const transitions = this.engine.readState(slot, L.S_TRANSITIONS)
+    const seen = this.seenTransitions[slot] as number
+    if (transitions === seen) return
+    const from = MODES[this.seenMode[slot] as number] as Mode
+    this.syncSeen(slot)
+    const to = MODES[this.seenMode[slot] as number] as Mode
+    const route = (this.info[slot] as RouteInfo).key
+    const resistance = this.engine.readState(slot, L.S_R)
+    for (const w of this.watchers) w.mode?.(route, from, to, resistance, now, transitions - seen)
+  }
+
   enableExchange(): void {
     if (this.ex === undefined) this.ex = new ExchangeState(this.maxSlots)
   }
@@ -657,6 +765,7 @@ class GovernorImpl implements Governor {
       const fresh = ex.othersSince(slot, view.totals)
       if (fresh !== null && fresh.count > 0) {
         this.engine.absorb(slot, fresh.count, fresh.latencySumMs, fresh.errors, now)
+        if (this.watching) this.checkMode(slot, now)
       }
     }
   }
@@ -748,6 +857,7 @@ class GovernorImpl implements Governor {
       this.generation[slot] = ((this.generation[slot] as number) + 1) >>> 0
       // Its unsent deltas go with it: the store has what was sent, the rest was this isolate's.
       if (this.ex !== undefined) this.ex.reset(slot)
+      this.recorder.reset(slot)
     }
     const options = this.configured.get(route) ?? {}
     const resolved = resolveProfile(profile ?? options.profile ?? this.config.defaults.profile)
@@ -758,6 +868,7 @@ class GovernorImpl implements Governor {
       : Math.floor(this.config.priorities.length / 2)
     this.info[slot] = { key, route, profile: resolved, defaultClass }
     this.engine.initSlot(slot, paramSet, now)
+    this.syncSeen(slot)
     this.slots.set(key, slot)
     this.pushFront(slot)
     return slot

@@ -7,7 +7,7 @@ import { unstable_readConfig } from 'wrangler'
 import { type DemoOrigin, startDemoOrigin } from '../../scripts/demo-origin.ts'
 
 /** One demo origin per test that turns knobs, so that test files running at once cannot meet. */
-export const ORIGIN_NAMES = ['entry', 'shed', 'flaky', 'example', 'config'] as const
+export const ORIGIN_NAMES = ['entry', 'shed', 'flaky', 'example', 'config', 'obs'] as const
 export type OriginName = (typeof ORIGIN_NAMES)[number]
 
 /** What a test needs of a wrangler.toml. */

@@ -9,6 +9,7 @@
 
 import type { Hono } from 'hono'
 import { createAdminApp } from '../../admin/admin.ts'
+import { observabilitySection } from '../../admin/observability.ts'
 import { ConfigError, type ConfigProblem, parseEdgeConfigText } from '../../config/schema.ts'
 import type { GovernorConfig } from '../../config/schema.ts'
 import { createGovernor, type Governor } from '../../governor/governor.ts'
@@ -160,6 +161,9 @@ function buildFrom(
       token: env.RHEOSTAT_ADMIN_TOKEN,
       prefix: config.admin.prefix,
       health: () => ({ sync: sync.status().degraded ? 'degraded' : 'ok' }),
+      sections: [
+        observabilitySection({ governor, sync, maxBodyBytes: config.admin.maxBodyBytes }),
+      ],
     })
     const app = createProxyApp({
       governor,

@@ -25,6 +25,7 @@ import type { WasmEngineExports, WasmSource } from '../../engine/wasm/loader.ts'
 import { type Clock, createGovernor, type Governor } from '../../governor/governor.ts'
 import { createSyncer, type Syncer } from '../../governor/sync.ts'
 import { createAdminApp } from '../../admin/admin.ts'
+import { observabilitySection } from '../../admin/observability.ts'
 import { createProxyApp, type Fallback, type FetchLike } from '../../http/proxy.ts'
 import { MemoryStore } from '../../store/memory.ts'
 import type { TelemetryStore } from '../../store/types.ts'
@@ -168,6 +169,9 @@ export function createDenoHandler(options: DenoHandlerOptions): DenoHandler {
     token: env(ADMIN_TOKEN_ENV) || undefined,
     prefix: config.admin.prefix,
     health: () => ({ sync: sync.status().degraded ? 'degraded' : 'ok' }),
+    sections: [
+      observabilitySection({ governor, sync, clock, maxBodyBytes: config.admin.maxBodyBytes }),
+    ],
   })
   const app = createProxyApp<DenoEnv>({
     governor,
