@@ -10,6 +10,7 @@
 import type { Hono } from 'hono'
 import { createAdminApp } from '../../admin/admin.ts'
 import { observabilitySection } from '../../admin/observability.ts'
+import { dashboardSection } from '../../admin/dashboard/index.ts'
 import { ConfigError, type ConfigProblem, parseEdgeConfigText } from '../../config/schema.ts'
 import type { GovernorConfig } from '../../config/schema.ts'
 import { createGovernor, type Governor } from '../../governor/governor.ts'
@@ -160,6 +161,7 @@ function buildFrom(
     const admin = createAdminApp({
       token: env.RHEOSTAT_ADMIN_TOKEN,
       prefix: config.admin.prefix,
+      publicSections: [dashboardSection()],
       health: () => ({ sync: sync.status().degraded ? 'degraded' : 'ok' }),
       sections: [
         observabilitySection({ governor, sync, maxBodyBytes: config.admin.maxBodyBytes }),

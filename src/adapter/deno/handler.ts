@@ -26,6 +26,7 @@ import { type Clock, createGovernor, type Governor } from '../../governor/govern
 import { createSyncer, type Syncer } from '../../governor/sync.ts'
 import { createAdminApp } from '../../admin/admin.ts'
 import { observabilitySection } from '../../admin/observability.ts'
+import { dashboardSection } from '../../admin/dashboard/index.ts'
 import { createProxyApp, type Fallback, type FetchLike } from '../../http/proxy.ts'
 import { MemoryStore } from '../../store/memory.ts'
 import type { TelemetryStore } from '../../store/types.ts'
@@ -168,6 +169,7 @@ export function createDenoHandler(options: DenoHandlerOptions): DenoHandler {
   const admin = createAdminApp({
     token: env(ADMIN_TOKEN_ENV) || undefined,
     prefix: config.admin.prefix,
+    publicSections: [dashboardSection()],
     health: () => ({ sync: sync.status().degraded ? 'degraded' : 'ok' }),
     sections: [
       observabilitySection({ governor, sync, clock, maxBodyBytes: config.admin.maxBodyBytes }),
