@@ -2,6 +2,7 @@
 // cumulative counters, bounded history), the generated assets module, and the section serving
 // the page. The page itself runs in headless Chromium in tests/unit/dashboard-e2e.test.ts.
 import { readFileSync } from 'node:fs'
+import { Hono } from 'hono'
 import { describe, expect, it } from 'vitest'
 import { ASSETS_FILE, assetsModule } from '../../scripts/dashboard-assets.ts'
 import { createAdminApp } from '../../src/admin/admin.ts'
@@ -237,6 +238,17 @@ describe('dashboardSection()', () => {
     const css = await admin.request('http://edge/__rheostat/dashboard.css')
     expect(css.headers.get('content-type')).toBe('text/css; charset=utf-8')
     expect(await css.text()).toBe(DASHBOARD_CSS)
+  })
+
+  it('answers the same mounted on an app that matches trailing slashes strictly', async () => {
+    const edge = new Hono()
+    edge.route('/', admin)
+    edge.get('*', (c) => c.text('origin'))
+    expect((await edge.request('http://edge/__rheostat')).status).toBe(308)
+    const page = await edge.request('http://edge/__rheostat/')
+    expect(page.status).toBe(200)
+    expect(await page.text()).toBe(DASHBOARD_HTML)
+    expect((await edge.request('http://edge/__rheostat/dashboard.css')).status).toBe(200)
   })
 
   it('follows the configured prefix and stays off with the admin API', async () => {

@@ -64,6 +64,9 @@ export const DASHBOARD_CSS = `:root {
 * {
   box-sizing: border-box;
 }
+[hidden] {
+  display: none !important;
+}
 body {
   margin: 0;
   font: 14px/1.4 system-ui, sans-serif;
@@ -154,7 +157,7 @@ dd {
 }
 .charts {
   display: grid;
-  grid-template-columns: repeat(auto-fit, minmax(300px, 1fr));
+  grid-template-columns: repeat(auto-fit, minmax(420px, 1fr));
   gap: 0.5em 1em;
 }
 figure {
@@ -322,10 +325,10 @@ function drawChart(canvas, spec) {
   g.textBaseline = "middle";
   for (const v of ticks.values) g.fillText(formatValue(v), PAD.left - 4, y(v));
   const seconds = niceTicks(0, (to - from) / 1e3, 5);
-  g.textAlign = "center";
   g.textBaseline = "bottom";
   for (const s of seconds.values) {
     const px = x(to - s * 1e3);
+    g.textAlign = s === 0 ? "right" : "center";
     if (px >= PAD.left) g.fillText(s === 0 ? "now" : \`-\${s}s\`, px, height);
   }
   g.lineWidth = 1.5;

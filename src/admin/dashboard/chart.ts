@@ -319,10 +319,10 @@ export function drawChart(canvas: HTMLCanvasElement, spec: ChartSpec): void {
   g.textBaseline = 'middle'
   for (const v of ticks.values) g.fillText(formatValue(v), PAD.left - 4, y(v))
   const seconds = niceTicks(0, (to - from) / 1000, 5)
-  g.textAlign = 'center'
   g.textBaseline = 'bottom'
   for (const s of seconds.values) {
     const px = x(to - s * 1000)
+    g.textAlign = s === 0 ? 'right' : 'center'
     if (px >= PAD.left) g.fillText(s === 0 ? 'now' : `-${s}s`, px, height)
   }
 

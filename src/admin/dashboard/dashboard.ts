@@ -56,7 +56,9 @@ function headers(contentType: string): Record<string, string> {
  */
 export function dashboardSection(): AdminSection {
   return function dashboard(app: Hono) {
-    app.get('/', function dashboardPage(c) {
+    // On the admin app `'/'` is `{prefix}` and `''` is `{prefix}/`. Both are needed: the proxy
+    // app the admin app is mounted on matches trailing slashes strictly.
+    app.on('GET', ['', '/'], function dashboardPage(c) {
       const path = new URL(c.req.url).pathname
       if (!path.endsWith('/')) return c.redirect(`${path}/`, 308)
       return c.body(DASHBOARD_HTML, 200, headers('text/html; charset=utf-8'))
