@@ -14,6 +14,8 @@ import type { EngineChoice, EngineCore, EngineKind, Mode, Reason } from '../engi
 import { MODES, REASONS } from '../engine/types.ts'
 import type { WasmSource } from '../engine/wasm/loader.ts'
 import {
+  ConfigError,
+  type ConfigProblem,
   type GovernorConfig,
   type GovernorConfigInput,
   parseConfig,
@@ -273,6 +275,20 @@ export interface Governor {
   useLeaseStore(store: TelemetryStore, isolateId: string, timeoutMs: number): void
   /** Active leases. */
   leases(): Lease[]
+  /**
+   * Why `config` cannot replace the running config in place: the engine and `maxRoutes` size
+   * the engine's memory at creation, and the parameter sets reserved then cap the routes.
+   * Empty when it can.
+   */
+  reconfigureProblems(config: GovernorConfig): ConfigProblem[]
+  /**
+   * Replaces the config in place (hot reload): routes that stay configured keep their physics
+   * state and take their new parameters, priority classes and profile; routes removed from the
+   * config, and routes that become configured, are dropped (their next request starts them
+   * afresh); tickets of a dropped route are stale. docs/operations.md.
+   * @throws {ConfigError} Listing `reconfigureProblems` (the running config is then untouched).
+   */
+  reconfigure(config: GovernorConfigInput | GovernorConfig): void
 }
 
 interface RouteInfo {
@@ -333,8 +349,11 @@ class LeaseImpl implements Lease {
   }
 }
 
+/** Least parameter sets reserved, so a live config may add routes (48 f64 each: 192 KiB). */
+const MIN_PARAM_SETS = 512
+
 class GovernorImpl implements Governor {
-  readonly config: GovernorConfig
+  config: GovernorConfig
   readonly engineKind: EngineKind
   private readonly engine: EngineCore
   private readonly clock: Clock
@@ -362,12 +381,14 @@ class GovernorImpl implements Governor {
   private readonly activeLeases = new Set<LeaseImpl>()
   private nextLeaseExpiry = Infinity
   private leaseIds = 0
-  private readonly recorder: Recorder
+  private recorder: Recorder
   private watchers: GovernorWatcher[] = []
   private watching = false
   // Per slot, the mode and transition count last reported to watchers.
   private readonly seenMode: Uint8Array
   private readonly seenTransitions: Float64Array
+  // Slots freed by reconfigure(), taken before growing `used` or evicting.
+  private readonly freeSlots: number[] = []
 
   constructor(options: GovernorOptions) {
     this.config = parseConfig(options.config ?? {})
@@ -377,7 +398,7 @@ class GovernorImpl implements Governor {
     for (const route of this.config.routes) this.configured.set(route.id, route)
     this.maxSlots = this.config.maxRoutes
     // One parameter set per configured route and profile it is used with, plus the defaults.
-    const maxParamSets = (this.config.routes.length + 1) * 8
+    const maxParamSets = Math.max((this.config.routes.length + 1) * 8, MIN_PARAM_SETS)
     const logger = options.logger ?? console
     this.engine = createEngine({
       engine: options.engine ?? this.config.engine,
@@ -799,6 +820,122 @@ class GovernorImpl implements Governor {
     ex.markDirty(slot)
   }
 
+  reconfigureProblems(config: GovernorConfig): ConfigProblem[] {
+    const problems: ConfigProblem[] = []
+    const redeploy = 'it sizes the engine when the isolate starts: redeploy to change it'
+    if (config.engine !== this.config.engine) {
+      problems.push({ path: 'engine', message: `Engine cannot change live (${redeploy})` })
+    }
+    if (config.maxRoutes !== this.config.maxRoutes) {
+      problems.push({ path: 'maxRoutes', message: `maxRoutes cannot change live (${redeploy})` })
+    }
+    // One parameter set per configured route, plus the built-in profiles of unconfigured ones.
+    const most = this.engine.maxParamSets - 8
+    if (config.routes.length > most) {
+      problems.push({
+        path: 'routes',
+        message: `${config.routes.length} routes exceed the ${most} this isolate reserved at ` +
+          'start: redeploy with the larger config',
+      })
+    }
+    return problems
+  }
+
+  reconfigure(input: GovernorConfigInput | GovernorConfig): void {
+    const config = parseConfig(input)
+    const problems = this.reconfigureProblems(config)
+    if (problems.length > 0) throw new ConfigError(problems)
+    const was = this.configured
+    const now = new Map<string, RouteOptions>()
+    for (const route of config.routes) now.set(route.id, route)
+    const ownProfile = (route: string) =>
+      resolveProfile(now.get(route)?.profile ?? config.defaults.profile)
+    const classes = new Map<string, number>()
+    config.priorities.forEach((name, i) => classes.set(name, i))
+    const defaultClass = (route: string) => {
+      const priority = now.get(route)?.priority ?? config.defaults.priority
+      return priority !== undefined
+        ? classes.get(priority) as number
+        : Math.floor(config.priorities.length / 2)
+    }
+    // Each surviving slot keeps the parameter set index it runs on (the engine holds it in the
+    // slot's state); the set is rewritten with the new parameters. A slot whose new identity
+    // would need another slot's set is dropped instead.
+    const sets = new Map<string, { index: number; route: string; profile: ResolvedProfile }>()
+    const claimed = new Map<number, string>()
+    const drop: number[] = []
+    for (let s = this.head; s !== NO_SLOT; s = this.next[s] as number) {
+      const info = this.info[s] as RouteInfo
+      const configured = now.has(info.route)
+      if (configured !== was.has(info.route)) {
+        drop.push(s)
+        continue
+      }
+      const own = ownProfile(info.route)
+      const profile = info.key === info.route ? own : info.profile
+      if (info.key !== info.route && profile.name === own.name) {
+        drop.push(s) // `route@P` and `route` now name the same state: the plain key keeps it
+        continue
+      }
+      const id = configured ? `route:${info.route}|${profile.name}` : `|${profile.name}`
+      const index = this.engine.readState(s, L.S_PARAMS)
+      const holder = claimed.get(index)
+      if ((holder !== undefined && holder !== id) || (sets.get(id)?.index ?? index) !== index) {
+        drop.push(s)
+        continue
+      }
+      claimed.set(index, id)
+      sets.set(id, { index, route: info.route, profile })
+      this.info[s] = { key: info.key, route: info.route, profile, defaultClass: 0 }
+    }
+    for (const slot of drop) this.dropSlot(slot)
+    if (config.priorities.join('\n') !== this.config.priorities.join('\n')) {
+      // Counters are kept per class: under other classes they restart from zero (a counter
+      // reset, as Prometheus sees a restart).
+      this.recorder = new Recorder(this.maxSlots, config.priorities.length)
+    }
+    this.config = config
+    this.configured.clear()
+    for (const [id, route] of now) this.configured.set(id, route)
+    this.classIndex.clear()
+    for (const [name, i] of classes) this.classIndex.set(name, i)
+    for (let s = this.head; s !== NO_SLOT; s = this.next[s] as number) {
+      const info = this.info[s] as RouteInfo
+      info.defaultClass = defaultClass(info.route)
+    }
+    this.paramSets.clear()
+    for (const [id, { index, route, profile }] of sets) {
+      const physics = physicsFor(config, now.get(route) ?? {}, profile)
+      this.engine.setParams(index, paramBlock(physics))
+      this.excessScale[index] = {
+        base: physics.baseOhm,
+        sum: physics.pressureOhm + physics.momentumOhm + physics.scarOhm,
+      }
+      this.paramSets.set(id, index)
+    }
+  }
+
+  /** Forgets a slot: its tickets go stale, its unsent deltas go, the slot is free for reuse. */
+  private dropSlot(slot: number): void {
+    const info = this.info[slot] as RouteInfo
+    this.unlink(slot)
+    this.slots.delete(info.key)
+    this.info[slot] = undefined
+    this.generation[slot] = ((this.generation[slot] as number) + 1) >>> 0
+    this.pinned[slot] = 0
+    if (this.ex !== undefined) this.ex.reset(slot)
+    this.recorder.reset(slot)
+    this.freeSlots.push(slot)
+  }
+
+  /** The lowest parameter set index no set uses. */
+  private freeParamSet(): number {
+    const used = new Set(this.paramSets.values())
+    let index = 0
+    while (used.has(index)) index++
+    return index
+  }
+
   // ---- internals --------------------------------------------------------------------------------
 
   private now(): number {
@@ -847,7 +984,9 @@ class GovernorImpl implements Governor {
       throw new TypeError(`Route id must be a non-empty string, got "${String(route)}"`)
     }
     let slot: number
-    if (this.used < this.maxSlots) {
+    if (this.freeSlots.length > 0) {
+      slot = this.freeSlots.pop() as number
+    } else if (this.used < this.maxSlots) {
       slot = this.used++
     } else {
       slot = this.evictionVictim()
@@ -886,7 +1025,7 @@ class GovernorImpl implements Governor {
     const id = this.configured.has(route) ? `route:${route}|${profile.name}` : `|${profile.name}`
     let index = this.paramSets.get(id)
     if (index === undefined) {
-      index = this.paramSets.size
+      index = this.freeParamSet()
       if (index >= this.engine.maxParamSets) {
         throw new RangeError(`Too many distinct route profiles (${index}); configure fewer`)
       }

@@ -25,6 +25,13 @@ export interface SyncStatus {
   lastError: string | null
   /** Duration of the last exchange, ms. */
   lastLatencyMs: number
+  /** The config version this isolate runs; 0 is the deployed config (docs/operations.md). */
+  configVersion: number
+  /**
+   * Why the last config poll failed or the store's version was not applied; null when it
+   * worked. The isolate keeps the config it runs.
+   */
+  configError: string | null
 }
 
 /** The hook the middleware calls after each request. */

@@ -7,6 +7,7 @@
 
 import type { TelemetryStore } from '../store/types.ts'
 import type { Clock, Governor } from './governor.ts'
+import type { LiveConfig } from './live-config.ts'
 import type { SyncHook, SyncStatus } from './sync-types.ts'
 import { GLOBAL_TIMERS, TimeoutError, type Timers, withTimeout } from './timeout.ts'
 
@@ -26,6 +27,12 @@ export interface SyncerOptions {
   clock?: Clock | undefined
   /** Timers for the exchange timeout. @default globalThis.setTimeout / clearTimeout */
   timers?: Timers
+  /**
+   * The isolate's live config: with it, each exchange also sends a heartbeat to the config store
+   * and applies a newer version it finds (docs/sync.md).
+   * @default none: the config never changes
+   */
+  config?: LiveConfig | undefined
 }
 
 /** A SyncHook with its counters, for stats. */
@@ -50,9 +57,10 @@ export interface Syncer extends SyncHook {
  */
 export function createSyncer(options: SyncerOptions): Syncer {
   const { governor, store } = options
-  const config = governor.config.sync
-  const intervalMs = options.intervalMs ?? config.intervalMs
-  const timeoutMs = options.timeoutMs ?? config.timeoutMs
+  const live = options.config
+  // Read per exchange: a live config may change them.
+  const intervalMs = () => options.intervalMs ?? governor.config.sync.intervalMs
+  const timeoutMs = () => options.timeoutMs ?? governor.config.sync.timeoutMs
   const clock = options.clock ?? Date.now
   const timers = options.timers ?? GLOBAL_TIMERS
   governor.enableExchange()
@@ -66,8 +74,10 @@ export function createSyncer(options: SyncerOptions): Syncer {
     timeouts: 0,
     lastError: null,
     lastLatencyMs: 0,
+    configVersion: live?.version() ?? 0,
+    configError: null,
   }
-  governor.useLeaseStore(store, status.isolateId, timeoutMs)
+  governor.useLeaseStore(store, status.isolateId, timeoutMs())
   let lastAttemptMs = -Infinity
   let running: Promise<void> | null = null
 
@@ -76,10 +86,26 @@ export function createSyncer(options: SyncerOptions): Syncer {
     lastAttemptMs = started
     status.exchanges++
     const deltas = governor.takeDeltas()
+    // Beside the exchange, not after it: one waitUntil, and neither waits on the other's failure.
+    const polled = live === undefined ? undefined : withTimeout(
+      live.poll({ isolateId: status.isolateId, syncDegraded: status.degraded }, started),
+      timeoutMs(),
+      'Config poll',
+      timers,
+    ).then(
+      () => {
+        status.configError = live.lastError()
+      },
+      (error) => {
+        status.configError = describe(error)
+      },
+    ).finally(() => {
+      status.configVersion = live.version()
+    })
     try {
       const result = await withTimeout(
         store.exchange(status.isolateId, deltas, started),
-        timeoutMs,
+        timeoutMs(),
         'Store exchange',
         timers,
       )
@@ -102,6 +128,7 @@ export function createSyncer(options: SyncerOptions): Syncer {
       governor.setStoreDegraded(true)
     } finally {
       status.lastLatencyMs = clock() - started
+      await polled
       running = null
     }
   }
@@ -110,7 +137,7 @@ export function createSyncer(options: SyncerOptions): Syncer {
     maybeSync(): Promise<void> | null {
       if (running !== null) return null
       const now = clock()
-      if (now - lastAttemptMs < intervalMs) return null
+      if (now - lastAttemptMs < intervalMs()) return null
       running = exchange()
       return running
     },
@@ -120,6 +147,7 @@ export function createSyncer(options: SyncerOptions): Syncer {
       return running
     },
     status(): SyncStatus {
+      if (live !== undefined) status.configVersion = live.version()
       return { ...status }
     },
   }

@@ -35,6 +35,8 @@ export function fakeSync() {
       timeouts: 0,
       lastError: null,
       lastLatencyMs: 0,
+      configVersion: 0,
+      configError: null,
     }),
   }
   return { hook, state }

@@ -170,6 +170,8 @@ function fakeSync(): { hook: SyncHook; calls: number; pending: Promise<void>[] }
           timeouts: 0,
           lastError: null,
           lastLatencyMs: 0,
+          configVersion: 0,
+          configError: null,
         }
       },
     },

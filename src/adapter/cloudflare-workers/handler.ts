@@ -11,6 +11,9 @@ import type { Hono } from 'hono'
 import { createAdminApp } from '../../admin/admin.ts'
 import { observabilitySection } from '../../admin/observability.ts'
 import { dashboardSection } from '../../admin/dashboard/index.ts'
+import { configSection } from '../../admin/config-api.ts'
+import { createLiveConfig, isolateLister, type LiveConfig } from '../../governor/live-config.ts'
+import { type ConfigStore, MemoryConfigStore } from '../../store/config-store.ts'
 import { ConfigError, type ConfigProblem, parseEdgeConfigText } from '../../config/schema.ts'
 import type { GovernorConfig } from '../../config/schema.ts'
 import { createGovernor, type Governor } from '../../governor/governor.ts'
@@ -53,17 +56,27 @@ export interface EdgeHandlerOptions {
   wasm?: WasmSource | undefined
   /** Where an unusable config and engine fallbacks are reported. @default console */
   logger?: { error(message: string): void; warn(message: string): void } | undefined
+  /**
+   * Where uploaded configs live; replaces the choice `sync.store` makes (docs/operations.md).
+   * Handlers given the same store behave as isolates of one deployment.
+   */
+  configStore?: ConfigStore | undefined
 }
 
 /** What one build made: the parts serving requests, or the problems that stopped it. */
 export type EdgeBuild =
   | {
     ok: true
+    /** The config running now (changes with each applied upload). */
     config: GovernorConfig
     governor: Governor
     sync: Syncer
     store: TelemetryStore
+    /** The proxy app running now (rebuilt with each applied upload; the governor stays). */
     app: Hono
+    /** The uploaded versions and this isolate's place among them. */
+    live: LiveConfig
+    configStore: ConfigStore
   }
   | { ok: false; problems: ConfigProblem[] }
 
@@ -111,7 +124,7 @@ export function createEdgeHandler(options: EdgeHandlerOptions = {}): EdgeHandler
     ]
     if (key !== undefined && next.every((value, i) => value === key![i])) return
     key = next
-    build = buildFrom(env, options.wasm, logger)
+    build = buildFrom(env, options, logger)
     if (!build.ok) {
       // Once per build, not per request: the config is refused whole until it changes.
       logger.error(new ConfigError(build.problems).message.replace(
@@ -138,9 +151,10 @@ type ExecutionContextLike = Parameters<Hono['fetch']>[2]
 
 function buildFrom(
   env: WorkerEnv,
-  wasm: WasmSource | undefined,
+  options: EdgeHandlerOptions,
   logger: { warn(message: string): void },
 ): EdgeBuild {
+  const wasm = options.wasm
   const text = env.RHEOSTAT_CONFIG
   if (typeof text !== 'string' || text.trim() === '') {
     return {
@@ -157,24 +171,50 @@ function buildFrom(
     const store = storeFor(config, env)
     if (Array.isArray(store)) return { ok: false, problems: store }
     const governor = createGovernor({ config, wasm, logger })
-    const sync = createSyncer({ governor, store })
+    const configStore = options.configStore ?? new MemoryConfigStore()
+    // The build object is what `fetch` reads: an applied upload swaps its config and app in
+    // place, so the next request takes the new route table and the governor keeps its state.
+    const live = createLiveConfig({
+      governor,
+      deployed: JSON.parse(text),
+      store: configStore,
+      // Called on uploads only, never while this build is being made.
+      onApply(next) {
+        const app = proxyFor(next)
+        built.config = next
+        built.app = app
+      },
+    })
+    const sync = createSyncer({ governor, store, config: live })
     const admin = createAdminApp({
       token: env.RHEOSTAT_ADMIN_TOKEN,
       prefix: config.admin.prefix,
       publicSections: [dashboardSection()],
       health: () => ({ sync: sync.status().degraded ? 'degraded' : 'ok' }),
       sections: [
-        observabilitySection({ governor, sync, maxBodyBytes: config.admin.maxBodyBytes }),
+        observabilitySection({
+          governor,
+          sync,
+          maxBodyBytes: config.admin.maxBodyBytes,
+          configVersion: live.version,
+          isolates: isolateLister(live, sync.status),
+        }),
+        configSection({ live }),
       ],
     })
-    const app = createProxyApp({
-      governor,
+    const proxyFor = (next: GovernorConfig) =>
+      createProxyApp({ governor, config: next, sync, getClientIp: cloudflareClientIp, admin })
+    const built: Extract<EdgeBuild, { ok: true }> = {
+      ok: true,
       config,
+      governor,
       sync,
-      getClientIp: cloudflareClientIp,
-      admin,
-    })
-    return { ok: true, config, governor, sync, store, app }
+      store,
+      app: proxyFor(config),
+      live,
+      configStore,
+    }
+    return built
   } catch (error) {
     if (error instanceof ConfigError) return { ok: false, problems: error.problems }
     return {

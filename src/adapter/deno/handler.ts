@@ -27,6 +27,9 @@ import { createSyncer, type Syncer } from '../../governor/sync.ts'
 import { createAdminApp } from '../../admin/admin.ts'
 import { observabilitySection } from '../../admin/observability.ts'
 import { dashboardSection } from '../../admin/dashboard/index.ts'
+import { configSection } from '../../admin/config-api.ts'
+import { createLiveConfig, isolateLister, type LiveConfig } from '../../governor/live-config.ts'
+import { type ConfigStore, MemoryConfigStore } from '../../store/config-store.ts'
 import { createProxyApp, type Fallback, type FetchLike } from '../../http/proxy.ts'
 import { MemoryStore } from '../../store/memory.ts'
 import type { TelemetryStore } from '../../store/types.ts'
@@ -58,6 +61,11 @@ export interface DenoHandlerOptions {
   env?: EnvReader | undefined
   /** A store you built; replaces the choice above. */
   store?: TelemetryStore | undefined
+  /**
+   * Where uploaded configs live (docs/operations.md).
+   * @default memory: uploads reach this isolate only
+   */
+  configStore?: ConfigStore | undefined
   /**
    * Key prefix in Upstash, so deployments can share a database.
    * @default "rheostat"
@@ -107,8 +115,12 @@ export interface DenoHandler {
   /** The exchange loop; `status()` tells whether the store is degraded. */
   readonly sync: Syncer
   readonly store: TelemetryStore
+  /** The config running now: changes with each applied upload. */
   readonly config: GovernorConfig
+  /** The proxy app running now: rebuilt with each applied upload, the governor stays. */
   readonly app: Hono<DenoEnv>
+  /** The uploaded versions and this isolate's place among them. */
+  readonly live: LiveConfig
 }
 
 /**
@@ -165,31 +177,67 @@ export function createDenoHandler(options: DenoHandlerOptions): DenoHandler {
     clock,
     logger: options.logger,
   })
-  const sync = createSyncer({ governor, store, clock, isolateId: options.isolateId })
+  const live = createLiveConfig({
+    governor,
+    deployed: typeof options.config === 'string' ? JSON.parse(options.config) : options.config,
+    store: options.configStore ?? new MemoryConfigStore(),
+    onApply(next) {
+      app = proxyFor(next)
+    },
+  })
+  const sync = createSyncer({
+    governor,
+    store,
+    clock,
+    isolateId: options.isolateId,
+    config: live,
+  })
   const admin = createAdminApp({
     token: env(ADMIN_TOKEN_ENV) || undefined,
     prefix: config.admin.prefix,
     publicSections: [dashboardSection()],
     health: () => ({ sync: sync.status().degraded ? 'degraded' : 'ok' }),
     sections: [
-      observabilitySection({ governor, sync, clock, maxBodyBytes: config.admin.maxBodyBytes }),
+      observabilitySection({
+        governor,
+        sync,
+        clock,
+        maxBodyBytes: config.admin.maxBodyBytes,
+        configVersion: live.version,
+        isolates: isolateLister(live, sync.status, clock),
+      }),
+      configSection({ live, clock }),
     ],
   })
-  const app = createProxyApp<DenoEnv>({
-    governor,
-    admin,
-    config,
-    sync,
-    clock,
-    fetch: options.fetch,
-    fallback: options.fallback,
-    getClientIp: denoClientIp,
-    // Deno's fetch decodes gzip/br bodies but keeps Content-Encoding (docs/http.md).
-    decodedBodies: true,
-  })
+  const proxyFor = (next: GovernorConfig) =>
+    createProxyApp<DenoEnv>({
+      governor,
+      admin,
+      config: next,
+      sync,
+      clock,
+      fetch: options.fetch,
+      fallback: options.fallback,
+      getClientIp: denoClientIp,
+      // Deno's fetch decodes gzip/br bodies but keeps Content-Encoding (docs/http.md).
+      decodedBodies: true,
+    })
+  let app = proxyFor(config)
   const fetch = async (request: Request, info?: Deno.ServeHandlerInfo): Promise<Response> =>
     await app.fetch(request, info)
-  return { fetch, governor, sync, store, config, app }
+  return {
+    fetch,
+    governor,
+    sync,
+    store,
+    live,
+    get config() {
+      return live.config()
+    },
+    get app() {
+      return app
+    },
+  }
 }
 
 /** `sync.store` as the user wrote it, before defaults: absent means "let the environment say". */

@@ -1,0 +1,165 @@
+/**
+ * The `ConfigStore` contract: where uploaded edge configs live, versioned, and where isolates
+ * report which version they run. Beside the `TelemetryStore`, with the same three backends
+ * (memory, Durable Object, Upstash). docs/operations.md and docs/sync.md.
+ *
+ * Versions are whole numbers that only grow. Version 0 is the deployed config (`RHEOSTAT_CONFIG`)
+ * and is never stored: a store that holds nothing answers `current()` with null. Uploads get
+ * 1, 2, …; a rollback is an upload of an old config, so it gets a new number too.
+ *
+ * @module
+ */
+
+import type { IsolateInfo } from '../governor/sync-types.ts'
+
+/** Uploaded versions a store keeps; older ones are dropped as new ones arrive. */
+export const CONFIG_HISTORY_LIMIT = 20
+
+/** How long an isolate counts as live after its last heartbeat, ms. */
+export const ISOLATE_TTL_MS = 30_000
+
+/** Largest isolate id a store accepts, characters. */
+export const MAX_ISOLATE_ID_LENGTH = 512
+
+/** One uploaded config. */
+export interface ConfigRecord {
+  /** 1, 2, … in upload order. */
+  version: number
+  /** The config as uploaded (JSON, before defaults are filled in). */
+  config: unknown
+  /** Clock time of the upload, ms. */
+  updatedAt: number
+}
+
+/** The outcome of `put`: the new record, or the version that made the compare-and-set fail. */
+export type ConfigPutResult =
+  | { ok: true; record: ConfigRecord }
+  | { ok: false; currentVersion: number }
+
+/** What a heartbeat answers: the newest version and every live isolate. */
+export interface HeartbeatResult {
+  /** The store's current version; 0 before the first upload. */
+  version: number
+  /** Isolates heard from within `ISOLATE_TTL_MS`, this one included, sorted by id. */
+  isolates: IsolateInfo[]
+}
+
+/** Versioned configs and the isolate registry. Every method may reject; callers must cope. */
+export interface ConfigStore {
+  readonly kind: 'memory' | 'durable-object' | 'upstash'
+  /** The newest upload; null while the deployed config (version 0) is in force. */
+  current(): Promise<ConfigRecord | null>
+  /**
+   * Stores `config` as the next version.
+   * @param config The config, a JSON value already validated by the caller.
+   * @param nowMs The caller's clock: the record's `updatedAt`.
+   * @param expectedVersion Compare-and-set: refused unless the current version is this one
+   * (0 = nothing uploaded yet). Absent: unconditional.
+   */
+  put(config: unknown, nowMs: number, expectedVersion?: number): Promise<ConfigPutResult>
+  /** The newest `limit` uploads, newest first (at most `CONFIG_HISTORY_LIMIT`). */
+  history(limit: number): Promise<ConfigRecord[]>
+  /**
+   * Records that an isolate is alive and which version it runs (kept for `ISOLATE_TTL_MS`,
+   * by the caller's clock) and answers with the current version and every live isolate.
+   */
+  heartbeat(info: IsolateInfo, nowMs: number): Promise<HeartbeatResult>
+  /** Every isolate heard from within `ISOLATE_TTL_MS` of `nowMs`, sorted by id. */
+  isolates(nowMs: number): Promise<IsolateInfo[]>
+}
+
+/**
+ * An isolate record from the network, made safe: a non-empty id of bounded length, a whole
+ * version ≥ 0, a finite time. Null when it cannot be repaired.
+ */
+export function cleanIsolateInfo(input: unknown): IsolateInfo | null {
+  if (typeof input !== 'object' || input === null) return null
+  const i = input as Partial<IsolateInfo>
+  if (typeof i.isolateId !== 'string' || i.isolateId === '') return null
+  if (i.isolateId.length > MAX_ISOLATE_ID_LENGTH) return null
+  const version = Number.isInteger(i.configVersion) && (i.configVersion as number) >= 0
+    ? i.configVersion as number
+    : 0
+  const lastSeenMs = typeof i.lastSeenMs === 'number' && Number.isFinite(i.lastSeenMs)
+    ? i.lastSeenMs
+    : 0
+  return {
+    isolateId: i.isolateId,
+    configVersion: version,
+    lastSeenMs,
+    syncDegraded: i.syncDegraded === true,
+  }
+}
+
+/** A history limit made safe: a whole number in 1..CONFIG_HISTORY_LIMIT. */
+export function historyLimit(limit: number): number {
+  if (!Number.isFinite(limit)) return CONFIG_HISTORY_LIMIT
+  return Math.min(Math.max(Math.floor(limit), 1), CONFIG_HISTORY_LIMIT)
+}
+
+/**
+ * Keeps configs and isolates in the isolate's memory: shared only by the handlers of one process
+ * (tests, a single Node or Deno server). An upload then reaches nothing beyond it.
+ *
+ * @example Usage
+ * ```ts
+ * import { MemoryConfigStore } from './config-store.ts'
+ * const store = new MemoryConfigStore()
+ * const first = await store.put({ routes: [] }, 1000, 0)
+ * if (!first.ok || first.record.version !== 1) throw new Error('the first upload is version 1')
+ * const stale = await store.put({ routes: [] }, 2000, 0)
+ * if (stale.ok) throw new Error('a stale expected version conflicts')
+ * ```
+ */
+export class MemoryConfigStore implements ConfigStore {
+  readonly kind = 'memory' as const
+  private records: ConfigRecord[] = []
+  private version = 0
+  private readonly live = new Map<string, IsolateInfo>()
+
+  current(): Promise<ConfigRecord | null> {
+    const last = this.records[this.records.length - 1]
+    return Promise.resolve(last === undefined ? null : copy(last))
+  }
+
+  put(config: unknown, nowMs: number, expectedVersion?: number): Promise<ConfigPutResult> {
+    if (expectedVersion !== undefined && expectedVersion !== this.version) {
+      return Promise.resolve({ ok: false, currentVersion: this.version })
+    }
+    // Stored as text, as the other backends do: a caller's later edits cannot reach it.
+    const record = {
+      version: ++this.version,
+      config: JSON.parse(JSON.stringify(config)),
+      updatedAt: nowMs,
+    }
+    this.records.push(record)
+    if (this.records.length > CONFIG_HISTORY_LIMIT) this.records.shift()
+    return Promise.resolve({ ok: true, record: copy(record) })
+  }
+
+  history(limit: number): Promise<ConfigRecord[]> {
+    return Promise.resolve(this.records.slice(-historyLimit(limit)).reverse().map(copy))
+  }
+
+  async heartbeat(info: IsolateInfo, nowMs: number): Promise<HeartbeatResult> {
+    const clean = cleanIsolateInfo(info)
+    if (clean === null) throw new RangeError('Cannot record an isolate without a valid isolateId')
+    this.live.set(clean.isolateId, { ...clean, lastSeenMs: nowMs })
+    return { version: this.version, isolates: await this.isolates(nowMs) }
+  }
+
+  isolates(nowMs: number): Promise<IsolateInfo[]> {
+    for (const [id, info] of this.live) {
+      if (info.lastSeenMs + ISOLATE_TTL_MS <= nowMs) this.live.delete(id)
+    }
+    return Promise.resolve(
+      [...this.live.values()].map((i) => ({ ...i })).sort((a, b) =>
+        a.isolateId < b.isolateId ? -1 : a.isolateId > b.isolateId ? 1 : 0
+      ),
+    )
+  }
+}
+
+function copy(record: ConfigRecord): ConfigRecord {
+  return { ...record, config: JSON.parse(JSON.stringify(record.config)) }
+}
