@@ -152,5 +152,7 @@ function localSync(): SyncStatus {
     timeouts: 0,
     lastError: null,
     lastLatencyMs: 0,
+    configVersion: 0,
+    configError: null,
   }
 }
