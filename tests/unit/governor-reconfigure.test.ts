@@ -65,6 +65,7 @@ describe.each(ENGINES)('governor.reconfigure() on the %s engine', (engine) => {
     const snap = r.gov.snapshot('api')!
     expect(snap.profile).toBe('LIGHT')
     expect(Object.keys(snap.admission)).toEqual(['gold', 'silver', 'bronze', 'lead'])
+    expect(r.gov.counters('api')!.admitted).toEqual({ gold: 0, silver: 0, bronze: 1, lead: 0 })
   })
 
   it('reconfigure() refuses an engine or maxRoutes change and keeps the running config', () => {
