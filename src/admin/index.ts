@@ -12,7 +12,16 @@ export {
 } from './admin.ts'
 export { tokenMatches } from './auth.ts'
 export { type BodyRead, readJsonBody } from './body.ts'
-export { observabilitySection } from './observability.ts'
+export { type ObservabilityOptions, observabilitySection } from './observability.ts'
+export {
+  type DecisionEvent,
+  type DecisionLogOptions,
+  EventHub,
+  type EventStreamOptions,
+  type ModeEvent,
+  sseFrame,
+  watchDecisionLog,
+} from './events.ts'
 export {
   collectStats,
   DEFAULT_ROUTE_LIMIT,

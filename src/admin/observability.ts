@@ -4,6 +4,7 @@
  *
  * - `GET /metrics`: Prometheus text exposition (metrics.ts).
  * - `GET /api/stats`: the same as JSON (stats.ts).
+ * - `GET /api/events`: Server-Sent Events of stats, decisions and mode changes (events.ts).
  *
  * @module
  */
@@ -13,8 +14,15 @@ import { DEFAULT_PROBLEM_TYPE_BASE, problemResponse } from '../http/responses.ts
 import type { AdminSection } from './admin.ts'
 import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from './metrics.ts'
 import { collectStats, DEFAULT_ROUTE_LIMIT, type ObservabilityDeps } from './stats.ts'
+import { EventHub, type EventStreamOptions } from './events.ts'
 
 export type { ObservabilityDeps } from './stats.ts'
+
+/** Options of `observabilitySection()` beyond its dependencies. */
+export interface ObservabilityOptions extends ObservabilityDeps {
+  /** Limits of the event stream. */
+  events?: EventStreamOptions | undefined
+}
 
 /**
  * Creates the section.
@@ -38,19 +46,33 @@ export type { ObservabilityDeps } from './stats.ts'
  * if ((await res.json()).routes.length !== 0) throw new Error('no routes yet')
  * ```
  */
-export function observabilitySection(deps: ObservabilityDeps): AdminSection {
+export function observabilitySection(deps: ObservabilityOptions): AdminSection {
+  const hub = new EventHub(deps.governor, deps.events)
   return function observability(app: Hono) {
     app.get('/metrics', async function metrics(c) {
       const limit = routeLimit(c, deps)
       if (limit instanceof Response) return limit
-      const text = renderMetrics(await collectStats(deps, { limit }))
+      const text = renderMetrics(await collectStats(deps, { limit, events: hub.counters() }))
       return c.body(text, 200, { 'content-type': PROMETHEUS_CONTENT_TYPE })
     })
 
     app.get('/api/stats', async function stats(c) {
       const limit = routeLimit(c, deps)
       if (limit instanceof Response) return limit
-      return c.json(await collectStats(deps, { limit }))
+      return c.json(await collectStats(deps, { limit, events: hub.counters() }))
+    })
+
+    app.get('/api/events', function events(c) {
+      const limit = routeLimit(c, deps)
+      if (limit instanceof Response) return limit
+      const res = hub.stream(() => collectStats(deps, { limit, events: hub.counters() }))
+      if (res !== null) return res
+      return problemResponse({
+        type: `${DEFAULT_PROBLEM_TYPE_BASE}too-many-streams`,
+        title: 'Too many streams',
+        status: 503,
+        detail: `This isolate already serves ${hub.maxSubscribers} event streams; try again later`,
+      }, { 'retry-after': '5' })
     })
   }
 }

@@ -152,6 +152,17 @@ export const AdminSchema = z.strictObject({
   maxBodyBytes: z._default(z.number().check(z.int(), z.gte(1024), z.lte(1048576)), 65536),
 })
 
+/**
+ * The NDJSON decision log (docs/operations.md): one line per mode change and per sampled decision
+ * through the runtime's console (Workers Logs, Deno Deploy logs). Off by default.
+ */
+export const DecisionLogSchema = z.strictObject({
+  /** @default false */
+  enabled: z._default(z.boolean(), false),
+  /** Decision lines per second per isolate; mode changes are always logged. @default 1 */
+  maxDecisionsPerS: z._default(z.number().check(z.int(), z.gte(0), z.lte(1000)), 1),
+})
+
 /** Sets a request's priority from a header. The first rule that matches wins. */
 export const PriorityRuleSchema = z.strictObject({
   /** Header name, case-insensitive. */
@@ -224,6 +235,7 @@ export const GovernorConfigSchema = z.strictObject({
   }),
   priorityRules: z._default(z.array(PriorityRuleSchema), []),
   admin: z._default(AdminSchema, { prefix: '/__rheostat', maxBodyBytes: 65536 }),
+  decisionLog: z._default(DecisionLogSchema, { enabled: false, maxDecisionsPerS: 1 }),
   /** Requests that match no route: forwarded ungoverned, or answered 404. @default "pass" */
   unmatched: z._default(z.enum(['pass', 'reject']), 'pass'),
 }).check(

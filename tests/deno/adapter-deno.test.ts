@@ -61,6 +61,33 @@ Deno.test('createDenoHandler() under Deno.serve forwards a governed request to a
   }
 })
 
+Deno.test('createDenoHandler() serves metrics and the event stream under Deno.serve with the admin token', async () => {
+  const origin = startOrigin()
+  const env = (name: string) => name === 'RHEOSTAT_ADMIN_TOKEN' ? 'deno-admin' : undefined
+  const handler = createDenoHandler({ config: edgeConfig(origin.url), env, wasm: module })
+  const edge = Deno.serve({ hostname: '127.0.0.1', port: 0, onListen() {} }, handler.fetch)
+  const base = `http://127.0.0.1:${edge.addr.port}/__rheostat`
+  const headers = { authorization: 'Bearer deno-admin' }
+  try {
+    await (await fetch(`http://127.0.0.1:${edge.addr.port}/api/items`)).body?.cancel()
+    const metrics = await fetch(`${base}/metrics`, { headers })
+    assert.equal(metrics.status, 200)
+    assert.match(
+      await metrics.text(),
+      /^rheostat_admitted_total\{route="api",priority="normal"\} 1$/m,
+    )
+    const events = await fetch(`${base}/api/events`, { headers })
+    assert.match(events.headers.get('content-type') ?? '', /^text\/event-stream/)
+    const reader = events.body!.getReader()
+    const first = new TextDecoder().decode((await reader.read()).value)
+    assert.match(first, /^event: stats\ndata: \{/)
+    await reader.cancel()
+  } finally {
+    await edge.shutdown()
+    await origin.server.shutdown()
+  }
+})
+
 Deno.test('createDenoHandler() lists every config and store problem at once', () => {
   let error: unknown
   try {

@@ -3,7 +3,7 @@
 // real Prometheus text-format parser, on both engines.
 import { describe, expect, it } from 'vitest'
 import parsePrometheusTextFormat from 'parse-prometheus-text-format'
-import { createAdminApp, observabilitySection } from '../../src/admin/index.ts'
+import { createAdminApp, observabilitySection, watchDecisionLog } from '../../src/admin/index.ts'
 import type { ObservabilityDeps, Stats } from '../../src/admin/index.ts'
 import { latencyQuantile } from '../../src/mod.ts'
 import { HISTOGRAM_BOUNDS_MS } from '../../src/store/types.ts'
@@ -226,5 +226,176 @@ describe('latencyQuantile()', () => {
     expect(latencyQuantile(histogram(counts({ 2: 1, 3: 1 })), 0.5)).toBe(5)
     expect(latencyQuantile(histogram(counts({ 2: 1, 3: 1 })), 0.75)).toBe(7.5)
     expect(latencyQuantile(histogram(counts({ 15: 3 })), 0.99)).toBe(60000)
+  })
+})
+
+/** Reads Server-Sent Events frames from a response body. */
+function sseReader(res: Response) {
+  const reader = res.body!.getReader()
+  const decoder = new TextDecoder()
+  let buffer = ''
+  const frames: { event: string; data: unknown; comment?: string }[] = []
+  return {
+    /** The next frame, reading more of the body when none is buffered. */
+    async next(): Promise<{ event: string; data: unknown; comment?: string }> {
+      for (;;) {
+        const cut = buffer.indexOf('\n\n')
+        if (cut >= 0) {
+          const block = buffer.slice(0, cut)
+          buffer = buffer.slice(cut + 2)
+          let event = 'message'
+          let data = ''
+          let comment: string | undefined
+          for (const line of block.split('\n')) {
+            if (line.startsWith(':')) comment = line.slice(1).trim()
+            else if (line.startsWith('event: ')) event = line.slice(7)
+            else if (line.startsWith('data: ')) data += line.slice(6)
+          }
+          const frame = comment !== undefined
+            ? { event: 'comment', data: null, comment }
+            : { event, data: JSON.parse(data) }
+          frames.push(frame)
+          return frame
+        }
+        const { done, value } = await reader.read()
+        if (done) throw new Error('The stream ended')
+        buffer += decoder.decode(value, { stream: true })
+      }
+    },
+    /** Every frame already buffered or readable without waiting for new events. */
+    buffered(): number {
+      return buffer.split('\n\n').length - 1
+    },
+    cancel: () => reader.cancel(),
+  }
+}
+
+describe.each(ENGINES)('GET /api/events on the %s engine', (engine) => {
+  const open = (r: Rig, events: Record<string, number>) => {
+    const admin = createAdminApp({
+      token: TOKEN,
+      sections: [
+        observabilitySection({
+          governor: r.gov,
+          clock: r.clock.read,
+          maxBodyBytes: 65536,
+          events: { statsIntervalMs: 0, heartbeatMs: 0, ...events },
+        }),
+      ],
+    })
+    const get = (path: string) => admin.request(`http://edge/__rheostat${path}`, { headers: auth })
+    return { admin, get }
+  }
+
+  it('GET /api/events streams stats first, then sampled decisions and every mode change', async () => {
+    const r = rig(engine)
+    warmUp(r, 'pay')
+    const { get } = open(r, { maxDecisionsPerS: 5 })
+    const res = await get('/api/events')
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/)
+    const sse = sseReader(res)
+    const stats = await sse.next()
+    expect(stats.event).toBe('stats')
+    expect((stats.data as Stats).routes[0]).toMatchObject({ route: 'pay', mode: 'OPERATIONAL' })
+    expect((stats.data as Stats).events.subscribers).toBe(1)
+
+    // 10 s of failures at 50 req/s: the route trips; decisions are capped at 5 per second.
+    const before = r.clock.now
+    drive(r, { route: 'pay', rps: 50, seconds: 10, latencyMs: () => 20, ok: () => false })
+    const frames: { event: string; data: unknown }[] = []
+    const seconds = Math.ceil(r.clock.now / 1000) - Math.floor(before / 1000)
+    for (;;) {
+      const frame = await sse.next()
+      frames.push(frame)
+      const modes = frames.filter((f) => f.event === 'mode').map((f) => f.data as { to: string })
+      if (modes.some((m) => m.to === 'HALF_OPEN')) break
+    }
+    const decisions = frames.filter((f) => f.event === 'decision').map((f) =>
+      f.data as { t: number; route: string; priority: string; allow: boolean; mode: string }
+    )
+    expect(decisions.length).toBeGreaterThan(0)
+    expect(decisions.length).toBeLessThanOrEqual(5 * seconds)
+    const perSecond = new Map<number, number>()
+    for (const d of decisions) {
+      expect(d).toMatchObject({ route: 'pay', priority: 'normal' })
+      expect(typeof d.allow).toBe('boolean')
+      perSecond.set(Math.floor(d.t / 1000), (perSecond.get(Math.floor(d.t / 1000)) ?? 0) + 1)
+    }
+    for (const n of perSecond.values()) expect(n).toBeLessThanOrEqual(5)
+    const modes = frames.filter((f) => f.event === 'mode').map((f) =>
+      f.data as { route: string; from: string; to: string; resistanceOhm: number }
+    )
+    expect(modes.map((m) => [m.from, m.to])).toEqual([
+      ['OPERATIONAL', 'CIRCUIT_BREAKER'],
+      ['CIRCUIT_BREAKER', 'HALF_OPEN'],
+    ])
+    expect(modes[0]!.resistanceOhm).toBeGreaterThan(1)
+    await sse.cancel()
+  })
+
+  it('GET /api/events drops and counts what a client that does not read cannot take', async () => {
+    const r = rig(engine)
+    const { get } = open(r, { maxDecisionsPerS: 1000, maxQueue: 10 })
+    const sse = sseReader(await get('/api/events'))
+    expect((await sse.next()).event).toBe('stats')
+    for (let i = 0; i < 50; i++) r.gov.admit('slow')
+    const stats = await (await get('/api/stats')).json() as Stats
+    expect(stats.events).toEqual({ subscribers: 1, dropped: 40, sampledOut: 0 })
+    const got = []
+    for (let i = 0; i < 10; i++) got.push(await sse.next())
+    expect(got.every((f) => f.event === 'decision')).toBe(true)
+    expect(sse.buffered()).toBe(0)
+    await sse.cancel()
+    const after = await (await get('/api/stats')).json() as Stats
+    expect(after.events.subscribers).toBe(0)
+  })
+
+  it('GET /api/events refuses streams beyond the cap with 503 and sends heartbeats', async () => {
+    const r = rig(engine)
+    const { get } = open(r, { maxSubscribers: 1, heartbeatMs: 1 })
+    const first = sseReader(await get('/api/events'))
+    const second = await get('/api/events')
+    expect(second.status).toBe(503)
+    expect(second.headers.get('content-type')).toBe('application/problem+json')
+    expect(second.headers.get('retry-after')).toBe('5')
+    expect((await first.next()).event).toBe('stats')
+    expect(await first.next()).toEqual({ event: 'comment', data: null, comment: 'heartbeat' })
+    await first.cancel()
+    const third = sseReader(await get('/api/events'))
+    expect((await third.next()).event).toBe('stats')
+    await third.cancel()
+  })
+})
+
+describe.each(ENGINES)('watchDecisionLog() on the %s engine', (engine) => {
+  it('watchDecisionLog() writes NDJSON: every mode change, decisions capped per second', () => {
+    const r = rig(engine)
+    const lines: string[] = []
+    warmUp(r, 'pay')
+    const stop = watchDecisionLog(r.gov, { maxDecisionsPerS: 2, log: (l) => lines.push(l) })
+    drive(r, { route: 'pay', rps: 50, seconds: 10, latencyMs: () => 20, ok: () => false })
+    stop()
+    const records = lines.map((l) => JSON.parse(l))
+    expect(records.every((x) => x.source === 'rheostat')).toBe(true)
+    expect(records.filter((x) => x.event === 'mode').map((x) => [x.from, x.to])).toEqual([
+      ['OPERATIONAL', 'CIRCUIT_BREAKER'],
+      ['CIRCUIT_BREAKER', 'HALF_OPEN'],
+    ])
+    const decisions = records.filter((x) => x.event === 'decision')
+    expect(decisions).toHaveLength(2 * 10)
+    expect(Object.keys(decisions[0])).toEqual([
+      'source',
+      'event',
+      't',
+      'route',
+      'priority',
+      'allow',
+      'mode',
+      'resistanceOhm',
+    ])
+    const count = lines.length
+    r.gov.admit('pay')
+    expect(lines).toHaveLength(count)
   })
 })

@@ -52,4 +52,41 @@ describe('observability in workerd', () => {
     expect(json.routes[0]).toMatchObject({ route, admitted: { normal: 3 } })
     expect(json.routes[0].latencyMs.p50).toBeGreaterThan(0)
   })
+
+  it('GET /__rheostat/api/events streams stats, then the decisions of requests the Worker serves', async () => {
+    const { env, route } = envFor()
+    const ctx = createExecutionContext()
+    const res = await worker.fetch(
+      new Request('https://edge.test/__rheostat/api/events', { headers: auth }),
+      env,
+      ctx,
+    )
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/)
+    const reader = res.body!.getReader()
+    const decoder = new TextDecoder()
+    let text = ''
+    const until = async (needle: string) => {
+      while (!text.includes(needle)) {
+        const { done, value } = await reader.read()
+        if (done) throw new Error(`The stream ended before "${needle}"`)
+        text += decoder.decode(value, { stream: true })
+      }
+    }
+    await until('event: stats\n')
+    expect(JSON.parse(text.split('\n')[1]!.slice('data: '.length))).toMatchObject({ routes: [] })
+    expect((await call(env, '/api/one')).response.status).toBe(200)
+    await until('event: decision\n')
+    const frame = text.slice(text.indexOf('event: decision\n')).split('\n')[1]!
+    expect(JSON.parse(frame.slice('data: '.length))).toMatchObject({
+      route,
+      priority: 'normal',
+      allow: true,
+      mode: 'BOOTSTRAP',
+    })
+    await reader.cancel()
+    await waitOnExecutionContext(ctx)
+    const stats = JSON.parse((await call(env, '/__rheostat/api/stats', { headers: auth })).body)
+    expect(stats.events.subscribers).toBe(0)
+  })
 })

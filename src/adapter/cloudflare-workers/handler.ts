@@ -14,6 +14,7 @@ import { dashboardSection } from '../../admin/dashboard/index.ts'
 import { configSection } from '../../admin/config-api.ts'
 import { createLiveConfig, isolateLister, type LiveConfig } from '../../governor/live-config.ts'
 import { type ConfigStore, MemoryConfigStore } from '../../store/config-store.ts'
+import { watchDecisionLog } from '../../admin/events.ts'
 import { ConfigError, type ConfigProblem, parseEdgeConfigText } from '../../config/schema.ts'
 import type { GovernorConfig } from '../../config/schema.ts'
 import { createGovernor, type Governor } from '../../governor/governor.ts'
@@ -186,6 +187,9 @@ function buildFrom(
       },
     })
     const sync = createSyncer({ governor, store, config: live })
+    if (config.decisionLog.enabled) {
+      watchDecisionLog(governor, { maxDecisionsPerS: config.decisionLog.maxDecisionsPerS })
+    }
     const admin = createAdminApp({
       token: env.RHEOSTAT_ADMIN_TOKEN,
       prefix: config.admin.prefix,

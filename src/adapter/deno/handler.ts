@@ -30,6 +30,7 @@ import { dashboardSection } from '../../admin/dashboard/index.ts'
 import { configSection } from '../../admin/config-api.ts'
 import { createLiveConfig, isolateLister, type LiveConfig } from '../../governor/live-config.ts'
 import { type ConfigStore, MemoryConfigStore } from '../../store/config-store.ts'
+import { watchDecisionLog } from '../../admin/events.ts'
 import { createProxyApp, type Fallback, type FetchLike } from '../../http/proxy.ts'
 import { MemoryStore } from '../../store/memory.ts'
 import type { TelemetryStore } from '../../store/types.ts'
@@ -192,6 +193,9 @@ export function createDenoHandler(options: DenoHandlerOptions): DenoHandler {
     isolateId: options.isolateId,
     config: live,
   })
+  if (config.decisionLog.enabled) {
+    watchDecisionLog(governor, { maxDecisionsPerS: config.decisionLog.maxDecisionsPerS })
+  }
   const admin = createAdminApp({
     token: env(ADMIN_TOKEN_ENV) || undefined,
     prefix: config.admin.prefix,
