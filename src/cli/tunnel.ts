@@ -1,9 +1,11 @@
 /**
  * `npm run tunnel -- FILES… [--strategies a,b] [--engine ts|wasm] [--seed N] [--json FILE]
- * [--plot DIR] [--timing]`: runs wind-tunnel scenario files against strategies and prints a Markdown table per
- * scenario on stdout. The same files, strategies, engine and seed print the same bytes.
+ * [--plot DIR] [--timing] [--live [--speed N]]`: runs wind-tunnel scenario files against
+ * strategies and prints a Markdown table per scenario on stdout. The same files, strategies,
+ * engine and seed print the same bytes (in simulation; `--live` runs real processes).
  *
- * Exit codes: 0 done, 1 a scenario file is missing or invalid, 2 a usage error.
+ * Exit codes: 0 done, 1 a scenario file is missing or invalid, or cannot run live, 2 a usage
+ * error, 130 interrupted.
  *
  * @module
  */
@@ -17,6 +19,17 @@ import { renderPlot } from '../tunnel/plot.ts'
 import { renderJson, renderMarkdown, runScenario, type ScenarioReport } from '../tunnel/report.ts'
 import { parseScenario, type Scenario } from '../tunnel/scenario.ts'
 import { STRATEGIES, strategyByName } from '../tunnel/strategies/index.ts'
+import {
+  killLiveChildren,
+  LIVE_STRATEGIES,
+  liveProblems,
+  type LiveScenarioReport,
+  type LiveStrategy,
+  MAX_SPEED,
+  MIN_SPEED,
+  runLive,
+} from '../tunnel/live/run.ts'
+import { LiveSetupError } from '../tunnel/live/workerd.ts'
 import type { Strategy } from '../tunnel/strategy.ts'
 
 const USAGE = `Usage: npm run tunnel -- FILES… [options]
@@ -31,6 +44,10 @@ Options:
   --json FILE        also writes the full report, with per-second series, as JSON
   --plot DIR         also writes one SVG time-series plot per scenario, DIR/<scenario>.svg
   --timing           prints simulated requests per CPU second of each run on stderr
+  --live             runs the scenarios against real processes instead: an origin process,
+                     the Worker under workerd (strategy rheostat) or nothing (none), and a
+                     load generator on 127.0.0.1 (strategies: ${LIVE_STRATEGIES.join(', ')})
+  --speed N          live mode: scenario seconds per wall second, ${MIN_SPEED}..${MAX_SPEED} (default 1)
   -h, --help         this text`
 
 /** A failure with its exit code and message. */
@@ -50,6 +67,8 @@ interface Args {
   json: string | undefined
   plot: string | undefined
   timing: boolean
+  /** Scenario ms per wall ms in live mode; undefined in simulation. */
+  live: number | undefined
 }
 
 function parse(argv: string[]): Args | null {
@@ -66,7 +85,6 @@ function parse(argv: string[]): Args | null {
         timing: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         plot: { type: 'string' },
-        // Issue 4 §6, not built yet: named so they fail clearly instead of as unknown.
         live: { type: 'boolean' },
         speed: { type: 'string' },
       },
@@ -76,10 +94,26 @@ function parse(argv: string[]): Args | null {
   }
   const { values, positionals } = parsed
   if (values.help) return null
-  for (const option of ['live', 'speed'] as const) {
-    if (values[option] !== undefined) {
-      throw new CliError(2, `Option "--${option}" is not available yet`)
+  let live: number | undefined
+  if (values.live) {
+    live = values.speed === undefined ? 1 : Number(values.speed)
+    if (values.speed !== undefined && !/^\d+(\.\d+)?$/.test(values.speed)) {
+      throw new CliError(2, `Speed must be a number, got "${values.speed}"`)
     }
+    if (!(live >= MIN_SPEED && live <= MAX_SPEED)) {
+      throw new CliError(2, `Speed must lie within ${MIN_SPEED}..${MAX_SPEED}, got ${live}`)
+    }
+    for (const option of ['engine', 'timing'] as const) {
+      if (values[option] !== undefined) {
+        throw new CliError(
+          2,
+          `Option "--${option}" does not apply to --live: the Worker runs the WebAssembly engine ` +
+            'under workerd',
+        )
+      }
+    }
+  } else if (values.speed !== undefined) {
+    throw new CliError(2, 'Option "--speed" needs "--live"')
   }
   if (positionals.length === 0) throw new CliError(2, `No scenario files given\n\n${USAGE}`)
   const engine = values.engine ?? 'wasm'
@@ -93,7 +127,9 @@ function parse(argv: string[]): Args | null {
       throw new CliError(2, `Seed must be an integer, got "${values.seed}"`)
     }
   }
-  let strategies: Strategy[] = [...STRATEGIES]
+  let strategies: Strategy[] = live === undefined
+    ? [...STRATEGIES]
+    : STRATEGIES.filter((k) => (LIVE_STRATEGIES as readonly string[]).includes(k.name))
   if (values.strategies !== undefined) {
     const names = values.strategies.split(',').map((n) => n.trim()).filter((n) => n.length > 0)
     if (names.length === 0) throw new CliError(2, 'No strategies given to "--strategies"')
@@ -110,6 +146,17 @@ function parse(argv: string[]): Args | null {
       return s
     })
     strategies = strategies.filter((s, i) => strategies.indexOf(s) === i)
+    const notLive = strategies.filter((k) =>
+      !(LIVE_STRATEGIES as readonly string[]).includes(k.name)
+    )
+    if (live !== undefined && notLive.length > 0) {
+      throw new CliError(
+        2,
+        `Strategy "${notLive[0]?.name}" cannot run live: --live runs ${
+          LIVE_STRATEGIES.map((k) => `"${k}"`).join(' and ')
+        }`,
+      )
+    }
   }
   return {
     files: positionals,
@@ -119,6 +166,7 @@ function parse(argv: string[]): Args | null {
     json: values.json,
     plot: values.plot,
     timing: values.timing ?? false,
+    live,
   }
 }
 
@@ -196,7 +244,36 @@ async function main(argv: string[]): Promise<number> {
       throw new CliError(1, `Cannot create "${args.plot}": ${describe(error)}`)
     }
   }
+  if (args.live !== undefined) {
+    const speed = args.live
+    // Every scenario is checked before anything starts, as files are.
+    const problems = scenarios.flatMap((sc) => liveProblems(sc, speed, args.seed))
+    if (problems.length > 0) throw new CliError(1, problems.join('\n'))
+  }
   for (const scenario of scenarios) {
+    if (args.live !== undefined) {
+      let report: LiveScenarioReport
+      try {
+        report = await runLive(scenario, {
+          speed: args.live,
+          seed: args.seed,
+          strategies: args.strategies.map((k) => k.name as LiveStrategy),
+          onProgress: (strategy, f) => bar.update(`${scenario.name} · ${strategy} (live)`, f),
+          log: (line) => {
+            bar.clear()
+            process.stderr.write(`${line}\n`)
+          },
+        })
+      } catch (error) {
+        if (error instanceof LiveSetupError) throw new CliError(1, error.message)
+        throw error
+      }
+      bar.clear()
+      reports.push(report)
+      process.stdout.write(`${renderMarkdown(report)}\n${renderLiveFacts(report)}\n`)
+      writePlot(args.plot, scenario, report)
+      continue
+    }
     const report = await runScenario(scenario, args.strategies, {
       engine: args.engine,
       seed: args.seed,
@@ -216,15 +293,7 @@ async function main(argv: string[]): Promise<number> {
     bar.clear()
     reports.push(report)
     process.stdout.write(`${renderMarkdown(report)}\n`)
-    if (args.plot !== undefined) {
-      const path = join(args.plot, `${scenario.name.replace(/[/\\]/g, '_')}.svg`)
-      try {
-        writeFileSync(path, renderPlot(scenario, report))
-      } catch (error) {
-        throw new CliError(1, `Cannot write "${path}": ${describe(error)}`)
-      }
-      process.stderr.write(`${path}\n`)
-    }
+    writePlot(args.plot, scenario, report)
   }
   if (args.json !== undefined) {
     try {
@@ -236,8 +305,42 @@ async function main(argv: string[]): Promise<number> {
   return 0
 }
 
+function writePlot(dir: string | undefined, scenario: Scenario, report: ScenarioReport): void {
+  if (dir === undefined) return
+  const path = join(dir, `${scenario.name.replace(/[/\\]/g, '_')}.svg`)
+  try {
+    writeFileSync(path, renderPlot(scenario, report))
+  } catch (error) {
+    throw new CliError(1, `Cannot write "${path}": ${describe(error)}`)
+  }
+  process.stderr.write(`${path}\n`)
+}
+
+/** What only a live run shows, one line per strategy, under its table. */
+function renderLiveFacts(report: LiveScenarioReport): string {
+  const lines = Object.entries(report.strategies).map(([name, m]) => {
+    const f = m.live
+    return `- ${name}: ${f.sent} attempts sent, ${f.governorShed} shed by the governor; origin ` +
+      `received ${f.origin.received} (${f.origin.ok} ok, ${f.origin.errors} errors, ` +
+      `${f.origin.queueFull} queue full, ${f.origin.blackholed} blackholed), queue max ` +
+      `${m.queueMax}; ${f.clientTimeouts} client timeouts, ${f.connectionErrors} connection ` +
+      `errors, ${f.clientCapped} not sent (in-flight cap); send lag ≤ ${
+        Math.round(f.maxSendLagMs)
+      } ms; ${f.wallS} s wall`
+  })
+  return `${lines.join('\n')}\n`
+}
+
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
+}
+
+// Ctrl-C: no origin or workerd of a live run may outlive the command.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`\nInterrupted: stopping the live run's processes\n`)
+    void killLiveChildren().finally(() => process.exit(130))
+  })
 }
 
 try {

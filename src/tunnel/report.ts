@@ -41,6 +41,8 @@ export interface ScenarioReport {
   seed: number
   durationS: number
   isolates: number
+  /** Live mode only: scenario seconds per wall second. */
+  speed?: number
   strategies: Record<string, StrategyMetrics & { simulatedRequests: number }>
 }
 
@@ -153,7 +155,7 @@ export function renderMarkdown(report: ScenarioReport): string {
   } |`
   const facts = `seed ${report.seed} · ${report.durationS} s · ${report.isolates} isolate${
     report.isolates === 1 ? '' : 's'
-  }`
+  }${report.speed === undefined ? '' : ` · live at speed ${report.speed}`}`
   return [`### ${report.name}`, '', facts, '', line(header), rule, ...rows.map(line), ''].join('\n')
 }
 

@@ -29,6 +29,7 @@
  * @module
  */
 
+import { Arrivals } from './arrivals.ts'
 import { FAST_FAILURE_SHARE, faultBoundaries, faultsAt, type FaultState } from './faults.ts'
 import { EventQueue } from './event-queue.ts'
 import { Recorder, serverCount, type StrategyMetrics, Z99 } from './metrics.ts'
@@ -159,13 +160,7 @@ class Simulation {
   private freeTop = 0
   // Arrivals.
   private nextArrivalMs = 0
-  private arrSecond = 0
-  private arrLambdaMax = 0
-  private readonly loadAt: Float64Array
-  private readonly loadRps: Float64Array
-  private readonly loadRamp: Float64Array
-  private readonly loadFrom: Float64Array
-  private readonly breaks: number[]
+  private readonly arrivals: Arrivals
   // Seconds closed so far.
   private closed = 0
   // Strategy hooks.
@@ -202,23 +197,8 @@ class Simulation {
     this.rec = new Recorder(scenario)
     this.grow(1024)
 
-    // The load curve: points by time, each with the rate it ramps from.
-    const points = [...scenario.load].sort((a, b) => a.atS - b.atS)
-    this.loadAt = Float64Array.from(points, (p) => p.atS * 1000)
-    this.loadRps = Float64Array.from(points, (p) => p.rps)
-    this.loadRamp = Float64Array.from(points, (p) => (p.rampS ?? 0) * 1000)
-    this.loadFrom = new Float64Array(points.length)
-    for (let i = 0; i < points.length; i++) {
-      this.loadFrom[i] = i === 0 ? 0 : this.rateLeft(this.loadAt[i] as number)
-    }
-    const breaks = new Set<number>()
-    for (let i = 0; i < points.length; i++) {
-      breaks.add(this.loadAt[i] as number)
-      breaks.add((this.loadAt[i] as number) + (this.loadRamp[i] as number))
-    }
-    this.breaks = [...breaks].sort((a, b) => a - b)
-    this.arrLambdaMax = this.maxRate(0)
-    this.nextArrivalMs = this.nextArrival(0)
+    this.arrivals = new Arrivals(scenario, this.arrivalRng)
+    this.nextArrivalMs = this.arrivals.next(0)
 
     this.boundaries = faultBoundaries(scenario)
     this.boundaries.forEach((t, i) => {
@@ -265,7 +245,7 @@ class Simulation {
       if (tArr <= tHeap) {
         this.now = tArr
         this.arrive(tArr)
-        this.nextArrivalMs = this.nextArrival(tArr)
+        this.nextArrivalMs = this.arrivals.next(tArr)
         continue
       }
       heap.pop()
@@ -520,63 +500,5 @@ class Simulation {
     this.rec.closeSecond(s, probe)
     this.closed = s + 1
     this.onProgress?.(this.closed / this.seconds)
-  }
-
-  /** The load curve at `tMs`. */
-  private rateAt(tMs: number): number {
-    const at = this.loadAt
-    let i = at.length - 1
-    while (i >= 0 && (at[i] as number) > tMs) i--
-    return i < 0 ? 0 : this.segmentRate(i, tMs)
-  }
-
-  /** The load curve just before `tMs` (its left limit). */
-  private rateLeft(tMs: number): number {
-    const at = this.loadAt
-    let i = at.length - 1
-    while (i >= 0 && (at[i] as number) >= tMs) i--
-    return i < 0 ? 0 : this.segmentRate(i, tMs)
-  }
-
-  private segmentRate(i: number, tMs: number): number {
-    const ramp = this.loadRamp[i] as number
-    const rps = this.loadRps[i] as number
-    const since = tMs - (this.loadAt[i] as number)
-    if (ramp > 0 && since < ramp) {
-      const from = this.loadFrom[i] as number
-      return from + ((rps - from) * since) / ramp
-    }
-    return rps
-  }
-
-  /** Highest rate within second s (the curve is piecewise linear: ends and breaks suffice). */
-  private maxRate(s: number): number {
-    const start = s * 1000
-    const end = Math.min(start + 1000, this.durationMs)
-    let max = Math.max(this.rateAt(start), this.rateLeft(end))
-    for (const b of this.breaks) {
-      if (b > start && b < end) max = Math.max(max, this.rateAt(b), this.rateLeft(b))
-    }
-    return max
-  }
-
-  /** The next arrival after `tMs` (Lewis–Shedler thinning, restarted at each second), or ∞. */
-  private nextArrival(tMs: number): number {
-    const rng = this.arrivalRng
-    let t = tMs
-    for (;;) {
-      const end = Math.min((this.arrSecond + 1) * 1000, this.durationMs)
-      const lambda = this.arrLambdaMax
-      if (lambda > 0) t += (-Math.log(rng.nextOpen()) * 1000) / lambda
-      if (lambda <= 0 || t >= end) {
-        this.arrSecond++
-        if (this.arrSecond * 1000 >= this.durationMs) return Infinity
-        t = this.arrSecond * 1000
-        this.arrLambdaMax = this.maxRate(this.arrSecond)
-        continue
-      }
-      const rate = this.rateAt(t)
-      if (rate >= lambda || rng.next() * lambda < rate) return t
-    }
   }
 }

@@ -62,6 +62,12 @@ export interface EdgeHandlerOptions {
    * Handlers given the same store behave as isolates of one deployment.
    */
   configStore?: ConfigStore | undefined
+  /**
+   * The time source of the governor, the syncer and the proxy's latency measurement, ms. The wind
+   * tunnel's live mode passes a time-compressed clock (src/tunnel/live/worker.ts).
+   * @default Date.now
+   */
+  clock?: (() => number) | undefined
 }
 
 /** What one build made: the parts serving requests, or the problems that stopped it. */
@@ -171,7 +177,7 @@ function buildFrom(
     const config = parseEdgeConfigText(text)
     const store = storeFor(config, env)
     if (Array.isArray(store)) return { ok: false, problems: store }
-    const governor = createGovernor({ config, wasm, logger })
+    const governor = createGovernor({ config, wasm, logger, clock: options.clock })
     const configStore = options.configStore ?? new MemoryConfigStore()
     // The build object is what `fetch` reads: an applied upload swaps its config and app in
     // place, so the next request takes the new route table and the governor keeps its state.
@@ -186,7 +192,7 @@ function buildFrom(
         built.app = app
       },
     })
-    const sync = createSyncer({ governor, store, config: live })
+    const sync = createSyncer({ governor, store, config: live, clock: options.clock })
     if (config.decisionLog.enabled) {
       watchDecisionLog(governor, { maxDecisionsPerS: config.decisionLog.maxDecisionsPerS })
     }
@@ -207,7 +213,14 @@ function buildFrom(
       ],
     })
     const proxyFor = (next: GovernorConfig) =>
-      createProxyApp({ governor, config: next, sync, getClientIp: cloudflareClientIp, admin })
+      createProxyApp({
+        governor,
+        config: next,
+        sync,
+        clock: options.clock,
+        getClientIp: cloudflareClientIp,
+        admin,
+      })
     const built: Extract<EdgeBuild, { ok: true }> = {
       ok: true,
       config,
