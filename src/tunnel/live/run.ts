@@ -27,7 +27,7 @@ import type { ScenarioReport } from '../report.ts'
 import type { Scenario } from '../scenario.ts'
 import type { StrategyProbe } from '../strategy.ts'
 import type { OriginLog } from './origin.ts'
-import { wallNowMs } from './origin.ts'
+import { ORIGIN_HEALTH_PATH, wallNowMs } from './origin.ts'
 import {
   buildLiveWorker,
   CLASS_HEADER,
@@ -72,6 +72,8 @@ export interface LiveFacts {
   clientTimeouts: number
   /** Attempts the governor shed (503 problem of type temporary-reduced-capacity). */
   governorShed: number
+  /** The governor's sheds by the problem's `mode` and `reason` ("CIRCUIT_BREAKER/breaker"). */
+  shedReasons: Record<string, number>
   /** Largest delay of a send behind its scheduled time, scenario ms: did the generator keep up. */
   maxSendLagMs: number
   /** What the origin process saw (queue events aside). */
@@ -386,6 +388,7 @@ async function drive(
     connectionErrors: 0,
     clientTimeouts: 0,
     governorShed: 0,
+    shedReasons: {},
     maxSendLagMs: 0,
     origin: { received: 0, ok: 0, errors: 0, queueFull: 0, blackholed: 0 },
   }
@@ -480,13 +483,17 @@ async function drive(
       })
       res.on('end', () => {
         if (problem) {
-          let type: unknown
+          let problem: { type?: unknown; mode?: unknown; reason?: unknown } = {}
           try {
-            type = (JSON.parse(body) as { type?: unknown }).type
+            problem = JSON.parse(body)
           } catch {
-            type = undefined
+            // Not a problem body after all: an origin's 503.
           }
-          if (type === SHED_PROBLEM_TYPE) return finish('shed')
+          if (problem.type === SHED_PROBLEM_TYPE) {
+            const why = `${problem.mode}/${problem.reason}`
+            facts.shedReasons[why] = (facts.shedReasons[why] ?? 0) + 1
+            return finish('shed')
+          }
         }
         finish(status === 200 ? 'ok' : 'failed')
       })
@@ -516,8 +523,25 @@ async function drive(
     }
   }
 
+  // Warm-up outside the model (the probe or the origin's health check): opens sockets and runs
+  // the request path once, so the first arrivals are not sent late.
+  // For the Worker, the admin API's public health check (outside every route) builds the governor.
+  const warmPaths = governed
+    ? [`${parseConfig(scenario.governor).admin.prefix}/health`, PROBE_PATH]
+    : [ORIGIN_HEALTH_PATH]
+  for (const warmPath of warmPaths) {
+    await Promise.all(Array.from({ length: 16 }, () =>
+      new Promise<void>((done) => {
+        const req = httpRequest(
+          { agent, host: targetUrl.hostname, port: targetUrl.port, path: warmPath },
+          (res) => res.resume().on('end', done).on('error', done),
+        )
+        req.on('error', () => done())
+        req.end()
+      })))
+  }
   const started = performance.now()
-  t0 = wallNowMs() + 50
+  t0 = wallNowMs() + 100
   origin.start(t0)
   let i = 0
   const pump = () => {
