@@ -149,12 +149,12 @@ describe('model', () => {
       inflight: 1,
       concurrencyLimit: null,
       latencyMs: { p50: 5, p99: 9 },
-      admitted: { normal: t },
-      shed: { low: 1 },
+      admitted: { critical: 0, normal: t, low: 0 },
+      shed: { critical: 0, normal: 0, low: 1 },
     })),
   })
 
-  it('record() keeps a bounded, ordered history per route and forgets gone routes', () => {
+  it('record() keeps a bounded, ordered history per route and forgets gone routes; prioritiesOf() lists the busy priorities', () => {
     const history = new Map<string, Sample[]>()
     for (let t = 0; t <= 10_000; t += 1000) record(history, stats(t, ['a', 'b']), 5000)
     const a = history.get('a')!

@@ -36,8 +36,8 @@ const histories = new Map<string, Sample[]>()
 const modeChanges: ModeEvent[] = []
 const decisions: { t: number; route: string; priority: string; allow: boolean }[] = []
 let latest: StatsEvent | undefined
-let configVersion: number | undefined
-let loadingVersion: number | undefined
+/** The config version last asked for: a failed fetch is retried when the version changes. */
+let configAsked: number | undefined
 let stream: AbortController | undefined
 let attempt = 0
 let retryTimer: ReturnType<typeof setTimeout> | undefined
@@ -91,6 +91,7 @@ async function connect(): Promise<void> {
       return askToken('The token was refused: enter it again')
     }
     if (!res.ok || res.body === null) throw new Error(`the event stream answered ${res.status}`)
+    configAsked = undefined
     const reader = res.body.pipeThrough(new TextDecoderStream()).getReader()
     const read = sseReader()
     for (;;) {
@@ -121,8 +122,9 @@ function handle(event: string, data: string): void {
     latest = stats
     record(histories, stats, WINDOW_MS)
     status('live', `live · ${new Date(stats.t).toLocaleTimeString()}`)
-    if (stats.configVersion !== undefined && stats.configVersion !== configVersion) {
-      void loadConfig(stats.configVersion)
+    if (stats.configVersion !== undefined && stats.configVersion !== configAsked) {
+      configAsked = stats.configVersion
+      void loadConfig()
     }
     render()
   } else if (event === 'mode') {
@@ -135,21 +137,16 @@ function handle(event: string, data: string): void {
   }
 }
 
-async function loadConfig(version: number | undefined): Promise<void> {
-  if (loadingVersion !== undefined && loadingVersion === version) return
-  loadingVersion = version
+async function loadConfig(): Promise<void> {
   try {
     const res = await fetch(api('config'), { headers: authorization(), cache: 'no-store' })
     if (res.status === 401) return askToken('The token was refused: enter it again')
-    if (!res.ok) throw new Error(`the config answered ${res.status}`)
+    if (!res.ok) throw new Error(`The config answered ${res.status}`)
     const body = await res.json() as { version: number; config: unknown }
-    configVersion = body.version
     $('config-version').textContent = `version ${body.version}`
     $('config').textContent = JSON.stringify(body.config, null, 2)
   } catch (error) {
     $('config').textContent = error instanceof Error ? error.message : String(error)
-  } finally {
-    loadingVersion = undefined
   }
 }
 

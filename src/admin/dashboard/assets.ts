@@ -296,7 +296,11 @@ function drawChart(canvas, spec) {
   g.clearRect(0, 0, width, height);
   const { from, to } = spec;
   const [lo, hi] = extent(spec.series, from, to, spec.yFloor ?? 0, spec.yCeiling ?? 1);
-  const ticks = niceTicks(lo, hi, Math.max(2, Math.floor((height - PAD.top - PAD.bottom) / 28)));
+  const ticks = niceTicks(
+    lo,
+    hi + (hi - lo) * 0.05,
+    Math.max(2, Math.floor((height - PAD.top - PAD.bottom) / 28))
+  );
   const x = linearScale(from, to, PAD.left, width - PAD.right);
   const y = linearScale(ticks.min, ticks.max, height - PAD.bottom, PAD.top);
   const style = getComputedStyle(canvas);
@@ -430,8 +434,9 @@ function rates(samples, pick) {
 function prioritiesOf(samples) {
   const seen = /* @__PURE__ */ new Set();
   for (const s of samples) {
-    for (const p of Object.keys(s.admitted)) seen.add(p);
-    for (const p of Object.keys(s.shed)) seen.add(p);
+    for (const counts of [s.admitted, s.shed]) {
+      for (const [p, n] of Object.entries(counts)) if (n > 0) seen.add(p);
+    }
   }
   return [...seen];
 }
@@ -454,8 +459,7 @@ var histories = /* @__PURE__ */ new Map();
 var modeChanges = [];
 var decisions = [];
 var latest;
-var configVersion;
-var loadingVersion;
+var configAsked;
 var stream;
 var attempt = 0;
 var retryTimer;
@@ -503,6 +507,7 @@ async function connect() {
       return askToken("The token was refused: enter it again");
     }
     if (!res.ok || res.body === null) throw new Error(\`the event stream answered \${res.status}\`);
+    configAsked = void 0;
     const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
     const read = sseReader();
     for (; ; ) {
@@ -532,8 +537,9 @@ function handle(event, data) {
     latest = stats;
     record(histories, stats, WINDOW_MS);
     status("live", \`live · \${new Date(stats.t).toLocaleTimeString()}\`);
-    if (stats.configVersion !== void 0 && stats.configVersion !== configVersion) {
-      void loadConfig(stats.configVersion);
+    if (stats.configVersion !== void 0 && stats.configVersion !== configAsked) {
+      configAsked = stats.configVersion;
+      void loadConfig();
     }
     render();
   } else if (event === "mode") {
@@ -545,21 +551,16 @@ function handle(event, data) {
     decisions.length = Math.min(decisions.length, 12);
   }
 }
-async function loadConfig(version) {
-  if (loadingVersion !== void 0 && loadingVersion === version) return;
-  loadingVersion = version;
+async function loadConfig() {
   try {
     const res = await fetch(api("config"), { headers: authorization(), cache: "no-store" });
     if (res.status === 401) return askToken("The token was refused: enter it again");
-    if (!res.ok) throw new Error(\`the config answered \${res.status}\`);
+    if (!res.ok) throw new Error(\`The config answered \${res.status}\`);
     const body = await res.json();
-    configVersion = body.version;
     $("config-version").textContent = \`version \${body.version}\`;
     $("config").textContent = JSON.stringify(body.config, null, 2);
   } catch (error) {
     $("config").textContent = error instanceof Error ? error.message : String(error);
-  } finally {
-    loadingVersion = void 0;
   }
 }
 function el(tag, className = "", text = "") {

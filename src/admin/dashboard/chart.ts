@@ -288,7 +288,12 @@ export function drawChart(canvas: HTMLCanvasElement, spec: ChartSpec): void {
   g.clearRect(0, 0, width, height)
   const { from, to } = spec
   const [lo, hi] = extent(spec.series, from, to, spec.yFloor ?? 0, spec.yCeiling ?? 1)
-  const ticks = niceTicks(lo, hi, Math.max(2, Math.floor((height - PAD.top - PAD.bottom) / 28)))
+  // 5 % headroom, so a line at the maximum does not run along the top edge.
+  const ticks = niceTicks(
+    lo,
+    hi + (hi - lo) * 0.05,
+    Math.max(2, Math.floor((height - PAD.top - PAD.bottom) / 28)),
+  )
   const x = linearScale(from, to, PAD.left, width - PAD.right)
   const y = linearScale(ticks.min, ticks.max, height - PAD.bottom, PAD.top)
   const style = getComputedStyle(canvas)

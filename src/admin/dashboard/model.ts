@@ -194,12 +194,16 @@ export function rates<T extends { t: number }>(
   return out
 }
 
-/** Every priority a route's history has counted, admitted or shed, in first-seen order. */
+/**
+ * The priorities a route's history has seen requests of (admitted or shed counter above 0), in
+ * first-seen order: the counters list every configured priority, most of them idle on a route.
+ */
 export function prioritiesOf(samples: readonly Sample[]): string[] {
   const seen = new Set<string>()
   for (const s of samples) {
-    for (const p of Object.keys(s.admitted)) seen.add(p)
-    for (const p of Object.keys(s.shed)) seen.add(p)
+    for (const counts of [s.admitted, s.shed]) {
+      for (const [p, n] of Object.entries(counts)) if (n > 0) seen.add(p)
+    }
   }
   return [...seen]
 }
