@@ -12,7 +12,13 @@ export {
 } from './admin.ts'
 export { tokenMatches } from './auth.ts'
 export { type BodyRead, readJsonBody } from './body.ts'
-export { type ObservabilityOptions, observabilitySection } from './observability.ts'
+export {
+  DEFAULT_INJECTION_TTL_S,
+  MAX_INJECTION_TTL_S,
+  type ObservabilityOptions,
+  observabilitySection,
+  TelemetryBodySchema,
+} from './observability.ts'
 export {
   type DecisionEvent,
   type DecisionLogOptions,

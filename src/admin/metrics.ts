@@ -82,6 +82,12 @@ export function renderMetrics(stats: Stats): string {
   )
   family('rheostat_scar', 'gauge', 'Route scar tissue 0..1', perRoute((r) => r.scar))
   family(
+    'rheostat_injected_pressure',
+    'gauge',
+    'Pressure injected through the telemetry endpoint, in force now (0: none)',
+    perRoute((r) => r.injected?.pressure ?? 0),
+  )
+  family(
     'rheostat_mode',
     'gauge',
     'Route mode: 1 for the current one',

@@ -5,11 +5,16 @@
  * - `GET /metrics`: Prometheus text exposition (metrics.ts).
  * - `GET /api/stats`: the same as JSON (stats.ts).
  * - `GET /api/events`: Server-Sent Events of stats, decisions and mode changes (events.ts).
+ * - `POST /api/telemetry`: pressure or telemetry from upstream systems for one route.
  *
  * @module
  */
 
 import type { Context, Hono } from 'hono'
+import * as z from 'zod/mini'
+import { problemsOf } from '../config/schema.ts'
+import { MAX_LATENCY_MS } from '../engine/reference/layout.ts'
+import { readJsonBody } from './body.ts'
 import { DEFAULT_PROBLEM_TYPE_BASE, problemResponse } from '../http/responses.ts'
 import type { AdminSection } from './admin.ts'
 import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from './metrics.ts'
@@ -17,6 +22,39 @@ import { collectStats, DEFAULT_ROUTE_LIMIT, type ObservabilityDeps } from './sta
 import { EventHub, type EventStreamOptions } from './events.ts'
 
 export type { ObservabilityDeps } from './stats.ts'
+
+/** Longest injection, s: an hour; an upstream system that means longer should say so again. */
+export const MAX_INJECTION_TTL_S = 3600
+
+/** The body of `POST {prefix}/api/telemetry`. */
+export const TelemetryBodySchema = z.strictObject({
+  /** A configured route id, or a route the isolate holds (`GET /api/stats` lists them). */
+  route: z.string().check(z.minLength(1), z.maxLength(256)),
+  /** Pressure to inject, 0..1: the route's pressure is at least this until the ttl. */
+  pressure: z.optional(z.number().check(z.gte(0), z.lte(1))),
+  /** How long the injected pressure lasts, s. @default 30 */
+  ttlS: z.optional(z.number().check(z.gt(0), z.lte(MAX_INJECTION_TTL_S))),
+  /** Raw telemetry, as `governor.observe` takes it: a latency sample, ms. */
+  latencyMs: z.optional(z.number().check(z.gte(0), z.lte(MAX_LATENCY_MS))),
+  /** An error rate seen upstream, 0..1. */
+  errorRate: z.optional(z.number().check(z.gte(0), z.lte(1))),
+  /** How full the origin says it is, 0..1. */
+  saturation: z.optional(z.number().check(z.gte(0), z.lte(1))),
+}).check(
+  z.refine(
+    (body) =>
+      body.pressure !== undefined || body.latencyMs !== undefined ||
+      body.errorRate !== undefined || body.saturation !== undefined,
+    { message: 'Give "pressure" or telemetry ("latencyMs", "errorRate", "saturation")' },
+  ),
+  z.refine((body) => body.ttlS === undefined || body.pressure !== undefined, {
+    message: '"ttlS" applies to an injected "pressure": give one',
+    path: ['ttlS'],
+  }),
+)
+
+/** The injection's default lifetime, s. */
+export const DEFAULT_INJECTION_TTL_S = 30
 
 /** Options of `observabilitySection()` beyond its dependencies. */
 export interface ObservabilityOptions extends ObservabilityDeps {
@@ -73,6 +111,59 @@ export function observabilitySection(deps: ObservabilityOptions): AdminSection {
         status: 503,
         detail: `This isolate already serves ${hub.maxSubscribers} event streams; try again later`,
       }, { 'retry-after': '5' })
+    })
+
+    app.post('/api/telemetry', async function telemetry(c) {
+      const body = await readJsonBody(c, deps.maxBodyBytes)
+      if (!body.ok) return body.response
+      const parsed = z.safeParse(TelemetryBodySchema, body.value)
+      if (!parsed.success) {
+        const problems = problemsOf(parsed.error.issues)
+        return problemResponse({
+          type: `${DEFAULT_PROBLEM_TYPE_BASE}invalid-telemetry`,
+          title: 'Invalid telemetry',
+          status: 422,
+          detail: `The telemetry has ${problems.length} problem${
+            problems.length === 1 ? '' : 's'
+          }; none of it was applied`,
+          problems,
+        })
+      }
+      const input = parsed.data
+      const { governor } = deps
+      // Only routes the governor knows: a made-up id would take a slot and evict a real route.
+      const known = governor.config.routes.some((r) => r.id === input.route) ||
+        governor.routes().includes(input.route)
+      if (!known) {
+        return problemResponse({
+          type: `${DEFAULT_PROBLEM_TYPE_BASE}unknown-route`,
+          title: 'Unknown route',
+          status: 404,
+          detail: `No route "${input.route}" is configured or held by this isolate`,
+          problems: [{ path: 'route', message: 'Expected a configured route id' }],
+        })
+      }
+      if (
+        input.latencyMs !== undefined || input.errorRate !== undefined ||
+        input.saturation !== undefined
+      ) {
+        governor.observe(input.route, {
+          latencyMs: input.latencyMs,
+          errorRate: input.errorRate,
+          saturation: input.saturation,
+        })
+      }
+      if (input.pressure !== undefined) {
+        governor.inject(input.route, input.pressure, input.ttlS ?? DEFAULT_INJECTION_TTL_S)
+      }
+      const snapshot = governor.snapshot(input.route)
+      return c.json({
+        route: input.route,
+        isolateId: deps.sync?.status().isolateId ?? 'local',
+        injected: snapshot?.injected ?? null,
+        observed: input.latencyMs !== undefined || input.errorRate !== undefined ||
+          input.saturation !== undefined,
+      }, 202)
     })
   }
 }

@@ -48,6 +48,11 @@ export interface EngineCore {
     errorCount: number,
     nowMs: number,
   ): void
+  /**
+   * Injects pressure (0..1) from outside until `untilMs`: each tick that ends by then takes the
+   * larger of the measured and the injected pressure. Replaces an earlier injection.
+   */
+  inject(slot: number, pressure: number, untilMs: number, nowMs: number): void
   /** Brings the slot's ticks up to `nowMs`. */
   advance(slot: number, nowMs: number): void
   /** Writes derived values (resistance, pressures, threshold, excess) to the scratch registers. */

@@ -156,6 +156,8 @@ export interface RouteSnapshot {
   concurrencyLimit: number
   admission: Record<string, number>
   modeTransitions: number
+  /** Pressure injected from outside (`inject`) and until when, ms; null when none is in force. */
+  injected: { pressure: number; untilMs: number } | null
 }
 
 /**
@@ -226,6 +228,12 @@ export interface Governor {
    * snapshot: cheap enough for every response's RateLimit header. 1 for a route not held.
    */
   admission(route: string, priority: string): number
+  /**
+   * Injects pressure (0..1) for `ttlS` seconds: until then the route's pressure is the larger of
+   * the measured one and this (docs/physics.md §20). Replaces an earlier injection on the route.
+   * @throws {RangeError} When pressure is not within 0..1 or ttlS is not a positive number.
+   */
+  inject(route: string, pressure: number, ttlS: number, options?: AdmitOptions): void
   /** Feeds telemetry measured elsewhere. */
   observe(route: string, telemetry: Telemetry, options?: AdmitOptions): void
   /** observe + admit in one call. */
@@ -510,6 +518,19 @@ class GovernorImpl implements Governor {
     if (this.watching) this.checkMode(slot, now)
   }
 
+  inject(route: string, pressure: number, ttlS: number, options?: AdmitOptions): void {
+    if (!(pressure >= 0 && pressure <= 1)) {
+      throw new RangeError(`Injected pressure must be a number from 0 to 1, got "${pressure}"`)
+    }
+    if (!(ttlS > 0) || !Number.isFinite(ttlS)) {
+      throw new RangeError(`Injection ttlS must be a positive number of seconds, got "${ttlS}"`)
+    }
+    const now = this.now()
+    const slot = this.slotFor(route, options?.profile, now)
+    this.engine.inject(slot, pressure, now + ttlS * 1000, now)
+    if (this.watching) this.checkMode(slot, now)
+  }
+
   route(route: string, telemetry: Telemetry, options?: AdmitOptions): Decision {
     this.observe(route, telemetry, options)
     return this.admit(route, options)
@@ -684,6 +705,9 @@ class GovernorImpl implements Governor {
       concurrencyLimit: e.readState(slot, L.S_LIMIT),
       admission,
       modeTransitions: e.readState(slot, L.S_TRANSITIONS),
+      injected: e.readState(slot, L.S_INJ_P) > 0 && e.readState(slot, L.S_INJ_UNTIL) > now
+        ? { pressure: e.readState(slot, L.S_INJ_P), untilMs: e.readState(slot, L.S_INJ_UNTIL) }
+        : null,
     }
   }
 

@@ -82,6 +82,16 @@ function opArb(slots: number): fc.Arbitrary<Op> {
       }),
     },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('jump' as const), toMs: anyDouble }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        op: fc.constant('inject' as const),
+        slot,
+        pressure: fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), anyDouble),
+        ttlMs: fc.oneof(dt, anyDouble),
+        dtMs: dt,
+      }),
+    },
   )
 }
 

@@ -19,6 +19,7 @@ export type Op =
     dtMs: number
   }
   | { op: 'jump'; toMs: number }
+  | { op: 'inject'; slot: number; pressure: number; ttlMs: number; dtMs: number }
 
 export interface Sequence {
   params: PhysicsParams[]
@@ -95,6 +96,7 @@ export function runSequence(engine: EngineCore, seq: Sequence): Trace {
     else if (o.op === 'complete') engine.complete(o.slot, o.latencyMs, o.err, now, o.sample)
     else if (o.op === 'observe') engine.observe(o.slot, o.latencyMs, o.err, o.sat, now)
     else if (o.op === 'absorb') engine.absorb(o.slot, o.count, o.latencySumMs, o.errors, now)
+    else if (o.op === 'inject') engine.inject(o.slot, o.pressure, now + o.ttlMs, now)
     else engine.advance(o.slot, now)
   }
   snapshot()
@@ -132,9 +134,14 @@ export function prng(seed: number): () => number {
 
 /**
  * A scripted sequence: phases of healthy, slow, failing and silent traffic on a few routes,
- * with hostile values mixed in. Deterministic for a seed; used for golden vectors.
+ * with hostile values mixed in. Deterministic for a seed; used for golden vectors. With
+ * `inject`, about 1 op in 100 also injects pressure (the sequences without it are unchanged).
  */
-export function scriptedSequence(seed: number, length: number): Sequence {
+export function scriptedSequence(
+  seed: number,
+  length: number,
+  options: { inject?: boolean | undefined } = {},
+): Sequence {
   const rnd = prng(seed)
   const slots = 3
   const ops: Op[] = []
@@ -166,6 +173,11 @@ export function scriptedSequence(seed: number, length: number): Sequence {
         sat: rnd() < 0.3 ? rnd() * 1.2 : NaN,
         dtMs,
       })
+      continue
+    }
+    if (options.inject === true && r > 0.99) {
+      const pressure = rnd() < 0.1 ? hostile[Math.floor(rnd() * hostile.length)] as number : rnd()
+      ops.push({ op: 'inject', slot, pressure, ttlMs: rnd() * 30000, dtMs })
       continue
     }
     ops.push({ op: 'admit', slot, cls: Math.floor(rnd() * 3), dtMs })

@@ -399,3 +399,88 @@ describe.each(ENGINES)('watchDecisionLog() on the %s engine', (engine) => {
     expect(lines).toHaveLength(count)
   })
 })
+
+describe.each(ENGINES)('POST /api/telemetry on the %s engine', (engine) => {
+  const setup = () => {
+    const r = rig(engine, { routes: [{ id: 'checkout' }] })
+    const admin = adminFor(r)
+    const post = (body: unknown, headers: Record<string, string> = auth) =>
+      admin.request('http://edge/__rheostat/api/telemetry', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      })
+    return { r, post }
+  }
+
+  it('POST /api/telemetry injects pressure into a configured route until its ttl', async () => {
+    const { r, post } = setup()
+    const t0 = r.clock.now
+    const res = await post({ route: 'checkout', pressure: 0.7, ttlS: 2 })
+    expect(res.status).toBe(202)
+    expect(await res.json()).toEqual({
+      route: 'checkout',
+      isolateId: 'local',
+      injected: { pressure: 0.7, untilMs: t0 + 2000 },
+      observed: false,
+    })
+    r.clock.now = t0 + 150
+    const during = (await getStats(r)).routes.find((x) => x.route === 'checkout')!
+    expect(during.pressure.combined).toBe(0.7)
+    expect(during.injected).toEqual({ pressure: 0.7, untilMs: t0 + 2000 })
+    r.clock.now = t0 + 2500
+    const after = (await getStats(r)).routes.find((x) => x.route === 'checkout')!
+    expect(after.pressure.combined).toBe(0)
+    expect(after.injected).toBeNull()
+  })
+
+  it('POST /api/telemetry feeds raw telemetry, with a default ttl of 30 s for pressure', async () => {
+    const { r, post } = setup()
+    const res = await post({ route: 'checkout', saturation: 1, pressure: 0.2 })
+    expect(res.status).toBe(202)
+    const body = await res.json()
+    expect(body.observed).toBe(true)
+    expect(body.injected.untilMs).toBe(r.clock.now + 30000)
+    r.clock.now += 1000
+    await post({ route: 'checkout', saturation: 1 })
+    r.clock.now += 1000
+    const route = (await getStats(r)).routes[0]!
+    // Two reports of a full origin, smoothed over the signal time constant.
+    expect(route.signals.saturation).toBeGreaterThan(0.1)
+    expect(route.pressure.combined).toBeGreaterThanOrEqual(0.2)
+  })
+
+  it('POST /api/telemetry answers 422 with each problem, 404 for an unknown route', async () => {
+    const { r, post } = setup()
+    const cases: [unknown, string[]][] = [
+      [{ route: 'checkout', pressure: 1.5 }, ['pressure']],
+      [{ pressure: 0.5 }, ['route']],
+      [{ route: 'checkout', pressure: 0.5, ttlS: 0 }, ['ttlS']],
+      [{ route: 'checkout', pressure: 0.5, ttlS: 7200 }, ['ttlS']],
+      [{ route: 'checkout', latencyMs: 5, ttlS: 10 }, ['ttlS']],
+      [{ route: 'checkout' }, ['']],
+      [{ route: 'checkout', pressure: 0.5, extra: 1 }, ['']],
+      [{ route: '', pressure: '0.5' }, ['route', 'pressure']],
+      [[1, 2], ['']],
+    ]
+    for (const [body, paths] of cases) {
+      const res = await post(body)
+      expect(res.status, JSON.stringify(body)).toBe(422)
+      expect(res.headers.get('content-type')).toBe('application/problem+json')
+      const problem = await res.json()
+      expect(problem.problems.map((p: { path: string }) => p.path).sort()).toEqual(paths.sort())
+      for (const p of problem.problems) expect(p.message.length).toBeGreaterThan(0)
+    }
+    const unknown = await post({ route: 'nope', pressure: 0.5 })
+    expect(unknown.status).toBe(404)
+    expect(r.gov.routes()).not.toContain('nope')
+    expect((await post({ route: 'checkout', pressure: 0.5 }, {})).status).toBe(401)
+    const text = await adminFor(r).request('http://edge/__rheostat/api/telemetry', {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'text/plain' },
+      body: 'pressure=1',
+    })
+    expect(text.status).toBe(415)
+    expect(r.gov.snapshot('checkout')).toBeUndefined()
+  })
+})

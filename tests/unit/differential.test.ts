@@ -28,6 +28,18 @@ describe('differential', () => {
     expect(reasons.has(2) && reasons.has(4) && reasons.has(5)).toBe(true)
   })
 
+  it('scripted sequences with injected pressure agree on both engines, and the injections matter', () => {
+    const seq = scriptedSequence(8, 20000, { inject: true })
+    expect(seq.ops.filter((o) => o.op === 'inject').length).toBeGreaterThan(50)
+    const ts = runSequence(newTs(), seq)
+    expect(firstDifference(ts, runSequence(newWasm(), seq))).toBeNull()
+    const inert = {
+      ...seq,
+      ops: seq.ops.map((o) => (o.op === 'inject' ? { ...o, pressure: 0 } : o)),
+    }
+    expect(runSequence(newTs(), inert).codes).not.toEqual(ts.codes)
+  })
+
   it('golden vectors in tests/fixtures/golden.json match both engines', () => {
     expect(compareGolden(golden, newTs)).toEqual([])
     expect(compareGolden(golden, newWasm)).toEqual([])

@@ -131,8 +131,8 @@ describe.each(ENGINES)('governor on the %s engine', (engine) => {
       expect(lease.release()).toBe(true)
     })
 
-    it('state per route in the engine is 256 bytes', () => {
-      expect(SLOT_FIELDS * 8).toBe(256)
+    it('state per route in the engine is 272 bytes', () => {
+      expect(SLOT_FIELDS * 8).toBe(272)
     })
   })
 

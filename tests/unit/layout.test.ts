@@ -54,6 +54,7 @@ describe('layout twins', () => {
       'complete',
       'init',
       'initSlot',
+      'inject',
       'inspect',
       'memory',
       'observe',

@@ -11,6 +11,6 @@ describe('node smoke', () => {
 
   it('reports ABI version 1', async () => {
     const { abiVersion } = await instantiateRheostat<{ abiVersion: () => number }>()
-    expect(abiVersion()).toBe(1)
+    expect(abiVersion()).toBe(2)
   })
 })

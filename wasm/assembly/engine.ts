@@ -79,6 +79,8 @@ import {
   S_ERR,
   S_FRESH,
   S_INFLIGHT,
+  S_INJ_P,
+  S_INJ_UNTIL,
   S_LAST_PASS,
   S_LAST_SAMPLE,
   S_LAT,
@@ -360,6 +362,17 @@ export function absorb(
   st(b, S_POOL_ERR, ld(b, S_POOL_ERR) + errors)
 }
 
+// Injects pressure from outside: until untilMs, each tick's pressure is the larger of the
+// measured one and this. A new injection replaces the previous one.
+export function inject(slot: i32, pressure: f64, untilMs: f64, nowMs: f64): void {
+  const b = enter(slot, nowMs)
+  let inj = pressure
+  if (!(inj >= 0)) inj = 0
+  if (inj > 1) inj = 1
+  st(b, S_INJ_P, inj)
+  st(b, S_INJ_UNTIL, cleanTime(untilMs, ld(b, S_TICK_START)))
+}
+
 // Advances the slot to nowMs (a clock that went back changes nothing); returns its base.
 function enter(slot: i32, nowMs: f64): usize {
   const b = slotBase(slot)
@@ -405,6 +418,16 @@ function advanceSlot(b: usize, p: usize, nowMs: f64): void {
     dataTick(b, p)
     j = j + 1
   } while (j < k && ld(b, S_POOL_N) > 0)
+  if (k > j && ld(b, S_INJ_P) > 0) {
+    // An injection that ends within the idle ticks: the tick it ends in is a data tick.
+    const e = Math.floor((ld(b, S_INJ_UNTIL) - start) / tickMs)
+    if (e >= j && e < k) {
+      if (e > j) idleTicks(b, p, e - j, start + (j - 1) * tickMs)
+      st(b, S_TICK_START, start + e * tickMs)
+      dataTick(b, p)
+      j = e + 1
+    }
+  }
   if (k > j) idleTicks(b, p, k - j, start + (j - 1) * tickMs)
   const t = start + k * tickMs
   st(b, S_TICK_START, t)
@@ -544,7 +567,16 @@ function dataTick(b: usize, p: usize): void {
   const pe = axisPressure((ld(b, S_ERR) - errT) / (errT * ld(p, P_ERR_SCALE)))
   const ps = saturationPressure(b, p)
   const pOld = ld(b, S_P)
-  const pNew = 1 - (1 - pl) * (1 - pe) * (1 - ps)
+  let pNew = 1 - (1 - pl) * (1 - pe) * (1 - ps)
+  // Injected pressure blends by the max while the tick ends within its time; then it is over.
+  const inj = ld(b, S_INJ_P)
+  if (inj > 0) {
+    if (ld(b, S_TICK_START) + ld(p, P_TICK_MS) <= ld(b, S_INJ_UNTIL)) {
+      if (inj > pNew) pNew = inj
+    } else {
+      st(b, S_INJ_P, 0)
+    }
+  }
   st(b, S_P, pNew)
 
   const slope = (pNew - pOld) * ld(p, P_INV_TICK_S)

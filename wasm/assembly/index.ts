@@ -8,6 +8,7 @@ export {
   complete,
   init,
   initSlot,
+  inject,
   inspect,
   observe,
   paramsPtr,
@@ -17,5 +18,5 @@ export {
 
 /** Version of the numeric ABI; the loader refuses a module whose version it does not know. */
 export function abiVersion(): i32 {
-  return 1
+  return 2
 }

@@ -85,6 +85,8 @@ import {
   S_ERR,
   S_FRESH,
   S_INFLIGHT,
+  S_INJ_P,
+  S_INJ_UNTIL,
   S_LAST_PASS,
   S_LAST_SAMPLE,
   S_LAT,
@@ -319,6 +321,20 @@ export class ReferenceEngine implements EngineCore {
     s[b + S_POOL_ERR] = s[b + S_POOL_ERR] + errors
   }
 
+  /**
+   * Injects pressure from outside (docs/physics.md §20): until `untilMs`, every tick's pressure is
+   * the larger of the measured one and `pressure`. A new injection replaces the previous one.
+   */
+  inject(slot: number, pressure: number, untilMs: number, nowMs: number): void {
+    const s = this.state
+    const b = this.enter(slot, nowMs)
+    let inj = pressure
+    if (!(inj >= 0)) inj = 0
+    if (inj > 1) inj = 1
+    s[b + S_INJ_P] = inj
+    s[b + S_INJ_UNTIL] = cleanTime(untilMs, s[b + S_TICK_START])
+  }
+
   /** Advances the slot to `nowMs` (a clock that went back changes nothing); returns its base. */
   private enter(slot: number, nowMs: number): number {
     const s = this.state
@@ -345,6 +361,17 @@ export class ReferenceEngine implements EngineCore {
       this.dataTick(b, p)
       j = j + 1
     } while (j < k && s[b + S_POOL_N] > 0)
+    if (k > j && s[b + S_INJ_P] > 0) {
+      // An injection that ends within the idle ticks: the tick it ends in is a data tick, so the
+      // pressure falls back to the measured one there and not at the next sample.
+      const e = Math.floor((s[b + S_INJ_UNTIL] - start) / tickMs)
+      if (e >= j && e < k) {
+        if (e > j) this.idleTicks(b, p, e - j, start + (j - 1) * tickMs)
+        s[b + S_TICK_START] = start + e * tickMs
+        this.dataTick(b, p)
+        j = e + 1
+      }
+    }
     if (k > j) this.idleTicks(b, p, k - j, start + (j - 1) * tickMs)
     const t = start + k * tickMs
     s[b + S_TICK_START] = t
@@ -551,7 +578,16 @@ export class ReferenceEngine implements EngineCore {
     const outer = axisPressure((sat - satT) / ((1 - satT) * 0.5))
     const ps = Math.max(inner, outer)
     const pOld = s[b + S_P]
-    const pNew = 1 - (1 - pl) * (1 - pe) * (1 - ps)
+    let pNew = 1 - (1 - pl) * (1 - pe) * (1 - ps)
+    // Injected pressure blends by the max while the tick ends within its time; then it is over.
+    const inj = s[b + S_INJ_P]
+    if (inj > 0) {
+      if (s[b + S_TICK_START] + pr[p + P_TICK_MS] <= s[b + S_INJ_UNTIL]) {
+        if (inj > pNew) pNew = inj
+      } else {
+        s[b + S_INJ_P] = 0
+      }
+    }
     s[b + S_P] = pNew
 
     // Momentum: smoothed dP/dt per second.

@@ -8,8 +8,8 @@
  * @module
  */
 
-/** f64 fields per route slot: 32 × 8 bytes = 256 bytes. */
-export const SLOT_FIELDS = 32
+/** f64 fields per route slot: 34 × 8 bytes = 272 bytes. */
+export const SLOT_FIELDS = 34
 /** f64 fields per parameter set. */
 export const PARAM_FIELDS = 48
 /** f64 scratch registers. */
@@ -82,6 +82,10 @@ export const S_POOL_N = 29
 export const S_POOL_LAT = 30
 /** Their failures. */
 export const S_POOL_ERR = 31
+/** Pressure injected from outside (the telemetry endpoint), 0..1; 0 when none is in force. */
+export const S_INJ_P = 32
+/** Until when the injected pressure counts, ms: ticks that end later ignore it. */
+export const S_INJ_UNTIL = 33
 
 // ---- Parameter fields ----------------------------------------------------------------------------
 /** Tick length, ms. */

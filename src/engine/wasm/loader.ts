@@ -10,7 +10,7 @@ import type { EngineCore } from '../types.ts'
 import { PARAM_FIELDS, SCRATCH_FIELDS, SLOT_FIELDS } from '../reference/layout.ts'
 
 /** The ABI version this loader speaks; `wasm/assembly/index.ts` exports the module's own. */
-export const WASM_ABI_VERSION = 1
+export const WASM_ABI_VERSION = 2
 
 /** The raw exports of `wasm/build/rheostat.wasm`. */
 export interface WasmEngineExports {
@@ -43,6 +43,7 @@ export interface WasmEngineExports {
     errorCount: number,
     nowMs: number,
   ): void
+  inject(slot: number, pressure: number, untilMs: number, nowMs: number): void
   advance(slot: number, nowMs: number): void
   inspect(slot: number): void
 }
@@ -163,6 +164,10 @@ export class WasmEngine implements EngineCore {
     nowMs: number,
   ): void {
     this.exports.absorb(slot, count, latencySumMs, errorCount, nowMs)
+  }
+
+  inject(slot: number, pressure: number, untilMs: number, nowMs: number): void {
+    this.exports.inject(slot, pressure, untilMs, nowMs)
   }
 
   advance(slot: number, nowMs: number): void {
