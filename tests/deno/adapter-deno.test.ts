@@ -143,6 +143,8 @@ Deno.test('createDenoHandler() shares state through Upstash when its credentials
     const a = createDenoHandler({ ...options, isolateId: 'deno-a' })
     const b = createDenoHandler({ ...options, isolateId: 'deno-b' })
     assert.equal(a.store.kind, 'upstash')
+    // Uploads live beside the shared state, under the same prefix.
+    assert.equal(a.live.store.kind, 'upstash')
     for (let i = 0; i < 100; i++) {
       now += 20
       const res = await (i % 2 === 0 ? a : b).fetch(new Request('http://edge.test/api/items'))
@@ -164,9 +166,10 @@ Deno.test('createDenoHandler() shares state through Upstash when its credentials
       assert.equal(status.store, 'upstash')
     }
     // 2 virtual s at a 250 ms interval: at most one exchange per isolate per interval (+1 each
-    // for the final flush, +1 for an EVAL after NOSCRIPT on a fresh Redis).
-    const exchanges = front.requests.filter((r) => r.commands.some((c) => c.startsWith('EVAL')))
-    assert.ok(exchanges.length <= 2 * (8 + 2) + 1, `${exchanges.length} exchanges`)
+    // for the final flush), each with one config heartbeat beside it (+1 each for an EVAL after
+    // NOSCRIPT on a fresh Redis).
+    const scripts = front.requests.filter((r) => r.commands.some((c) => c.startsWith('EVAL')))
+    assert.ok(scripts.length <= 2 * 2 * (8 + 2) + 2, `${scripts.length} script calls`)
   } finally {
     await origin.server.shutdown()
     await front.close()

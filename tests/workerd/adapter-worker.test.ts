@@ -70,12 +70,15 @@ afterEach(() => {
 })
 
 describe('Worker entry', () => {
-  it('the root wrangler.toml ships the entry, the Durable Object binding and a valid config', () => {
+  it('the root wrangler.toml ships the entry, the Durable Object bindings and a valid config', () => {
     const { root } = shipped
     expect(root.main).toBe('src/adapter/cloudflare-workers/worker.ts')
     expect(root.compatibilityDate).toBe('2026-10-01')
-    expect(root.durableObjects).toEqual([{ name: 'ROUTE_STATE', className: 'RouteStateDO' }])
-    expect(root.sqliteClasses).toEqual(['RouteStateDO'])
+    expect(root.durableObjects).toEqual([
+      { name: 'ROUTE_STATE', className: 'RouteStateDO' },
+      { name: 'CONFIG_STORE', className: 'ConfigDO' },
+    ])
+    expect(root.sqliteClasses).toEqual(['RouteStateDO', 'ConfigDO'])
     const config = parseEdgeConfigText(root.rheostatConfig)
     expect(config.sync.store).toBe('durable-object')
     expect(config.routes.map((r) => [r.id, r.match?.path, r.priority, r.origin])).toEqual([
@@ -262,8 +265,11 @@ describe('examples/cloudflare-proxy', () => {
     const config = shipped.example
     expect(config.main).toBe('examples/cloudflare-proxy/index.ts')
     expect(example).toBe(worker)
-    expect(config.durableObjects).toEqual([{ name: 'ROUTE_STATE', className: 'RouteStateDO' }])
-    expect(config.sqliteClasses).toEqual(['RouteStateDO'])
+    expect(config.durableObjects).toEqual([
+      { name: 'ROUTE_STATE', className: 'RouteStateDO' },
+      { name: 'CONFIG_STORE', className: 'ConfigDO' },
+    ])
+    expect(config.sqliteClasses).toEqual(['RouteStateDO', 'ConfigDO'])
     expect(parseEdgeConfigText(config.rheostatConfig).routes.map((r) => r.id)).toEqual([
       'orders',
       'exports',

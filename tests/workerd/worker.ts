@@ -3,7 +3,7 @@
 import wasmModule from '../../wasm/build/rheostat.wasm'
 
 // Durable Object classes must be exports of the main module to be bound (wrangler.toml).
-export { RouteStateDO } from '../../src/store/durable-object/index.ts'
+export { ConfigDO, RouteStateDO } from '../../src/store/durable-object/index.ts'
 // Test-only: a RouteStateDO that throws on demand (store-failure tests).
 export { FlakyRouteStateDO } from './flaky-route-state.ts'
 

@@ -15,6 +15,11 @@ import { configSection } from '../../admin/config-api.ts'
 import { createLiveConfig, isolateLister, type LiveConfig } from '../../governor/live-config.ts'
 import { type ConfigStore, MemoryConfigStore } from '../../store/config-store.ts'
 import { watchDecisionLog } from '../../admin/events.ts'
+import {
+  type ConfigNamespace,
+  DurableObjectConfigStore,
+} from '../../store/durable-object/config.ts'
+import { upstashConfigStore } from '../../store/upstash/config.ts'
 import { ConfigError, type ConfigProblem, parseEdgeConfigText } from '../../config/schema.ts'
 import type { GovernorConfig } from '../../config/schema.ts'
 import { createGovernor, type Governor } from '../../governor/governor.ts'
@@ -37,6 +42,12 @@ export interface WorkerEnv {
   /** Namespace binding of `RouteStateDO`, for `sync.store: "durable-object"`. */
   // deno-lint-ignore no-explicit-any -- any namespace's id type: DurableObjectId on Workers
   ROUTE_STATE?: RouteStateNamespace<any> | undefined
+  /**
+   * Namespace binding of `ConfigDO`: where uploads live with `sync.store: "durable-object"`.
+   * Without it uploads reach only the isolate that took them (a warning says so).
+   */
+  // deno-lint-ignore no-explicit-any -- any namespace's id type: DurableObjectId on Workers
+  CONFIG_STORE?: ConfigNamespace<any> | undefined
   /** For `sync.store: "upstash"`. */
   UPSTASH_REDIS_REST_URL?: string | undefined
   /** For `sync.store: "upstash"`. A secret: never logged or answered. */
@@ -97,7 +108,7 @@ export interface EdgeHandler {
 /** The problem type of a config the Worker cannot apply. */
 export const INVALID_CONFIG_PROBLEM_TYPE = `${DEFAULT_PROBLEM_TYPE_BASE}invalid-config`
 
-type Key = readonly [unknown, unknown, unknown, unknown, unknown]
+type Key = readonly [unknown, unknown, unknown, unknown, unknown, unknown]
 
 /**
  * Creates the Worker's handler. One per isolate: it keeps the governor's state between requests.
@@ -125,6 +136,7 @@ export function createEdgeHandler(options: EdgeHandlerOptions = {}): EdgeHandler
     const next: Key = [
       env.RHEOSTAT_CONFIG,
       env.ROUTE_STATE !== undefined,
+      env.CONFIG_STORE !== undefined,
       env.UPSTASH_REDIS_REST_URL,
       env.UPSTASH_REDIS_REST_TOKEN,
       env.RHEOSTAT_ADMIN_TOKEN,
@@ -178,7 +190,7 @@ function buildFrom(
     const store = storeFor(config, env)
     if (Array.isArray(store)) return { ok: false, problems: store }
     const governor = createGovernor({ config, wasm, logger, clock: options.clock })
-    const configStore = options.configStore ?? new MemoryConfigStore()
+    const configStore = options.configStore ?? configStoreFor(config, env, logger)
     // The build object is what `fetch` reads: an applied upload swaps its config and app in
     // place, so the next request takes the new route table and the governor keeps its state.
     const live = createLiveConfig({
@@ -278,6 +290,39 @@ function storeFor(config: GovernorConfig, env: WorkerEnv): TelemetryStore | Conf
         token: env.UPSTASH_REDIS_REST_TOKEN as string,
       })
     }
+  }
+}
+
+/** Where uploads live: beside the shared state `sync.store` names. docs/operations.md. */
+function configStoreFor(
+  config: GovernorConfig,
+  env: WorkerEnv,
+  logger: { warn(message: string): void },
+): ConfigStore {
+  switch (config.sync.store) {
+    case 'durable-object': {
+      const namespace = env.CONFIG_STORE
+      if (
+        namespace !== undefined && typeof namespace.idFromName === 'function' &&
+        typeof namespace.get === 'function'
+      ) {
+        return new DurableObjectConfigStore(namespace)
+      }
+      logger.warn(
+        'Rheostat: no Durable Object binding "CONFIG_STORE" of class "ConfigDO", so a config ' +
+          'upload reaches only the isolate that takes it; add the binding and a migration with ' +
+          'new_sqlite_classes = ["ConfigDO"] to wrangler.toml',
+      )
+      return new MemoryConfigStore()
+    }
+    case 'upstash':
+      // storeFor has checked the credentials.
+      return upstashConfigStore({
+        url: env.UPSTASH_REDIS_REST_URL as string,
+        token: env.UPSTASH_REDIS_REST_TOKEN as string,
+      })
+    case 'memory':
+      return new MemoryConfigStore()
   }
 }
 

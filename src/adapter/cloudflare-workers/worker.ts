@@ -1,7 +1,8 @@
 /**
  * The Cloudflare Worker: Rheostat as a governing proxy in front of your origins. Configure it with
  * the `RHEOSTAT_CONFIG` variable (JSON, docs/config.md) and bind `ROUTE_STATE` to `RouteStateDO`
- * for the `durable-object` store; the root wrangler.toml is a complete example.
+ * for the `durable-object` store, and `CONFIG_STORE` to `ConfigDO` for config uploads; the root
+ * wrangler.toml is a complete example.
  *
  * @example wrangler.toml
  * ```toml
@@ -19,6 +20,14 @@
  * [[migrations]]
  * tag = "v1"
  * new_sqlite_classes = ["RouteStateDO"]
+ *
+ * [[durable_objects.bindings]]
+ * name = "CONFIG_STORE"
+ * class_name = "ConfigDO"
+ *
+ * [[migrations]]
+ * tag = "v2"
+ * new_sqlite_classes = ["ConfigDO"]
  * ```
  *
  * @module
@@ -31,9 +40,12 @@ import { createEdgeHandler } from './handler.ts'
 
 // Durable Object classes must be exports of the main module to be bound.
 export { RouteStateDO } from '../../store/durable-object/route-state.ts'
+export { ConfigDO } from '../../store/durable-object/config-do.ts'
 
 /** The bindings wrangler.toml declares (generated `RheostatEnv`) and the Upstash secrets. */
-type Env = RheostatEnv & {
+type Env = Omit<RheostatEnv, 'CONFIG_STORE'> & {
+  /** Optional: without it uploads reach only the isolate that takes them (a warning says so). */
+  CONFIG_STORE?: RheostatEnv['CONFIG_STORE']
   UPSTASH_REDIS_REST_URL?: string
   UPSTASH_REDIS_REST_TOKEN?: string
   RHEOSTAT_ADMIN_TOKEN?: string

@@ -31,6 +31,7 @@ import { configSection } from '../../admin/config-api.ts'
 import { createLiveConfig, isolateLister, type LiveConfig } from '../../governor/live-config.ts'
 import { type ConfigStore, MemoryConfigStore } from '../../store/config-store.ts'
 import { watchDecisionLog } from '../../admin/events.ts'
+import { upstashConfigStore } from '../../store/upstash/config.ts'
 import { createProxyApp, type Fallback, type FetchLike } from '../../http/proxy.ts'
 import { MemoryStore } from '../../store/memory.ts'
 import type { TelemetryStore } from '../../store/types.ts'
@@ -64,7 +65,8 @@ export interface DenoHandlerOptions {
   store?: TelemetryStore | undefined
   /**
    * Where uploaded configs live (docs/operations.md).
-   * @default memory: uploads reach this isolate only
+   * @default Upstash beside the shared state when it is there (same prefix), else memory:
+   * uploads then reach this isolate only
    */
   configStore?: ConfigStore | undefined
   /**
@@ -181,7 +183,7 @@ export function createDenoHandler(options: DenoHandlerOptions): DenoHandler {
   const live = createLiveConfig({
     governor,
     deployed: typeof options.config === 'string' ? JSON.parse(options.config) : options.config,
-    store: options.configStore ?? new MemoryConfigStore(),
+    store: options.configStore ?? configStoreFrom(store, env, options.upstashPrefix),
     onApply(next) {
       app = proxyFor(next)
     },
@@ -242,6 +244,20 @@ export function createDenoHandler(options: DenoHandlerOptions): DenoHandler {
       return app
     },
   }
+}
+
+/** The config store beside a telemetry store chosen from the environment. */
+function configStoreFrom(
+  store: TelemetryStore,
+  env: EnvReader,
+  prefix: string | undefined,
+): ConfigStore {
+  const url = env(UPSTASH_ENV.url) || undefined
+  const token = env(UPSTASH_ENV.token) || undefined
+  if (store.kind !== 'upstash' || url === undefined || token === undefined) {
+    return new MemoryConfigStore()
+  }
+  return upstashConfigStore({ url, token, prefix })
 }
 
 /** `sync.store` as the user wrote it, before defaults: absent means "let the environment say". */

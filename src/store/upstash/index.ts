@@ -14,3 +14,9 @@ export {
 } from './store.ts'
 export { upstashRest, type UpstashRestOptions } from './rest.ts'
 export { type PinnedScript, SCRIPTS } from './scripts.ts'
+export {
+  CONFIG_SCRIPTS,
+  UpstashConfigStore,
+  upstashConfigStore,
+  type UpstashConfigStoreOptions,
+} from './config.ts'
