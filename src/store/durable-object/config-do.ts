@@ -53,6 +53,7 @@ export class ConfigDO extends DurableObject<Env> implements ConfigRpc {
   private schemaReady = false
 
   /** The newest record; null before the first upload. */
+  // deno-lint-ignore require-await -- async so that a refusal reaches the caller as a rejection
   async current(): Promise<StoredRecord | null> {
     this.ensureSchema()
     const row = this.ctx.storage.sql.exec<VersionRow>(
@@ -66,6 +67,7 @@ export class ConfigDO extends DurableObject<Env> implements ConfigRpc {
    * current one; -1 means unconditional.
    * @throws {TypeError} If the config is not JSON text or `nowMs` is not finite.
    */
+  // deno-lint-ignore require-await -- async so that a refusal reaches the caller as a rejection
   async put(
     configJson: string,
     nowMs: number,
@@ -94,6 +96,7 @@ export class ConfigDO extends DurableObject<Env> implements ConfigRpc {
   }
 
   /** The newest `limit` records, newest first. */
+  // deno-lint-ignore require-await -- async so that a refusal reaches the caller as a rejection
   async history(limit: number): Promise<StoredRecord[]> {
     this.ensureSchema()
     const rows = this.ctx.storage.sql.exec<VersionRow>(
@@ -107,6 +110,7 @@ export class ConfigDO extends DurableObject<Env> implements ConfigRpc {
    * Records an isolate's heartbeat and answers with the current version and every live isolate.
    * @throws {RangeError} If the record has no valid id.
    */
+  // deno-lint-ignore require-await -- async so that a refusal reaches the caller as a rejection
   async heartbeat(info: IsolateInfo, nowMs: number): Promise<HeartbeatResult> {
     const clean = cleanIsolateInfo(info)
     if (clean === null) throw new RangeError('Cannot record an isolate without a valid isolateId')
@@ -127,6 +131,7 @@ export class ConfigDO extends DurableObject<Env> implements ConfigRpc {
   }
 
   /** Every isolate heard from within `ISOLATE_TTL_MS`, sorted by id. */
+  // deno-lint-ignore require-await -- async so that a refusal reaches the caller as a rejection
   async isolates(nowMs: number): Promise<IsolateInfo[]> {
     if (!Number.isFinite(nowMs)) throw new TypeError('Cannot list: nowMs is not finite')
     this.ensureSchema()
