@@ -51,7 +51,7 @@ export interface LiveConfig {
   deployed(): unknown
   /**
    * Checks a config for this deployment: the edge schema and its cross-field rules, then what
-   * cannot change live (`sync.store`, `admin.prefix`, `engine`, `maxRoutes`).
+   * cannot change live (`sync.store`, `admin.prefix`, `decisionLog`, `engine`, `maxRoutes`).
    */
   validate(input: unknown): Validation
   /**
@@ -120,6 +120,13 @@ export function createLiveConfig(options: LiveConfigOptions): LiveConfig {
         message: `Admin prefix cannot change live (deployed: "${deployedConfig.admin.prefix}"): ` +
           'the CLI and dashboard would lose the API mid-rollout; change it in RHEOSTAT_CONFIG ' +
           'and redeploy',
+      })
+    }
+    if (JSON.stringify(parsed.decisionLog) !== JSON.stringify(deployedConfig.decisionLog)) {
+      problems.push({
+        path: 'decisionLog',
+        message: 'The decision log is set up when the isolate starts: change it in ' +
+          'RHEOSTAT_CONFIG and redeploy',
       })
     }
     problems.push(...governor.reconfigureProblems(parsed))
