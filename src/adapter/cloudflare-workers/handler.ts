@@ -219,9 +219,9 @@ function buildFrom(
           sync,
           maxBodyBytes: config.admin.maxBodyBytes,
           configVersion: live.version,
-          isolates: isolateLister(live, sync.status),
+          isolates: isolateLister(live, sync.status, options.clock),
         }),
-        configSection({ live }),
+        configSection({ live, clock: options.clock }),
       ],
     })
     const proxyFor = (next: GovernorConfig) =>
