@@ -23,6 +23,18 @@ export default defineConfig({
       },
       {
         extends: true,
+        test: {
+          name: 'e2e',
+          environment: 'node',
+          include: ['tests/e2e/**/*.test.ts'],
+          // Real processes (wrangler dev, Chromium): slow to start on a busy machine. Tests wait
+          // for conditions; these are ceilings, not timings.
+          testTimeout: 300_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
+        extends: true,
         plugins: [cloudflareTest({ wrangler: { configPath: wranglerConfig } })],
         test: {
           name: 'workerd',

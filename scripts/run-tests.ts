@@ -1,6 +1,7 @@
 // Runs every test suite (node, workerd, deno) even when one fails, keeps machine-readable
 // reports in test-output/, and ends with a plain `N passed, N failed` line summing all suites.
-// Usage: npm test [-- SUITE...]   where SUITE is node, workerd or deno (default: all three).
+// Usage: npm test [-- SUITE...]   where SUITE is node, workerd, deno or e2e (default: all four).
+// e2e drives the dashboard in headless Chromium (tests/support/chromium.ts says how to get one).
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { delimiter, join, resolve } from 'node:path'
@@ -15,7 +16,7 @@ import {
 
 const root = resolve(import.meta.dirname, '..')
 const outDir = join(root, 'test-output')
-const suites = ['node', 'workerd', 'deno'] as const
+const suites = ['node', 'workerd', 'deno', 'e2e'] as const
 type Suite = (typeof suites)[number]
 
 const env: NodeJS.ProcessEnv = {

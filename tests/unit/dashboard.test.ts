@@ -2,6 +2,7 @@
 // cumulative counters, bounded history), the generated assets module, and the section serving
 // the page. The page itself runs in headless Chromium in tests/unit/dashboard-e2e.test.ts.
 import { readFileSync } from 'node:fs'
+import process from 'node:process'
 import { Hono } from 'hono'
 import { describe, expect, it } from 'vitest'
 import { ASSETS_FILE, assetsModule } from '../../scripts/dashboard-assets.ts'
@@ -27,6 +28,7 @@ import {
   type StatsEvent,
   trim,
 } from '../../src/admin/dashboard/model.ts'
+import { chromiumPath } from '../support/chromium.ts'
 
 describe('chart', () => {
   it('niceStep() picks 1, 2 or 5 times a power of ten', () => {
@@ -261,5 +263,20 @@ describe('dashboardSection()', () => {
     const off = createAdminApp({ token: undefined, publicSections: [dashboardSection()] })
     expect((await off.request('http://edge/__rheostat/')).status).toBe(404)
     expect((await off.request('http://edge/__rheostat/dashboard.js')).status).toBe(404)
+  })
+})
+
+describe('chromiumPath()', () => {
+  it('chromiumPath() fails with how to install Chromium when the browser is missing', () => {
+    const saved = process.env.CHROMIUM_PATH
+    process.env.CHROMIUM_PATH = '/nonexistent/chromium'
+    try {
+      expect(() => chromiumPath()).toThrow(
+        /Chromium not found at "\/nonexistent\/chromium".*apt-get install -y chromium.*CHROMIUM_PATH/,
+      )
+    } finally {
+      if (saved === undefined) delete process.env.CHROMIUM_PATH
+      else process.env.CHROMIUM_PATH = saved
+    }
   })
 })
