@@ -179,6 +179,11 @@ it(
         { timeout: PATIENCE_MS },
       )
       await page.waitForSelector('#modes li', { timeout: PATIENCE_MS })
+      // The card's mode follows the breaker (stats trail the mode event by up to a second).
+      await page.waitForSelector(
+        'article[data-route="search"] .mode:is([data-mode="CIRCUIT_BREAKER"], [data-mode="HALF_OPEN"])',
+        { timeout: PATIENCE_MS },
+      )
       const failing = await facts(page, 'search')
       expect(failing).not.toEqual(healthy)
       expect(number(failing.shed)).toBeGreaterThan(0)
