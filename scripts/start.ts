@@ -3,6 +3,7 @@
 // (local mode, the root wrangler.toml) on 127.0.0.1:8787. Ctrl-C or a termination signal goes to
 // both; if either dies, the other is stopped. The physics demo in virtual time is `npm run demo`.
 import { type ChildProcess, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:net'
 import { delimiter, join, resolve } from 'node:path'
 import process from 'node:process'
@@ -89,6 +90,10 @@ if (taken.length > 0) {
 }
 
 const config = await shippedConfig()
+// The admin API (config uploads, stats, metrics, dashboard) needs a token: the one in the
+// environment, else a fresh one per run, handed to wrangler dev as a variable. It is printed
+// below because it is this machine's own; a deployment's is a secret and never printed.
+const adminToken = process.env.RHEOSTAT_ADMIN_TOKEN || randomBytes(18).toString('base64url')
 const env: NodeJS.ProcessEnv = {
   ...process.env,
   // Tools started from here run on the Node in node_modules/.bin, as under `npm run`.
@@ -125,6 +130,8 @@ const children = new Map<string, ChildProcess>([
       '--port',
       `${EDGE_PORT}`,
       '--show-interactive-dev-session=false',
+      '--var',
+      `RHEOSTAT_ADMIN_TOKEN:${adminToken}`,
     ], { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'], detached: true }),
   ],
 ])
@@ -199,6 +206,12 @@ if (!stopping) {
       `    curl -X POST '${origin}/__origin/knobs?errorRate=1'               every request fails`,
       `    curl -X POST '${origin}/__origin/knobs?latencyMs=800'             a gray failure`,
       `    curl -X POST '${origin}/__origin/knobs?errorRate=0&latencyMs=40'  healthy again`,
+      '',
+      `  Admin API      ${edge}${config.admin.prefix}/   (dashboard; token below)`,
+      `    export RHEOSTAT_ADMIN_TOKEN=${adminToken}`,
+      `    npx rheostat config pull --url ${edge} > rheostat.json     the running config`,
+      `    npx rheostat config push rheostat.json --url ${edge}       upload an edited one`,
+      `    npx rheostat config history --url ${edge}                  versions; rollback N`,
       '',
       'Watch the governor shed (503 problem+json, Retry-After) and recover. Ctrl-C stops both.',
       '',
