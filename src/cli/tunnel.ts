@@ -336,8 +336,10 @@ function describe(error: unknown): string {
 }
 
 // Ctrl-C: no origin or workerd of a live run may outlive the command.
+let interrupted = false
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
+    interrupted = true
     process.stderr.write(`\nInterrupted: stopping the live run's processes\n`)
     void killLiveChildren().finally(() => process.exit(130))
   })
@@ -346,6 +348,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 try {
   process.exitCode = await main(process.argv.slice(2))
 } catch (error) {
+  // The run fails as its processes are ended; the signal handler exits with 130.
+  if (interrupted) await new Promise(() => {})
   if (!(error instanceof CliError)) throw error
   process.stderr.write(`${error.message}\n`)
   process.exitCode = error.code

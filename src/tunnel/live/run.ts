@@ -201,9 +201,12 @@ export async function killLiveChildren(): Promise<void> {
   ))
 }
 
-// The last resort when the process exits without cleaning up (an uncaught throw).
+const workDirs = new Set<string>()
+
+// The last resort when the process exits without cleaning up (an uncaught throw, Ctrl-C).
 process.on('exit', () => {
   for (const child of children) child.kill('SIGKILL')
+  for (const dir of workDirs) rmSync(dir, { recursive: true, force: true })
 })
 
 function freePort(): Promise<number> {
@@ -230,6 +233,8 @@ function startOriginProcess(scenario: Scenario, speed: number): Promise<OriginHa
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
   track(child)
+  // A send after the child is gone (Ctrl-C ended it) is reported by `finish`, not thrown here.
+  child.on('error', () => {})
   return new Promise((done, fail) => {
     const onExit = (code: number | null) =>
       fail(new LiveSetupError(`The origin process exited with status ${code} before it was ready`))
@@ -250,7 +255,8 @@ function startOriginProcess(scenario: Scenario, speed: number): Promise<OriginHa
               else bad(new Error('The origin process sent no log'))
             })
             child.once('exit', () => bad(new Error('The origin process exited without its log')))
-            child.send({ type: 'finish' })
+            if (!child.connected) bad(new Error('The origin process is gone'))
+            else child.send({ type: 'finish' })
           }),
       })
     })
@@ -296,6 +302,7 @@ export async function runLive(
     strategies: {},
   }
   const workDir = mkdtempSync(join(tmpdir(), 'rheostat-tunnel-live-'))
+  workDirs.add(workDir)
   try {
     let bundle: LiveBundle | undefined
     for (const strategy of strategies) {
@@ -339,6 +346,7 @@ export async function runLive(
   } finally {
     await killLiveChildren()
     rmSync(workDir, { recursive: true, force: true })
+    workDirs.delete(workDir)
   }
   return report
 }
