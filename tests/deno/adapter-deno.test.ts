@@ -187,8 +187,12 @@ async function startTaskArgs(): Promise<string[]> {
   return args
 }
 
-function startCommand(args: string[], config: string): Deno.Command {
-  const env: Record<string, string> = { RHEOSTAT_CONFIG: config, NO_COLOR: '1' }
+function startCommand(
+  args: string[],
+  config: string,
+  extra: Record<string, string> = {},
+): Deno.Command {
+  const env: Record<string, string> = { RHEOSTAT_CONFIG: config, NO_COLOR: '1', ...extra }
   for (const name of ['PATH', 'HOME', 'DENO_DIR']) {
     const value = Deno.env.get(name)
     if (value !== undefined) env[name] = value
@@ -219,11 +223,14 @@ Deno.test('main.ts exits 1 with the list of problems, before serving, on an inva
   assert.doesNotMatch(new TextDecoder().decode(stdout), /listening/)
 })
 
-Deno.test('the start task serves the proxy on 127.0.0.1 and stops cleanly on SIGTERM', async () => {
+Deno.test('the start task serves the proxy and the admin API, and stops cleanly on SIGTERM', async () => {
   const origin = startOrigin()
+  const token = `deno-admin-${crypto.randomUUID()}`
   const child = startCommand(
     [...await startTaskArgs(), '--port', '0'],
     JSON.stringify(edgeConfig(origin.url)),
+    // The task's --allow-env list must include it, or the admin API stays off.
+    { RHEOSTAT_ADMIN_TOKEN: token },
   ).spawn()
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader()
   try {
@@ -238,6 +245,13 @@ Deno.test('the start task serves the proxy on 127.0.0.1 and stops cleanly on SIG
     const res = await fetch(`http://127.0.0.1:${match[1]}/api/checkout`)
     assert.equal(res.status, 200)
     assert.equal((await res.json()).path, '/api/checkout')
+    const base = `http://127.0.0.1:${match[1]}/__rheostat`
+    assert.equal((await (await fetch(`${base}/health`)).json()).admin, 'on')
+    const stats = await fetch(`${base}/api/stats`, {
+      headers: { authorization: `Bearer ${token}` },
+    })
+    assert.equal(stats.status, 200)
+    assert.ok((await stats.json()).routes.some((r: { route: string }) => r.route === 'api'))
     child.kill('SIGTERM')
     assert.equal((await child.status).code, 0)
   } finally {
