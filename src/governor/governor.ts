@@ -479,8 +479,7 @@ class GovernorImpl implements Governor {
     const latencyMs = outcome?.latencyMs ?? now - ticket.startMs
     const ok = outcome?.ok ?? true
     this.engine.complete(ticket.slot, Number(latencyMs), ok ? 0 : 1, now, 1)
-    if (this.ex !== undefined) this.countOutcome(ticket.slot, Number(latencyMs), ok)
-    this.recorder.outcome(ticket.slot, Number(latencyMs))
+    this.countOutcome(ticket.slot, Number(latencyMs), ok)
     if (this.watching) this.checkMode(ticket.slot, now)
     return true
   }
@@ -641,10 +640,7 @@ class GovernorImpl implements Governor {
           now,
           1,
         )
-        if (this.ex !== undefined) {
-          this.countOutcome(ticket.slot, now - ticket.startMs, outcome === 'completed')
-        }
-        this.recorder.outcome(ticket.slot, now - ticket.startMs)
+        this.countOutcome(ticket.slot, now - ticket.startMs, outcome === 'completed')
       }
     }
     if (outcome === 'timeout') {
@@ -829,17 +825,21 @@ class GovernorImpl implements Governor {
     ex.markDirty(slot)
   }
 
+  /** Counts a completed request for the stats and, when exchanging, for the next delta. */
   private countOutcome(slot: number, latencyMs: number, ok: boolean): void {
-    // The engine sanitises what it is given; the deltas must stay finite for the store too.
+    // The engine sanitises what it is given; counters and deltas must stay finite for the store
+    // and the metrics too.
     if (!(latencyMs >= 0) || latencyMs === Infinity) return
-    const ex = this.ex as ExchangeState
+    const bucket = histogramBucket(latencyMs)
+    this.recorder.outcome(slot, latencyMs, bucket)
+    const ex = this.ex
+    if (ex === undefined) return
     const d = ex.d
     const o = slot * DELTA_FIELDS
     if (ok) d[o + D_OK] = (d[o + D_OK] as number) + 1
     else d[o + D_ERRORS] = (d[o + D_ERRORS] as number) + 1
     d[o + D_LAT_SUM] = (d[o + D_LAT_SUM] as number) + latencyMs
     d[o + D_LAT_COUNT] = (d[o + D_LAT_COUNT] as number) + 1
-    const bucket = histogramBucket(latencyMs)
     d[o + D_HIST + bucket] = (d[o + D_HIST + bucket] as number) + 1
     ex.markDirty(slot)
   }

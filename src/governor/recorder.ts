@@ -37,7 +37,6 @@ export interface LatencyHistogram {
 const LAT_SUM = 0
 const LAT_BUCKET0 = 1
 const DECISIONS = LAT_BUCKET0 + HISTOGRAM_BUCKETS
-const LAST_BOUND_MS = HISTOGRAM_BOUNDS_MS[HISTOGRAM_BOUNDS_MS.length - 1] as number
 
 /**
  * The counters of every slot.
@@ -45,9 +44,10 @@ const LAST_BOUND_MS = HISTOGRAM_BOUNDS_MS[HISTOGRAM_BOUNDS_MS.length - 1] as num
  * @example Usage
  * ```ts
  * import { Recorder } from './recorder.ts'
+ * import { histogramBucket } from '../store/types.ts'
  * const recorder = new Recorder(10, 3)
  * recorder.decision(0, 1, true)
- * recorder.outcome(0, 42)
+ * recorder.outcome(0, 42, histogramBucket(42))
  * const counters = recorder.read(0, ['critical', 'normal', 'low'])
  * if (counters.admitted.normal !== 1 || counters.latency.count !== 1) throw new Error('counted')
  * ```
@@ -73,13 +73,11 @@ export class Recorder {
     this.data[i] = (this.data[i] as number) + 1
   }
 
-  /** Counts one completed request's latency; anything not a finite latency ≥ 0 is ignored. */
-  outcome(slot: number, latencyMs: number): void {
-    if (!(latencyMs >= 0) || latencyMs === Infinity) return
-    // Inline bucket search: the common latencies sit in the first few buckets.
-    let bucket = 0
-    if (latencyMs > LAST_BOUND_MS) bucket = HISTOGRAM_BUCKETS - 1
-    else while (latencyMs > (HISTOGRAM_BOUNDS_MS[bucket] as number)) bucket++
+  /**
+   * Counts one completed request's latency, already found to be finite and ≥ 0, in its histogram
+   * bucket (`histogramBucket(latencyMs)`, computed once by the governor for this and the delta).
+   */
+  outcome(slot: number, latencyMs: number, bucket: number): void {
     const o = slot * this.stride
     const l = this.data
     l[o + LAT_SUM] = (l[o + LAT_SUM] as number) + latencyMs
