@@ -9,7 +9,12 @@
 
 import type { Clock, Governor, RouteSnapshot } from '../governor/governor.ts'
 import { type LatencyHistogram, latencyQuantile } from '../governor/recorder.ts'
-import type { IsolateInfo, SyncHook, SyncStatus } from '../governor/sync-types.ts'
+import {
+  initialSyncStatus,
+  type IsolateInfo,
+  type SyncHook,
+  type SyncStatus,
+} from '../governor/sync-types.ts'
 
 /** One route in the stats document. */
 export interface RouteStats extends RouteSnapshot {
@@ -142,17 +147,5 @@ export async function collectStats(
 }
 
 function localSync(): SyncStatus {
-  return {
-    store: 'none',
-    isolateId: 'local',
-    degraded: false,
-    lastOkMs: 0,
-    exchanges: 0,
-    failures: 0,
-    timeouts: 0,
-    lastError: null,
-    lastLatencyMs: 0,
-    configVersion: 0,
-    configError: null,
-  }
+  return initialSyncStatus('none', 'local')
 }

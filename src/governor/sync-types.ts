@@ -34,6 +34,41 @@ export interface SyncStatus {
   configError: string | null
 }
 
+/**
+ * The status of an isolate that has not exchanged yet (or never will: `store: "none"`).
+ *
+ * @param store Where shared state lives.
+ * @param isolateId The isolate's id.
+ * @param configVersion The config version it runs.
+ * @returns A status with every count at zero and no error.
+ *
+ * @example Usage
+ * ```ts
+ * import { initialSyncStatus } from './sync-types.ts'
+ * const status = initialSyncStatus('none', 'local')
+ * if (status.degraded || status.exchanges !== 0) throw new Error('fresh')
+ * ```
+ */
+export function initialSyncStatus(
+  store: SyncStatus['store'],
+  isolateId: string,
+  configVersion = 0,
+): SyncStatus {
+  return {
+    store,
+    isolateId,
+    degraded: false,
+    lastOkMs: 0,
+    exchanges: 0,
+    failures: 0,
+    timeouts: 0,
+    lastError: null,
+    lastLatencyMs: 0,
+    configVersion,
+    configError: null,
+  }
+}
+
 /** The hook the middleware calls after each request. */
 export interface SyncHook {
   /**

@@ -8,7 +8,7 @@
 import type { TelemetryStore } from '../store/types.ts'
 import type { Clock, Governor } from './governor.ts'
 import type { LiveConfig } from './live-config.ts'
-import type { SyncHook, SyncStatus } from './sync-types.ts'
+import { initialSyncStatus, type SyncHook, type SyncStatus } from './sync-types.ts'
 import { GLOBAL_TIMERS, TimeoutError, type Timers, withTimeout } from './timeout.ts'
 
 export type { SyncHook, SyncStatus } from './sync-types.ts'
@@ -64,19 +64,11 @@ export function createSyncer(options: SyncerOptions): Syncer {
   const clock = options.clock ?? Date.now
   const timers = options.timers ?? GLOBAL_TIMERS
   governor.enableExchange()
-  const status: SyncStatus = {
-    store: store.kind,
-    isolateId: options.isolateId ?? crypto.randomUUID(),
-    degraded: false,
-    lastOkMs: 0,
-    exchanges: 0,
-    failures: 0,
-    timeouts: 0,
-    lastError: null,
-    lastLatencyMs: 0,
-    configVersion: live?.version() ?? 0,
-    configError: null,
-  }
+  const status: SyncStatus = initialSyncStatus(
+    store.kind,
+    options.isolateId ?? crypto.randomUUID(),
+    live?.version() ?? 0,
+  )
   governor.useLeaseStore(store, status.isolateId, timeoutMs())
   let lastAttemptMs = -Infinity
   let running: Promise<void> | null = null

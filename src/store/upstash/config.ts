@@ -23,7 +23,7 @@ import {
   ISOLATE_TTL_MS,
 } from '../config-store.ts'
 import type { IsolateInfo } from '../../governor/sync-types.ts'
-import { upstashRest } from './rest.ts'
+import { runPinned, upstashRest } from './rest.ts'
 import type { PinnedScript } from './scripts.ts'
 import type { UpstashClient } from './store.ts'
 
@@ -176,13 +176,8 @@ export class UpstashConfigStore implements ConfigStore {
     return { version: Number(reply[0]), isolates }
   }
 
-  private async run(script: PinnedScript, keys: string[], args: string[]): Promise<unknown> {
-    try {
-      return await this.redis.evalsha(script.hash, keys, args)
-    } catch (error) {
-      if (!(error instanceof Error) || !/NOSCRIPT/i.test(error.message)) throw error
-      return await this.redis.eval(script.script, keys, args)
-    }
+  private run(script: PinnedScript, keys: string[], args: string[]): Promise<unknown> {
+    return runPinned(this.redis, script, keys, args)
   }
 }
 

@@ -12,7 +12,7 @@ export {
   type UpstashStoreFactoryOptions,
   type UpstashStoreOptions,
 } from './store.ts'
-export { upstashRest, type UpstashRestOptions } from './rest.ts'
+export { runPinned, upstashRest, type UpstashRestOptions } from './rest.ts'
 export { type PinnedScript, SCRIPTS } from './scripts.ts'
 export {
   CONFIG_SCRIPTS,

@@ -11,6 +11,8 @@
  * @module
  */
 
+import type { PinnedScript } from './scripts.ts'
+
 /** The calls the Upstash stores make: `EVAL` and `EVALSHA`. */
 export interface UpstashClient {
   eval(script: string, keys: string[], args: string[]): Promise<unknown>
@@ -82,5 +84,42 @@ export function upstashRest(options: UpstashRestOptions): UpstashClient {
   return {
     eval: (script, keys, args) => command('EVAL', script, keys, args),
     evalsha: (sha1, keys, args) => command('EVALSHA', sha1, keys, args),
+  }
+}
+
+/**
+ * Runs a pinned script: `EVALSHA` by its hash, and `EVAL` (which also caches it) when Redis does
+ * not know it yet (`NOSCRIPT`): one request in the common case, two the first time.
+ *
+ * @param client The client.
+ * @param script The script and its SHA1.
+ * @param keys The script's KEYS.
+ * @param args The script's ARGV.
+ * @returns The script's reply.
+ * @throws {Error} Any other failure, as the client reported it.
+ *
+ * @example Usage
+ * ```ts
+ * import { runPinned } from './rest.ts'
+ * const calls: string[] = []
+ * const client = {
+ *   evalsha: () => { calls.push('EVALSHA'); return Promise.reject(new Error('NOSCRIPT')) },
+ *   eval: () => { calls.push('EVAL'); return Promise.resolve(1) },
+ * }
+ * const reply = await runPinned(client, { script: 'return 1', hash: 'e0e1f9fa' }, [], [])
+ * if (reply !== 1 || calls.join() !== 'EVALSHA,EVAL') throw new Error('falls back to EVAL')
+ * ```
+ */
+export async function runPinned(
+  client: UpstashClient,
+  script: PinnedScript,
+  keys: string[],
+  args: string[],
+): Promise<unknown> {
+  try {
+    return await client.evalsha(script.hash, keys, args)
+  } catch (error) {
+    if (!(error instanceof Error) || !/NOSCRIPT/i.test(error.message)) throw error
+    return await client.eval(script.script, keys, args)
   }
 }

@@ -22,7 +22,7 @@ import {
   WINDOW_S,
   zeroCounts,
 } from '../types.ts'
-import { type UpstashClient, upstashRest } from './rest.ts'
+import { runPinned, type UpstashClient, upstashRest } from './rest.ts'
 import { type PinnedScript, SCRIPTS } from './scripts.ts'
 
 export type { UpstashClient }
@@ -206,14 +206,8 @@ export class UpstashStore implements TelemetryStore {
     })
   }
 
-  /** EVALSHA by the pinned hash; EVAL (which also caches the script) when Redis lacks it. */
-  private async run(script: PinnedScript, keys: string[], args: string[]): Promise<unknown> {
-    try {
-      return await this.redis.evalsha(script.hash, keys, args)
-    } catch (error) {
-      if (!(error instanceof Error) || !/NOSCRIPT/i.test(error.message)) throw error
-      return await this.redis.eval(script.script, keys, args)
-    }
+  private run(script: PinnedScript, keys: string[], args: string[]): Promise<unknown> {
+    return runPinned(this.redis, script, keys, args)
   }
 
   private key(route: string, suffix?: string): string {
