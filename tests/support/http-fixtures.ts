@@ -2,7 +2,7 @@
 // and a SyncHook that records its calls (our own interface, so a recording implementation is a
 // test fixture, not a stand-in for a supported component).
 import { createGovernor, type GovernorConfigInput, type Outcome } from '../../src/mod.ts'
-import type { SyncHook } from '../../src/governor/sync-types.ts'
+import { initialSyncStatus, type SyncHook } from '../../src/governor/sync-types.ts'
 
 export function rig(config: GovernorConfigInput = {}) {
   const clock = { now: 0 }
@@ -25,19 +25,7 @@ export function fakeSync() {
       state.pending.push(p)
       return p
     },
-    status: () => ({
-      store: 'none',
-      isolateId: 'test',
-      degraded: false,
-      lastOkMs: 0,
-      exchanges: 0,
-      failures: 0,
-      timeouts: 0,
-      lastError: null,
-      lastLatencyMs: 0,
-      configVersion: 0,
-      configError: null,
-    }),
+    status: () => initialSyncStatus('none', 'test'),
   }
   return { hook, state }
 }

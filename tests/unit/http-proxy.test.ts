@@ -13,7 +13,7 @@ import {
   type Outcome,
 } from '../../src/mod.ts'
 import { ConfigError } from '../../src/config/schema.ts'
-import type { SyncHook } from '../../src/governor/sync-types.ts'
+import { initialSyncStatus, type SyncHook } from '../../src/governor/sync-types.ts'
 
 // ---- the origin ---------------------------------------------------------------------------------
 
@@ -159,21 +159,7 @@ function fakeSync(): { hook: SyncHook; calls: number; pending: Promise<void>[] }
         state.pending.push(p)
         return p
       },
-      status() {
-        return {
-          store: 'none' as const,
-          isolateId: 'test',
-          degraded: false,
-          lastOkMs: 0,
-          exchanges: 0,
-          failures: 0,
-          timeouts: 0,
-          lastError: null,
-          lastLatencyMs: 0,
-          configVersion: 0,
-          configError: null,
-        }
-      },
+      status: () => initialSyncStatus('none', 'test'),
     },
   }
   return state

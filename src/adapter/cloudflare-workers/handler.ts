@@ -8,11 +8,8 @@
  */
 
 import type { Hono } from 'hono'
-import { createAdminApp } from '../../admin/admin.ts'
-import { observabilitySection } from '../../admin/observability.ts'
-import { dashboardSection } from '../../admin/dashboard/index.ts'
-import { configSection } from '../../admin/config-api.ts'
-import { createLiveConfig, isolateLister, type LiveConfig } from '../../governor/live-config.ts'
+import { createEdgeAdmin } from '../../admin/edge.ts'
+import { createLiveConfig, type LiveConfig } from '../../governor/live-config.ts'
 import { type ConfigStore, MemoryConfigStore } from '../../store/config-store.ts'
 import { watchDecisionLog } from '../../admin/events.ts'
 import {
@@ -208,21 +205,13 @@ function buildFrom(
     if (config.decisionLog.enabled) {
       watchDecisionLog(governor, { maxDecisionsPerS: config.decisionLog.maxDecisionsPerS })
     }
-    const admin = createAdminApp({
+    const admin = createEdgeAdmin({
       token: env.RHEOSTAT_ADMIN_TOKEN,
-      prefix: config.admin.prefix,
-      publicSections: [dashboardSection()],
-      health: () => ({ sync: sync.status().degraded ? 'degraded' : 'ok' }),
-      sections: [
-        observabilitySection({
-          governor,
-          sync,
-          maxBodyBytes: config.admin.maxBodyBytes,
-          configVersion: live.version,
-          isolates: isolateLister(live, sync.status, options.clock),
-        }),
-        configSection({ live, clock: options.clock }),
-      ],
+      config,
+      governor,
+      sync,
+      live,
+      clock: options.clock,
     })
     const proxyFor = (next: GovernorConfig) =>
       createProxyApp({

@@ -24,11 +24,8 @@ import type { EngineChoice } from '../../engine/types.ts'
 import type { WasmEngineExports, WasmSource } from '../../engine/wasm/loader.ts'
 import { type Clock, createGovernor, type Governor } from '../../governor/governor.ts'
 import { createSyncer, type Syncer } from '../../governor/sync.ts'
-import { createAdminApp } from '../../admin/admin.ts'
-import { observabilitySection } from '../../admin/observability.ts'
-import { dashboardSection } from '../../admin/dashboard/index.ts'
-import { configSection } from '../../admin/config-api.ts'
-import { createLiveConfig, isolateLister, type LiveConfig } from '../../governor/live-config.ts'
+import { createEdgeAdmin } from '../../admin/edge.ts'
+import { createLiveConfig, type LiveConfig } from '../../governor/live-config.ts'
 import { type ConfigStore, MemoryConfigStore } from '../../store/config-store.ts'
 import { watchDecisionLog } from '../../admin/events.ts'
 import { upstashConfigStore } from '../../store/upstash/config.ts'
@@ -198,22 +195,13 @@ export function createDenoHandler(options: DenoHandlerOptions): DenoHandler {
   if (config.decisionLog.enabled) {
     watchDecisionLog(governor, { maxDecisionsPerS: config.decisionLog.maxDecisionsPerS })
   }
-  const admin = createAdminApp({
+  const admin = createEdgeAdmin({
     token: env(ADMIN_TOKEN_ENV) || undefined,
-    prefix: config.admin.prefix,
-    publicSections: [dashboardSection()],
-    health: () => ({ sync: sync.status().degraded ? 'degraded' : 'ok' }),
-    sections: [
-      observabilitySection({
-        governor,
-        sync,
-        clock,
-        maxBodyBytes: config.admin.maxBodyBytes,
-        configVersion: live.version,
-        isolates: isolateLister(live, sync.status, clock),
-      }),
-      configSection({ live, clock }),
-    ],
+    config,
+    governor,
+    sync,
+    live,
+    clock,
   })
   const proxyFor = (next: GovernorConfig) =>
     createProxyApp<DenoEnv>({

@@ -1,0 +1,73 @@
+/**
+ * The admin app as both edge entries (Workers, Deno) mount it: health, the dashboard, stats,
+ * metrics, events and telemetry, and config uploads, for one isolate's governor, syncer and live
+ * config.
+ *
+ * @module
+ */
+
+import type { Hono } from 'hono'
+import type { GovernorConfig } from '../config/schema.ts'
+import type { Clock, Governor } from '../governor/governor.ts'
+import { isolateLister, type LiveConfig } from '../governor/live-config.ts'
+import type { Syncer } from '../governor/sync.ts'
+import { createAdminApp } from './admin.ts'
+import { configSection } from './config-api.ts'
+import { dashboardSection } from './dashboard/index.ts'
+import { observabilitySection } from './observability.ts'
+
+/** What `createEdgeAdmin()` serves. */
+export interface EdgeAdminOptions {
+  /** `RHEOSTAT_ADMIN_TOKEN`; undefined or empty turns the admin API off. */
+  token: string | undefined
+  /** The deployed config: its `admin` fields. */
+  config: GovernorConfig
+  governor: Governor
+  sync: Syncer
+  live: LiveConfig
+  /** @default Date.now */
+  clock?: Clock | undefined
+}
+
+/**
+ * Creates the edge entries' admin app.
+ *
+ * @param options Token, config, governor, syncer, live config and clock.
+ * @returns The admin app, to pass as `createProxyApp({ admin })`.
+ *
+ * @example Usage
+ * ```ts
+ * import { createEdgeAdmin } from './edge.ts'
+ * import { createGovernor } from '../governor/governor.ts'
+ * import { createLiveConfig } from '../governor/live-config.ts'
+ * import { createSyncer } from '../governor/sync.ts'
+ * import { MemoryStore } from '../store/memory.ts'
+ * import { MemoryConfigStore } from '../store/config-store.ts'
+ * const governor = createGovernor({ engine: 'ts' })
+ * const live = createLiveConfig({ governor, deployed: {}, store: new MemoryConfigStore() })
+ * const sync = createSyncer({ governor, store: new MemoryStore(), config: live })
+ * const admin = createEdgeAdmin({ token: undefined, config: governor.config, governor, sync, live })
+ * const res = await admin.request('http://edge/__rheostat/health')
+ * if ((await res.json()).admin !== 'off') throw new Error('off without a token')
+ * ```
+ */
+export function createEdgeAdmin(options: EdgeAdminOptions): Hono {
+  const { config, governor, sync, live, clock } = options
+  return createAdminApp({
+    token: options.token,
+    prefix: config.admin.prefix,
+    publicSections: [dashboardSection()],
+    health: () => ({ sync: sync.status().degraded ? 'degraded' : 'ok' }),
+    sections: [
+      observabilitySection({
+        governor,
+        sync,
+        clock,
+        maxBodyBytes: config.admin.maxBodyBytes,
+        configVersion: live.version,
+        isolates: isolateLister(live, sync.status, clock),
+      }),
+      configSection({ live, clock }),
+    ],
+  })
+}
