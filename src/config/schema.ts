@@ -206,8 +206,44 @@ export const PhysicsSchema = z.strictObject({
   saturationRatio: z.optional(openFraction()),
   /** @default 30 */
   maxRetryAfterS: z.optional(z.number().check(z.int(), z.gte(1), z.lte(3600))),
-  /** @default 60 */
+  /** @default 60 (no effect under the capacity law; kept so configs load) */
   bootstrapMaxS: z.optional(positive()),
+  /** Short window of the latency of successes, s. @default 0.15 */
+  shortLatencyTauS: z.optional(positive()),
+  /** Passive tracking of the unqueued latency while nothing is limited, s. @default 2 */
+  baseTrackTauS: z.optional(positive()),
+  /** Short latency up to this × the unqueued latency is not a standing queue. @default 1.5 */
+  latencyTolerance: z.optional(z.number().check(z.gte(1), z.lte(100))),
+  /** Growth of the limit per second while in use without a queue, × max(1, √limit). @default 2 */
+  limitGrowthPerS: z.optional(z.number().check(z.gte(0), z.lte(1000))),
+  /** Share of the limit cut per share of overload answers in a tick (0: off). @default 0.5 */
+  overloadBackoff: z.optional(z.number().check(z.gte(0), z.lte(1))),
+  /** Period of the drains that measure the unqueued latency, s (0: off). @default 5 */
+  drainPeriodS: z.optional(z.number().check(z.gte(0), z.lte(3600))),
+  /** Drain level, share of the limit. @default 0.25 */
+  drainFraction: z.optional(openFraction()),
+  /** Samples admitted at the drain level a drain waits for. @default 3 */
+  drainSamples: z.optional(count()),
+  /** Seconds of a shrinking limit that start a drain before its period. @default 1 */
+  drainAfterShrinkS: z.optional(positive()),
+  /** A drain not done after this many latencies is abandoned. @default 20 */
+  drainGiveUp: z.optional(positive()),
+  /** A tick with fewer successes than this share of its answers fails (0: off). @default 0.05 */
+  outageOkFraction: z.optional(z.number().check(z.gte(0), z.lt(1))),
+  /** Seconds of failing ticks that make an outage. @default 0.3 */
+  outageAfterS: z.optional(positive()),
+  /** Answers a failing streak needs before it is an outage. @default 10 */
+  outageSamples: z.optional(count()),
+  /** No answer for this many latencies with requests out is an outage (0: off). @default 5 */
+  silenceFactor: z.optional(z.number().check(z.gte(0), z.lte(1000))),
+  /** First ramp level after an outage, share of the capacity (1: no ramp). @default 0.0625 */
+  rampStart: z.optional(z.number().check(z.gt(0), z.lte(1))),
+  /** The recovery ramp doubles in this many seconds while probes are answered. @default 0.25 */
+  rampDoubleS: z.optional(positive()),
+  /** Share of the limit held back per more important class that is asking (0: off). @default 0.1 */
+  priorityReserve: z.optional(z.number().check(z.gte(0), z.lt(1))),
+  /** A class counts as asking for this long after its last request, s. @default 1 */
+  askWindowS: z.optional(positive()),
 })
 
 export const DEFAULT_PRIORITIES = ['critical', 'normal', 'low'] as const

@@ -3,6 +3,12 @@
  * exp() runs: decay constants are computed here, once per parameter set, and both engines then
  * read the same bits, which is what lets them agree exactly.
  *
+ * Each mechanism of the capacity law (docs/physics.md) can be switched off here, which is what an
+ * ablation does: `overloadBackoff` 0 (overload answers do not cut the limit), `drainPeriodS` 0
+ * (no drains: the unqueued latency is only tracked passively), `outageOkFraction` 0 (no outage
+ * from failing answers), `silenceFactor` 0 (no outage from silence), `priorityReserve` 0 (no
+ * reserve for more important classes), `rampStart` 1 (no recovery ramp).
+ *
  * @module
  */
 
@@ -11,42 +17,68 @@ import * as L from './reference/layout.ts'
 /** Every number the physics uses, with units in the names. docs/physics.md explains each. */
 export interface PhysicsParams {
   tickMs: number
+  /** The unqueued latency assumed until the first drain measures it, ms (the profile's). */
   baselineLatencyMs: number
-  warmupLatencyMs: number
-  learnCeilingFactor: number
-  thresholdZ: number
-  sigmaFloorFraction: number
+  /** BOOTSTRAP ends after this many seconds without a drain. */
   warmupS: number
-  bootstrapMaxS: number
-  errorRateThreshold: number
-  saturationThreshold: number
   scarFactor: number
   classes: number
+  /** Capacity estimate: initial, lowest and highest requests in flight at the origin. */
   concurrencyInitial: number
   concurrencyMin: number
   concurrencyMax: number
+  /** Injected pressure at or above this for tripAfterS declares an outage. */
   tripPressure: number
   tripAfterS: number
-  closePressure: number
-  cooldownS: number
-  minProbes: number
-  probeIntervalMs: number
-  minDwellS: number
   maxRetryAfterS: number
+  /** Smoothing of the displayed signals (latency, error rate, saturation, admitted shares), s. */
   signalTauS: number
   momentumTauS: number
+  /** How fast the limit moves toward its gradient target, s. */
   limitTauS: number
-  learnTauS: number
-  scarHalfLifeS: number
-  scarGainPerS: number
-  traumaPressure: number
+  /** Short window of the latency of successes, s. */
+  shortLatencyTauS: number
+  /** Passive tracking of the unqueued latency while nothing is limited, s. */
+  baseTrackTauS: number
   pressureOhm: number
   momentumOhm: number
   scarOhm: number
   baseOhm: number
-  latencyScale: number
-  errorScale: number
-  saturationRatio: number
+  saturationThreshold: number
+  /** The config's error-rate threshold: shown in snapshots; application errors never shed. */
+  errorRateThreshold: number
+  /** Short latency up to this × the unqueued latency is not a standing queue. */
+  latencyTolerance: number
+  /** Additive growth of the limit per second while in use without a queue, × max(1, √limit). */
+  limitGrowthPerS: number
+  /** Share of the limit cut per share of overload answers in a tick (0: off). */
+  overloadBackoff: number
+  /** Period of the drains that measure the unqueued latency, s (0: off). */
+  drainPeriodS: number
+  /** Drain level, share of the limit. */
+  drainFraction: number
+  /** Samples admitted at the drain level that a drain waits for. */
+  drainSamples: number
+  /** Seconds of a shrinking limit that start a drain before its period. */
+  drainAfterShrinkS: number
+  /** A drain not done after this many unqueued (or short) latencies is abandoned. */
+  drainGiveUp: number
+  /** A tick with fewer successes than this share of its answers fails (0: no outage this way). */
+  outageOkFraction: number
+  /** Seconds of failing ticks that make an outage. */
+  outageAfterS: number
+  /** Answers the failing streak needs. */
+  outageSamples: number
+  /** No answer for this many latencies with requests out is an outage (0: off). */
+  silenceFactor: number
+  /** First ramp level after an outage, share of the capacity (1: no ramp). */
+  rampStart: number
+  /** The ramp doubles in this many seconds while probes are answered. */
+  rampDoubleS: number
+  /** Share of the limit held back per more important class that is asking (0: off). */
+  priorityReserve: number
+  /** A class is asking for this long after its last request, s. */
+  askWindowS: number
   /** Samples from other isolates arrive once per sync interval; they are spread over it. */
   spreadMs: number
 }
@@ -59,14 +91,7 @@ export function paramBlock(p: PhysicsParams): Float64Array {
   v[L.P_INV_TICK_S] = 1 / tickS
   v[L.P_TICK_S] = tickS
   v[L.P_BASELINE_MS] = p.baselineLatencyMs
-  v[L.P_WARMUP_LAT_MS] = p.warmupLatencyMs
-  v[L.P_LEARN_CEIL] = p.learnCeilingFactor
-  v[L.P_Z] = p.thresholdZ
-  v[L.P_SIGMA_FLOOR] = p.sigmaFloorFraction
   v[L.P_WARMUP_S] = p.warmupS
-  v[L.P_BOOTSTRAP_MAX_S] = p.bootstrapMaxS
-  v[L.P_ERR_T] = p.errorRateThreshold
-  v[L.P_SAT_T] = p.saturationThreshold
   v[L.P_SCAR_FACTOR] = p.scarFactor
   v[L.P_N_CLASSES] = p.classes
   v[L.P_LIMIT_INIT] = p.concurrencyInitial
@@ -74,31 +99,36 @@ export function paramBlock(p: PhysicsParams): Float64Array {
   v[L.P_LIMIT_MAX] = p.concurrencyMax
   v[L.P_TRIP_P] = p.tripPressure
   v[L.P_TRIP_AFTER_S] = p.tripAfterS
-  v[L.P_CLOSE_P] = p.closePressure
-  v[L.P_COOLDOWN_MS] = p.cooldownS * 1000
-  v[L.P_MIN_PROBES] = p.minProbes
-  v[L.P_PROBE_MS] = p.probeIntervalMs
-  v[L.P_MIN_DWELL_MS] = p.minDwellS * 1000
   v[L.P_MAX_RETRY_S] = p.maxRetryAfterS
   v[L.P_A_FAST] = 1 - Math.exp(-tickS / p.signalTauS)
   v[L.P_A_MOM] = 1 - Math.exp(-tickS / p.momentumTauS)
   v[L.P_A_LIMIT] = 1 - Math.exp(-tickS / p.limitTauS)
-  v[L.P_A_LEARN] = 1 - Math.exp(-tickS / p.learnTauS)
-  v[L.P_D_SCAR] = Math.pow(2, -tickS / p.scarHalfLifeS)
-  v[L.P_SCAR_GAIN] = p.scarGainPerS * tickS
-  v[L.P_TRAUMA_P] = p.traumaPressure
-  v[L.P_D1_FAST] = Math.exp(-1 / p.signalTauS)
-  v[L.P_D1_MOM] = Math.exp(-1 / p.momentumTauS)
-  v[L.P_D1_SCAR] = Math.pow(2, -1 / p.scarHalfLifeS)
+  v[L.P_A_SHORT] = 1 - Math.exp(-tickS / p.shortLatencyTauS)
+  v[L.P_A_BASE] = 1 - Math.exp(-tickS / p.baseTrackTauS)
   v[L.P_W_P] = p.pressureOhm
   v[L.P_W_M] = p.momentumOhm
   v[L.P_W_S] = p.scarOhm
   v[L.P_R_BASE] = p.baseOhm
-  v[L.P_LAT_SCALE] = p.latencyScale
-  v[L.P_ERR_SCALE] = p.errorScale
-  v[L.P_SAT_RATIO_T] = p.saturationRatio
+  v[L.P_SAT_T] = p.saturationThreshold
   // Five time constants: the smoothed signals have forgotten 99% of what they knew.
   v[L.P_STALE_MS] = 5 * p.signalTauS * 1000
   v[L.P_SPREAD_MS] = p.spreadMs
+  v[L.P_TOLERANCE] = p.latencyTolerance
+  v[L.P_GROWTH] = p.limitGrowthPerS * tickS
+  v[L.P_OVERLOAD_BACKOFF] = p.overloadBackoff
+  v[L.P_DRAIN_MS] = p.drainPeriodS * 1000
+  v[L.P_DRAIN_FRACTION] = p.drainFraction
+  v[L.P_DRAIN_SAMPLES] = p.drainSamples
+  v[L.P_DRAIN_SHRINK_S] = p.drainAfterShrinkS
+  v[L.P_DRAIN_GIVEUP] = p.drainGiveUp
+  v[L.P_OUTAGE_OK] = p.outageOkFraction
+  v[L.P_OUTAGE_AFTER_S] = p.outageAfterS
+  v[L.P_OUTAGE_SAMPLES] = p.outageSamples
+  v[L.P_SILENCE] = p.silenceFactor
+  v[L.P_RAMP_START] = p.rampStart
+  v[L.P_RAMP_GROWTH] = Math.pow(2, tickS / p.rampDoubleS)
+  v[L.P_RESERVE] = p.priorityReserve
+  v[L.P_ASK_MS] = p.askWindowS * 1000
+  v[L.P_RAMP_DOUBLE_S] = p.rampDoubleS
   return v
 }

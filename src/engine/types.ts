@@ -24,14 +24,21 @@ export interface EngineCore {
   initSlot(slot: number, paramSet: number, nowMs: number): void
   /** Decides one request of priority class `classIndex` (0 = most important). */
   admit(slot: number, classIndex: number, nowMs: number): number
-  /** Ends an admitted request; `sample` 0 releases it without feeding the physics. */
+  /**
+   * Ends an admitted request; `sample` 0 releases it without feeding the physics. `outcome` is
+   * OUTCOME_OK, OUTCOME_ERROR (an application error), OUTCOME_OVERLOAD (429/503/504) or
+   * OUTCOME_LOST (no answer); `retryAfterS` the origin's Retry-After, NaN or 0 for none.
+   */
   complete(
     slot: number,
     latencyMs: number,
-    errorFraction: number,
+    outcome: number,
+    retryAfterS: number,
     nowMs: number,
     sample: number,
   ): void
+  /** The share (0..1) of class `classIndex` the route admitted lately. */
+  admission(slot: number, classIndex: number): number
   /** Feeds external telemetry; NaN in any argument means "not reported". */
   observe(
     slot: number,
@@ -40,22 +47,27 @@ export interface EngineCore {
     saturation: number,
     nowMs: number,
   ): void
-  /** Folds other isolates' samples (count, latency sum, failures) into the current tick. */
+  /**
+   * Folds other isolates' samples (count, latency sum, failures) into the next ticks; `isolates`
+   * is how many isolates share the route (this one's traffic share is 1/isolates).
+   */
   absorb(
     slot: number,
     count: number,
     latencySumMs: number,
     errorCount: number,
+    isolates: number,
     nowMs: number,
   ): void
   /**
    * Injects pressure (0..1) from outside until `untilMs`: each tick that ends by then takes the
-   * larger of the measured and the injected pressure. Replaces an earlier injection.
+   * larger of the measured and the injected pressure, and the limit shrinks by it. Replaces an
+   * earlier injection.
    */
   inject(slot: number, pressure: number, untilMs: number, nowMs: number): void
   /** Brings the slot's ticks up to `nowMs`. */
   advance(slot: number, nowMs: number): void
-  /** Writes derived values (resistance, pressures, threshold, excess) to the scratch registers. */
+  /** Writes derived values (resistance, pressures, threshold, limit, shares) to the scratch registers. */
   inspect(slot: number): void
   readState(slot: number, field: number): number
   readScratch(field: number): number

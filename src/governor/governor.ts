@@ -7,7 +7,6 @@
  */
 
 import { createEngine } from '../engine/engine.ts'
-import { classFraction } from '../engine/reference/engine.ts'
 import { paramBlock } from '../engine/params.ts'
 import * as L from '../engine/reference/layout.ts'
 import type { EngineChoice, EngineCore, EngineKind, Mode, Reason } from '../engine/types.ts'
@@ -94,8 +93,33 @@ export interface Decision {
 export interface Outcome {
   /** Defaults to the time since admission on the governor's clock. */
   latencyMs?: number | undefined
-  /** @default true */
+  /**
+   * Whether the request succeeded. Without a `status`, `false` means no answer came (a network
+   * error or a timeout), which counts as overload. @default true (or from `status`)
+   */
   ok?: boolean | undefined
+  /**
+   * The origin's HTTP status; absent for a network error or timeout. 429, 503 and 504 are
+   * overload answers (they shrink the capacity estimate); other 5xx are application errors
+   * (they never shed); below 500 is a success unless `ok` is false.
+   */
+  status?: number | undefined
+  /** The origin's Retry-After, seconds: it holds the capacity estimate from growing until then. */
+  retryAfterS?: number | undefined
+}
+
+/** The engine's outcome kind for an outcome (docs/physics.md §3). */
+export function outcomeKind(outcome: Outcome | undefined): number {
+  const status = outcome?.status
+  const ok = outcome?.ok
+  if (typeof status !== 'number' || !Number.isFinite(status)) {
+    return ok === false ? L.OUTCOME_LOST : L.OUTCOME_OK
+  }
+  if (status === 429 || status === 503 || status === 504) return L.OUTCOME_OVERLOAD
+  const retry = outcome?.retryAfterS
+  if (status >= 400 && typeof retry === 'number' && retry > 0) return L.OUTCOME_OVERLOAD
+  if (status >= 500) return L.OUTCOME_ERROR
+  return ok === false ? L.OUTCOME_ERROR : L.OUTCOME_OK
 }
 
 /** Telemetry from outside the request path (a health probe, a queue, a database pool). */
@@ -141,15 +165,43 @@ export interface RouteSnapshot {
   engine: EngineKind
   mode: Mode
   resistanceOhm: number
+  /**
+   * Pressure: `latency` the standing queue (share of the short latency above tolerance × the
+   * unqueued one), `errors` the share of overload answers (429/503/504, no answer), `saturation`
+   * the reported saturation's; `combined` as of the last tick (injection included).
+   */
   pressure: { latency: number; errors: number; saturation: number; combined: number }
   momentumPerS: number
+  /** The share of capacity withheld while ramping back after an outage (0 otherwise). */
   scar: number
   thresholds: {
+    /** Latency above which queueing counts: tolerance × the unqueued latency, ms. */
     latencyMs: number
+    /** Error rate threshold of the config (application errors never shed). */
     errorRate: number
+    /** The unqueued latency, measured by drains, ms. */
     learnedLatencyMs: number
+    /** The short latency of successes, ms. */
     learnedSigmaMs: number
+    /** True once a drain has measured the unqueued latency. */
     warm: boolean
+  }
+  /** The capacity law's state (docs/physics.md). */
+  capacity: {
+    /** Concurrency the whole origin serves without a standing queue (all isolates). */
+    limit: number
+    /** This isolate's limit now: limit × share × ramp, less injection and drains. */
+    localLimit: number
+    /** This isolate's share of the traffic, 1/isolates. */
+    share: number
+    /** Unqueued latency of successes, ms. */
+    unqueuedLatencyMs: number
+    /** Short-window latency of successes, ms. */
+    shortLatencyMs: number
+    /** Recovery ramp after an outage, 0..1 (1 when not recovering). */
+    ramp: number
+    /** Drains done so far. */
+    drains: number
   }
   signals: { latencyMs: number; errorRate: number; saturation: number }
   inflight: number
@@ -477,9 +529,17 @@ class GovernorImpl implements Governor {
     if (ticket.done || this.generation[ticket.slot] !== ticket.generation) return false
     ticket.done = true
     const latencyMs = outcome?.latencyMs ?? now - ticket.startMs
-    const ok = outcome?.ok ?? true
-    this.engine.complete(ticket.slot, Number(latencyMs), ok ? 0 : 1, now, 1)
-    this.countOutcome(ticket.slot, Number(latencyMs), ok)
+    const kind = outcomeKind(outcome)
+    const retry = outcome?.retryAfterS
+    this.engine.complete(
+      ticket.slot,
+      Number(latencyMs),
+      kind,
+      typeof retry === 'number' ? retry : NaN,
+      now,
+      1,
+    )
+    this.countOutcome(ticket.slot, Number(latencyMs), kind === L.OUTCOME_OK)
     if (this.watching) this.checkMode(ticket.slot, now)
     return true
   }
@@ -487,7 +547,7 @@ class GovernorImpl implements Governor {
   cancel(ticket: Ticket): boolean {
     if (ticket.done || this.generation[ticket.slot] !== ticket.generation) return false
     ticket.done = true
-    this.engine.complete(ticket.slot, NaN, NaN, this.now(), 0)
+    this.engine.complete(ticket.slot, NaN, NaN, NaN, this.now(), 0)
     return true
   }
 
@@ -496,12 +556,7 @@ class GovernorImpl implements Governor {
     if (slot === undefined) return 1
     const cls = this.classIndex.get(priority)
     if (cls === undefined) return 1
-    const e = this.engine
-    const mode = e.readState(slot, L.S_MODE)
-    if (mode === L.MODE_CIRCUIT_BREAKER || mode === L.MODE_HALF_OPEN) return 0
-    const scale = this.excessScale[e.readState(slot, L.S_PARAMS)] as { base: number; sum: number }
-    const excess = Math.min(Math.max((e.readState(slot, L.S_R) - scale.base) / scale.sum, 0), 1)
-    return classFraction(excess, cls, this.config.priorities.length)
+    return this.engine.admission(slot, cls)
   }
 
   observe(route: string, telemetry: Telemetry, options?: AdmitOptions): void {
@@ -631,15 +686,15 @@ class GovernorImpl implements Governor {
       const now = this.now()
       if (outcome === 'aborted') {
         // A cancellation says nothing about the origin: give the capacity back, no sample.
-        this.engine.complete(ticket.slot, NaN, NaN, now, 0)
+        this.engine.complete(ticket.slot, NaN, NaN, NaN, now, 0)
       } else {
-        this.engine.complete(
-          ticket.slot,
-          now - ticket.startMs,
-          outcome === 'completed' ? 0 : 1,
-          now,
-          1,
-        )
+        // A failed task is an application error; one whose heartbeats stopped sent no answer.
+        const kind = outcome === 'completed'
+          ? L.OUTCOME_OK
+          : outcome === 'failed'
+          ? L.OUTCOME_ERROR
+          : L.OUTCOME_LOST
+        this.engine.complete(ticket.slot, now - ticket.startMs, kind, NaN, now, 1)
         this.countOutcome(ticket.slot, now - ticket.startMs, outcome === 'completed')
       }
     }
@@ -669,7 +724,6 @@ class GovernorImpl implements Governor {
     this.config.priorities.forEach((name, i) => {
       admission[name] = e.readScratch(L.X_ADMIT0 + i)
     })
-    const variance = e.readState(slot, L.S_VAR)
     const params = this.paramsOf(slot)
     return {
       route,
@@ -688,9 +742,18 @@ class GovernorImpl implements Governor {
       thresholds: {
         latencyMs: e.readScratch(L.X_T),
         errorRate: params.errorRateThreshold,
-        learnedLatencyMs: e.readState(slot, L.S_MU),
-        learnedSigmaMs: Math.sqrt(variance),
-        warm: e.readState(slot, L.S_LEARNED_S) >= params.warmupS,
+        learnedLatencyMs: e.readState(slot, L.S_BASE),
+        learnedSigmaMs: e.readState(slot, L.S_SHORT),
+        warm: e.readState(slot, L.S_DRAINS) >= 1,
+      },
+      capacity: {
+        limit: e.readState(slot, L.S_LIMIT),
+        localLimit: e.readScratch(L.X_E),
+        share: e.readState(slot, L.S_SHARE),
+        unqueuedLatencyMs: e.readState(slot, L.S_BASE),
+        shortLatencyMs: e.readState(slot, L.S_SHORT),
+        ramp: e.readState(slot, L.S_RAMP),
+        drains: e.readState(slot, L.S_DRAINS),
       },
       signals: {
         latencyMs: e.readState(slot, L.S_LAT),
@@ -804,10 +867,14 @@ class GovernorImpl implements Governor {
       const slot = this.slots.get(view.route)
       if (slot === undefined) continue
       const fresh = ex.othersSince(slot, view.totals)
+      // The isolates heard from share the route's traffic: this one's share is 1/isolates.
+      const isolates = Math.max(1, numberOrNaN(view.isolates) || 1)
       if (fresh !== null && fresh.count > 0) {
-        this.engine.absorb(slot, fresh.count, fresh.latencySumMs, fresh.errors, now)
-        if (this.watching) this.checkMode(slot, now)
+        this.engine.absorb(slot, fresh.count, fresh.latencySumMs, fresh.errors, isolates, now)
+      } else {
+        this.engine.absorb(slot, 0, 0, 0, isolates, now)
       }
+      if (this.watching) this.checkMode(slot, now)
     }
   }
 

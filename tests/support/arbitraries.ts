@@ -23,11 +23,14 @@ export const paramsArb: fc.Arbitrary<PhysicsParams> = fc.record({
   classes: fc.integer({ min: 1, max: 8 }),
   warmupS: fc.constantFrom(0, 1, 10),
   scarFactor: fc.constantFrom(0, 1, 2.5, 10),
-  cooldownS: fc.constantFrom(0.5, 5),
-  minDwellS: fc.constantFrom(0, 5),
   concurrencyInitial: fc.constantFrom(4, 100),
   tripAfterS: fc.constantFrom(0.2, 1),
-}).map((p) => ({ ...DEFAULT_PARAMS, ...p, warmupLatencyMs: p.baselineLatencyMs }))
+  drainPeriodS: fc.constantFrom(0, 1, 5),
+  outageOkFraction: fc.constantFrom(0, 0.05),
+  silenceFactor: fc.constantFrom(0, 5),
+  rampStart: fc.constantFrom(0.0625, 1),
+  priorityReserve: fc.constantFrom(0, 0.1),
+}).map((p) => ({ ...DEFAULT_PARAMS, ...p }))
 
 const dt = fc.oneof(
   fc.double({ min: 0, max: 50, noNaN: true }),
@@ -53,7 +56,8 @@ function opArb(slots: number): fc.Arbitrary<Op> {
         op: fc.constant('complete' as const),
         slot,
         latencyMs: anyDouble,
-        err: fc.oneof(fc.constantFrom(0, 1), anyDouble),
+        err: fc.oneof(fc.constantFrom(0, 1, 2, 3), anyDouble),
+        retryAfterS: fc.oneof(fc.constant(NaN), anyDouble),
         dtMs: dt,
         sample: fc.constantFrom(0, 1),
       }),
@@ -78,6 +82,7 @@ function opArb(slots: number): fc.Arbitrary<Op> {
         count: fc.oneof(fc.integer({ min: 0, max: 500 }), anyDouble),
         latencySumMs: fc.oneof(fc.double({ min: 0, max: 1e6, noNaN: true }), anyDouble),
         errors: fc.oneof(fc.integer({ min: 0, max: 100 }), anyDouble),
+        isolates: fc.oneof(fc.integer({ min: 0, max: 64 }), anyDouble),
         dtMs: dt,
       }),
     },

@@ -7,7 +7,16 @@ import type { EngineCore } from '../../src/engine/types.ts'
 
 export type Op =
   | { op: 'admit'; slot: number; cls: number; dtMs: number }
-  | { op: 'complete'; slot: number; latencyMs: number; err: number; dtMs: number; sample: number }
+  | {
+    op: 'complete'
+    slot: number
+    latencyMs: number
+    /** Outcome kind (0 ok, 1 error, 2 overload, 3 lost), or anything hostile. */
+    err: number
+    retryAfterS: number
+    dtMs: number
+    sample: number
+  }
   | { op: 'observe'; slot: number; latencyMs: number; err: number; sat: number; dtMs: number }
   | { op: 'advance'; slot: number; dtMs: number }
   | {
@@ -16,6 +25,7 @@ export type Op =
     count: number
     latencySumMs: number
     errors: number
+    isolates: number
     dtMs: number
   }
   | { op: 'jump'; toMs: number }
@@ -36,41 +46,42 @@ export interface Trace {
 export const DEFAULT_PARAMS: PhysicsParams = {
   tickMs: 100,
   baselineLatencyMs: 100,
-  warmupLatencyMs: 100,
-  learnCeilingFactor: 4,
-  thresholdZ: 3,
-  sigmaFloorFraction: 0.1,
   warmupS: 10,
-  bootstrapMaxS: 60,
-  errorRateThreshold: 0.05,
-  saturationThreshold: 0.8,
   scarFactor: 1,
   classes: 3,
   concurrencyInitial: 100,
-  concurrencyMin: 4,
+  concurrencyMin: 1,
   concurrencyMax: 10000,
   tripPressure: 0.95,
   tripAfterS: 1,
-  closePressure: 0.3,
-  cooldownS: 5,
-  minProbes: 5,
-  probeIntervalMs: 250,
-  minDwellS: 5,
   maxRetryAfterS: 30,
   signalTauS: 1,
   momentumTauS: 1,
-  limitTauS: 1,
-  learnTauS: 300,
-  scarHalfLifeS: 30,
-  scarGainPerS: 0.1,
-  traumaPressure: 0.5,
+  limitTauS: 0.45,
+  shortLatencyTauS: 0.15,
+  baseTrackTauS: 2,
   pressureOhm: 10,
   momentumOhm: 4,
   scarOhm: 4,
   baseOhm: 1,
-  latencyScale: 1,
-  errorScale: 2,
-  saturationRatio: 0.75,
+  saturationThreshold: 0.8,
+  errorRateThreshold: 0.05,
+  latencyTolerance: 1.5,
+  limitGrowthPerS: 2,
+  overloadBackoff: 0.5,
+  drainPeriodS: 5,
+  drainFraction: 0.25,
+  drainSamples: 3,
+  drainAfterShrinkS: 1,
+  drainGiveUp: 20,
+  outageOkFraction: 0.05,
+  outageAfterS: 0.3,
+  outageSamples: 10,
+  silenceFactor: 5,
+  rampStart: 0.0625,
+  rampDoubleS: 0.25,
+  priorityReserve: 0.1,
+  askWindowS: 1,
   spreadMs: 250,
 }
 
@@ -93,10 +104,12 @@ export function runSequence(engine: EngineCore, seq: Sequence): Trace {
     }
     now += o.dtMs
     if (o.op === 'admit') codes.push(engine.admit(o.slot, o.cls, now))
-    else if (o.op === 'complete') engine.complete(o.slot, o.latencyMs, o.err, now, o.sample)
-    else if (o.op === 'observe') engine.observe(o.slot, o.latencyMs, o.err, o.sat, now)
-    else if (o.op === 'absorb') engine.absorb(o.slot, o.count, o.latencySumMs, o.errors, now)
-    else if (o.op === 'inject') engine.inject(o.slot, o.pressure, now + o.ttlMs, now)
+    else if (o.op === 'complete') {
+      engine.complete(o.slot, o.latencyMs, o.err, o.retryAfterS, now, o.sample)
+    } else if (o.op === 'observe') engine.observe(o.slot, o.latencyMs, o.err, o.sat, now)
+    else if (o.op === 'absorb') {
+      engine.absorb(o.slot, o.count, o.latencySumMs, o.errors, o.isolates, now)
+    } else if (o.op === 'inject') engine.inject(o.slot, o.pressure, now + o.ttlMs, now)
     else engine.advance(o.slot, now)
   }
   snapshot()
@@ -182,9 +195,23 @@ export function scriptedSequence(
     }
     ops.push({ op: 'admit', slot, cls: Math.floor(rnd() * 3), dtMs })
     const latencyMs = phase === 1 ? 300 + rnd() * 2000 : 40 + rnd() * 60
-    const err = phase === 2 ? (rnd() < 0.6 ? 1 : 0) : (rnd() < 0.01 ? 1 : 0)
-    ops.push({ op: 'complete', slot, latencyMs, err, dtMs: rnd() * 5, sample: 1 })
+    // Phase 2 fails: 97% of outcomes are errors, overload answers or no answer at all.
+    const failed = phase === 2 ? rnd() < 0.97 : rnd() < 0.01
+    const err = failed ? 1 + Math.floor(rnd() * 3) : 0
+    const retryAfterS = failed && rnd() < 0.1 ? rnd() * 5 : NaN
+    ops.push({ op: 'complete', slot, latencyMs, err, retryAfterS, dtMs: rnd() * 5, sample: 1 })
+    if (rnd() < 0.02) {
+      ops.push({
+        op: 'absorb',
+        slot,
+        count: Math.floor(rnd() * 40),
+        latencySumMs: rnd() * 4000,
+        errors: Math.floor(rnd() * 5),
+        isolates: 1 + Math.floor(rnd() * 4),
+        dtMs: 0,
+      })
+    }
   }
-  const light = { ...DEFAULT_PARAMS, baselineLatencyMs: 10, warmupLatencyMs: 10, classes: 5 }
+  const light = { ...DEFAULT_PARAMS, baselineLatencyMs: 10, classes: 5 }
   return { params: [DEFAULT_PARAMS, light], slots, startMs, ops }
 }

@@ -49,6 +49,7 @@ describe('layout twins', () => {
     expect(names).toEqual([
       'abiVersion',
       'absorb',
+      'admission',
       'admit',
       'advance',
       'complete',

@@ -1,4 +1,4 @@
-// The AssemblyScript twin of src/engine/reference/engine.ts: the per-route physics of
+// The AssemblyScript twin of src/engine/reference/engine.ts: the per-route capacity law of
 // docs/physics.md. Route state lives in linear memory, one slot of SLOT_FIELDS f64 per route.
 // Statements keep the order of the TypeScript twin (same IEEE operations in the same order, so
 // the results are bit-identical); change both together.
@@ -7,101 +7,124 @@ import {
   CODE_MODE_SHIFT,
   CODE_REASON_SHIFT,
   CODE_RETRY_SHIFT,
-  CREDIT_BASE,
-  CREDIT_UNIT,
   MAX_ABSORB,
   MAX_LATENCY_MS,
   MAX_MOMENTUM,
   MAX_TIME_MS,
   MODE_BOOTSTRAP,
   MODE_CIRCUIT_BREAKER,
-  MODE_HALF_OPEN,
   MODE_OPERATIONAL,
+  OUTCOME_ERROR,
+  OUTCOME_LOST,
+  OUTCOME_OK,
+  OUTCOME_OVERLOAD,
+  P_A_BASE,
   P_A_FAST,
-  P_A_LEARN,
   P_A_LIMIT,
   P_A_MOM,
+  P_A_SHORT,
+  P_ASK_MS,
   P_BASELINE_MS,
-  P_BOOTSTRAP_MAX_S,
-  P_CLOSE_P,
-  P_COOLDOWN_MS,
-  P_D1_FAST,
-  P_D1_MOM,
-  P_D1_SCAR,
-  P_D_SCAR,
-  P_ERR_SCALE,
-  P_ERR_T,
+  P_DRAIN_FRACTION,
+  P_DRAIN_GIVEUP,
+  P_DRAIN_MS,
+  P_DRAIN_SAMPLES,
+  P_DRAIN_SHRINK_S,
+  P_GROWTH,
   P_INV_TICK_S,
-  P_LAT_SCALE,
-  P_LEARN_CEIL,
   P_LIMIT_INIT,
   P_LIMIT_MAX,
   P_LIMIT_MIN,
   P_MAX_RETRY_S,
-  P_MIN_DWELL_MS,
-  P_MIN_PROBES,
   P_N_CLASSES,
-  P_PROBE_MS,
+  P_OUTAGE_AFTER_S,
+  P_OUTAGE_OK,
+  P_OUTAGE_SAMPLES,
+  P_OVERLOAD_BACKOFF,
   P_R_BASE,
-  P_SAT_RATIO_T,
+  P_RAMP_DOUBLE_S,
+  P_RAMP_GROWTH,
+  P_RAMP_START,
+  P_RESERVE,
   P_SAT_T,
   P_SCAR_FACTOR,
-  P_SCAR_GAIN,
-  P_SIGMA_FLOOR,
+  P_SILENCE,
   P_SPREAD_MS,
   P_STALE_MS,
   P_TICK_MS,
   P_TICK_S,
-  P_TRAUMA_P,
+  P_TOLERANCE,
   P_TRIP_AFTER_S,
   P_TRIP_P,
   P_W_M,
   P_W_P,
   P_W_S,
-  P_WARMUP_LAT_MS,
   P_WARMUP_S,
-  P_Z,
   PARAM_FIELDS,
   REASON_ADMITTED,
   REASON_CIRCUIT_OPEN,
   REASON_CONCURRENCY,
-  REASON_HALF_OPEN,
-  REASON_PRESSURE,
   REASON_PROBE,
   S_ABOVE_S,
   S_ACC_EN,
   S_ACC_ERR,
+  S_ACC_FLAT,
   S_ACC_LAT,
+  S_ACC_LN,
+  S_ACC_LOK,
   S_ACC_N,
+  S_ACC_OKLAT,
+  S_ACC_OKN,
+  S_ACC_OV,
   S_ACC_SAT,
-  S_CREDIT0,
-  S_CREDIT1,
+  S_ADM0,
+  S_ASK0,
+  S_BASE,
+  S_DRAIN,
+  S_DRAIN_N,
+  S_DRAIN_SUM,
+  S_DRAIN_T,
+  S_DRAINS,
   S_ERR,
-  S_FRESH,
+  S_FAIL_LAT,
+  S_GHOST_T,
+  S_GHOSTS,
+  S_HOLD_UNTIL,
   S_INFLIGHT,
   S_INJ_P,
   S_INJ_UNTIL,
-  S_LAST_PASS,
+  S_LAST_DONE,
   S_LAST_SAMPLE,
   S_LAT,
-  S_LEARNED_S,
   S_LIMIT,
+  S_LIMITED_UNTIL,
   S_M,
   S_MODE,
   S_MODE_SINCE,
-  S_MU,
+  S_NEXT_DRAIN,
+  S_OFF0,
+  S_OVERLOAD,
   S_P,
   S_PARAMS,
+  S_PEAK,
   S_POOL_ERR,
   S_POOL_LAT,
   S_POOL_N,
   S_R,
+  S_RAMP,
+  S_RATE,
   S_RESEED,
   S_SAT,
   S_SCAR,
+  S_SHARE,
+  S_SHARE0,
+  S_SHORT,
+  S_SHRINK_S,
+  S_STREAK_N,
+  S_STREAK_S,
   S_TICK_START,
+  S_TOKENS,
   S_TRANSITIONS,
-  S_VAR,
   SCRATCH_FIELDS,
   SLOT_FIELDS,
   X_ADMIT0,
@@ -190,26 +213,6 @@ export function ipow(base: f64, k: f64): f64 {
   return result
 }
 
-/** Where class `cls` of `nClasses` stops being admitted, on the excess scale 0..1. */
-export function classEnd(cls: f64, nClasses: f64): f64 {
-  const width = 0.8 / nClasses
-  return 0.1 + (nClasses - cls) * width
-}
-
-/**
- * Admission fraction of class `cls` at excess `e`: 1 below its band, 0 above, linear within.
- * The bands tile 0.1..0.9 without overlap, lowest class first, so a class starts losing
- * admission only once every class below it is shed completely.
- */
-export function classFraction(e: f64, cls: f64, nClasses: f64): f64 {
-  const width = 0.8 / nClasses
-  const start = 0.1 + (nClasses - 1 - cls) * width
-  const end = start + width
-  if (e >= end) return 0
-  if (e > start) return (end - e) / width
-  return 1
-}
-
 function cleanTime(nowMs: f64, fallback: f64): f64 {
   if (!(nowMs == nowMs)) return fallback
   if (nowMs > MAX_TIME_MS) return MAX_TIME_MS
@@ -239,12 +242,20 @@ export function initSlot(slot: i32, paramSet: i32, nowMs: f64): void {
   st(b, S_ACC_SAT, -1)
   st(b, S_LAT, ld(p, P_BASELINE_MS))
   st(b, S_LIMIT, ld(p, P_LIMIT_INIT))
-  st(b, S_MU, ld(p, P_BASELINE_MS))
+  st(b, S_BASE, ld(p, P_BASELINE_MS))
   st(b, S_MODE, <f64> MODE_BOOTSTRAP)
   st(b, S_MODE_SINCE, now)
-  st(b, S_LAST_PASS, now - ld(p, P_PROBE_MS))
   st(b, S_RESEED, 1)
   st(b, S_LAST_SAMPLE, now)
+  st(b, S_LAST_DONE, now)
+  st(b, S_RAMP, 1)
+  st(b, S_SHARE, 1)
+  st(b, S_HOLD_UNTIL, -MAX_TIME_MS)
+  st(b, S_LIMITED_UNTIL, -MAX_TIME_MS)
+  for (let c = 0; c < 8; c++) {
+    st(b, S_ASK0 + c, -MAX_TIME_MS)
+    st(b, S_SHARE0 + c, 1)
+  }
   st(b, S_R, resistance(b, p))
 }
 
@@ -258,69 +269,113 @@ export function admit(slot: i32, classIndex: f64, nowMs: f64): i32 {
   let cls = Math.floor(classIndex)
   if (!(cls >= 0)) cls = nClasses - 1
   if (cls > nClasses - 1) cls = nClasses - 1
+  const ci = <i32> cls
   const maxRetry = ld(p, P_MAX_RETRY_S)
+  st(b, S_ASK0 + ci, now)
+  st(b, S_OFF0 + ci, ld(b, S_OFF0 + ci) + 1)
+  let asking: f64 = 0.0
+  for (let c = 0; c < ci; c++) {
+    if (now - ld(b, S_ASK0 + c) < ld(p, P_ASK_MS)) asking = asking + 1
+  }
 
   if (mode == MODE_CIRCUIT_BREAKER) {
-    const waitS = Math.ceil((ld(b, S_MODE_SINCE) + ld(p, P_COOLDOWN_MS) - now) / 1000)
-    return code(0, REASON_CIRCUIT_OPEN, mode, clampRetry(waitS, maxRetry))
-  }
-  if (mode == MODE_HALF_OPEN) {
-    if (now - ld(b, S_LAST_PASS) >= ld(p, P_PROBE_MS)) {
-      st(b, S_LAST_PASS, now)
-      st(b, S_INFLIGHT, ld(b, S_INFLIGHT) + 1)
+    let need: f64 = 1.0
+    if (ld(p, P_RESERVE) > 0) need = 1 + asking * Math.max(1, tokenRate(b, p))
+    if (ld(b, S_TOKENS) >= need) {
+      st(b, S_TOKENS, ld(b, S_TOKENS) - 1)
+      pass(b, ci, now)
       return code(1, REASON_PROBE, mode, 0)
     }
-    const waitS = Math.ceil(ld(p, P_PROBE_MS) * ld(p, P_MIN_PROBES) / 1000)
-    return code(0, REASON_HALF_OPEN, mode, clampRetry(waitS, maxRetry))
+    return code(0, REASON_CIRCUIT_OPEN, mode, clampRetry(rampWait(b, p), maxRetry))
   }
 
-  const j = nClasses - 1 - cls
-  let capFrac: f64 = 1.0
-  if (nClasses > 1) capFrac = 0.9 + 0.1 * j / (nClasses - 1)
-  if (ld(b, S_INFLIGHT) >= ld(b, S_LIMIT) * capFrac) {
-    return code(0, REASON_CONCURRENCY, mode, 1)
-  }
-  const e = cachedExcess(b, p)
-  const frac = classFraction(e, cls, nClasses)
-  const q = Math.floor(frac * CREDIT_UNIT)
-  const field = cls < 4 ? S_CREDIT0 : S_CREDIT1
-  const div = creditDivisor(cls)
-  const packed = ld(b, field)
-  const hi = Math.floor(packed / div)
-  const credit = hi - Math.floor(hi / CREDIT_BASE) * CREDIT_BASE
-  let next = credit + q
-  let allow = 0
-  if (next >= CREDIT_UNIT) {
-    next = next - CREDIT_UNIT
-    allow = 1
-  }
-  st(b, field, packed + (next - credit) * div)
-  if (allow == 1) {
-    st(b, S_LAST_PASS, now)
-    st(b, S_INFLIGHT, ld(b, S_INFLIGHT) + 1)
+  drainCheck(b, p, now)
+  const limit = localLimit(b, p)
+  const reserve = asking * ld(p, P_RESERVE) * limit
+  const eff = ld(b, S_INFLIGHT) - ld(b, S_GHOSTS)
+  if (eff < limit - reserve) {
+    pass(b, ci, now)
     return code(1, REASON_ADMITTED, mode, 0)
   }
-  if (now - ld(b, S_LAST_PASS) >= ld(p, P_PROBE_MS)) {
-    st(b, S_LAST_PASS, now)
-    st(b, S_INFLIGHT, ld(b, S_INFLIGHT) + 1)
-    return code(1, REASON_PROBE, mode, 0)
-  }
+  st(b, S_LIMITED_UNTIL, now + 1000)
   let waitS: f64 = 1.0
-  if (frac <= 0) waitS = retryEstimate(b, p, classEnd(cls, nClasses))
-  return code(0, REASON_PRESSURE, mode, clampRetry(waitS, maxRetry))
+  const hold = ld(b, S_HOLD_UNTIL)
+  if (hold > now) waitS = Math.ceil((hold - now) / 1000)
+  return code(0, REASON_CONCURRENCY, mode, clampRetry(waitS, maxRetry))
+}
+
+export function admission(slot: i32, classIndex: f64): f64 {
+  const b = slotBase(slot)
+  const p = paramBase(b)
+  const nClasses = ld(p, P_N_CLASSES)
+  let cls = Math.floor(classIndex)
+  if (!(cls >= 0)) cls = nClasses - 1
+  if (cls > nClasses - 1) cls = nClasses - 1
+  return ld(b, S_SHARE0 + <i32> cls)
 }
 
 export function complete(
   slot: i32,
   latencyMs: f64,
-  errorFraction: f64,
+  outcome: f64,
+  retryAfterS: f64,
   nowMs: f64,
   sample: f64,
 ): void {
-  const b = enter(slot, nowMs)
-  const inflight = ld(b, S_INFLIGHT) - 1
-  st(b, S_INFLIGHT, inflight > 0 ? inflight : 0)
-  if (sample > 0) collect(b, latencyMs, errorFraction)
+  const b = slotBase(slot)
+  const p = paramBase(b)
+  const now = Math.max(cleanTime(nowMs, ld(b, S_TICK_START)), ld(b, S_TICK_START))
+  advanceSlot(b, p, now)
+  let inflight = ld(b, S_INFLIGHT) - 1
+  if (!(inflight > 0)) inflight = 0
+  st(b, S_INFLIGHT, inflight)
+  if (ld(b, S_GHOSTS) > inflight) st(b, S_GHOSTS, inflight)
+  if (!(sample > 0)) {
+    drainCheck(b, p, now)
+    return
+  }
+  let kind = Math.floor(outcome)
+  if (!(kind >= <f64> OUTCOME_OK && kind <= <f64> OUTCOME_LOST)) kind = <f64> OUTCOME_ERROR
+  let lat = latencyMs
+  if (lat == lat) {
+    if (lat < 0) lat = 0
+    if (lat > MAX_LATENCY_MS) lat = MAX_LATENCY_MS
+  }
+  const ghosts = ld(b, S_GHOSTS)
+  if (ghosts > 0 && lat == lat && lat >= now - ld(b, S_GHOST_T)) {
+    st(b, S_GHOSTS, ghosts - 1)
+    drainCheck(b, p, now)
+    return
+  }
+  let failed: f64 = 0.0
+  if (kind != <f64> OUTCOME_OK) failed = 1
+  collect(b, lat, failed)
+  st(b, S_ACC_LN, ld(b, S_ACC_LN) + 1)
+  if (kind == <f64> OUTCOME_OK) {
+    st(b, S_ACC_LOK, ld(b, S_ACC_LOK) + 1)
+    st(b, S_LAST_DONE, now)
+    if (lat == lat) {
+      st(b, S_ACC_OKN, ld(b, S_ACC_OKN) + 1)
+      st(b, S_ACC_OKLAT, ld(b, S_ACC_OKLAT) + lat)
+      if (ld(b, S_DRAIN) == 2 && lat <= now - ld(b, S_DRAIN_T)) {
+        st(b, S_DRAIN_N, ld(b, S_DRAIN_N) + 1)
+        st(b, S_DRAIN_SUM, ld(b, S_DRAIN_SUM) + lat)
+      }
+    }
+  } else {
+    if (lat == lat) st(b, S_ACC_FLAT, ld(b, S_ACC_FLAT) + lat)
+    if (kind != <f64> OUTCOME_LOST) st(b, S_LAST_DONE, now)
+    if (kind == <f64> OUTCOME_OVERLOAD || kind == <f64> OUTCOME_LOST) {
+      st(b, S_ACC_OV, ld(b, S_ACC_OV) + 1)
+    }
+  }
+  if (retryAfterS > 0) {
+    let wait = retryAfterS
+    if (wait > ld(p, P_MAX_RETRY_S)) wait = ld(p, P_MAX_RETRY_S)
+    const until = now + wait * 1000
+    if (until > ld(b, S_HOLD_UNTIL)) st(b, S_HOLD_UNTIL, until)
+  }
+  drainCheck(b, p, now)
 }
 
 export function observe(
@@ -331,7 +386,12 @@ export function observe(
   nowMs: f64,
 ): void {
   const b = enter(slot, nowMs)
-  collect(b, latencyMs, errorRate)
+  let lat = latencyMs
+  if (lat == lat) {
+    if (lat < 0) lat = 0
+    if (lat > MAX_LATENCY_MS) lat = MAX_LATENCY_MS
+  }
+  collect(b, lat, errorRate)
   if (saturation == saturation) {
     let sat = saturation
     if (sat < 0) sat = 0
@@ -345,9 +405,15 @@ export function absorb(
   count: f64,
   latencySumMs: f64,
   errorCount: f64,
+  isolates: f64,
   nowMs: f64,
 ): void {
   const b = enter(slot, nowMs)
+  if (isolates >= 1) {
+    let k = Math.floor(isolates)
+    if (k > 1000000) k = 1000000
+    st(b, S_SHARE, 1 / k)
+  }
   if (!(count >= 1)) return
   let n = Math.floor(count)
   if (n > MAX_ABSORB) n = MAX_ABSORB
@@ -362,8 +428,6 @@ export function absorb(
   st(b, S_POOL_ERR, ld(b, S_POOL_ERR) + errors)
 }
 
-// Injects pressure from outside: until untilMs, each tick's pressure is the larger of the
-// measured one and this. A new injection replaces the previous one.
 export function inject(slot: i32, pressure: f64, untilMs: f64, nowMs: f64): void {
   const b = enter(slot, nowMs)
   let inj = pressure
@@ -373,7 +437,6 @@ export function inject(slot: i32, pressure: f64, untilMs: f64, nowMs: f64): void
   st(b, S_INJ_UNTIL, cleanTime(untilMs, ld(b, S_TICK_START)))
 }
 
-// Advances the slot to nowMs (a clock that went back changes nothing); returns its base.
 function enter(slot: i32, nowMs: f64): usize {
   const b = slotBase(slot)
   advanceSlot(b, paramBase(b), Math.max(cleanTime(nowMs, ld(b, S_TICK_START)), ld(b, S_TICK_START)))
@@ -383,27 +446,6 @@ function enter(slot: i32, nowMs: f64): usize {
 export function advance(slot: i32, nowMs: f64): void {
   const b = slotBase(slot)
   advanceSlot(b, paramBase(b), nowMs)
-}
-
-export function inspect(slot: i32): void {
-  const b = slotBase(slot)
-  const p = paramBase(b)
-  const x = SCRATCH_BASE
-  const t = latencyThreshold(b, p)
-  const errT = ld(p, P_ERR_T)
-  st(x, X_R, resistance(b, p))
-  st(x, X_PL, axisPressure((ld(b, S_LAT) - t) / t / ld(p, P_LAT_SCALE)))
-  st(x, X_PE, axisPressure((ld(b, S_ERR) - errT) / (errT * ld(p, P_ERR_SCALE))))
-  st(x, X_PS, saturationPressure(b, p))
-  st(x, X_T, t)
-  const e = cachedExcess(b, p)
-  st(x, X_E, e)
-  const mode = <i32> ld(b, S_MODE)
-  const open = mode == MODE_CIRCUIT_BREAKER || mode == MODE_HALF_OPEN
-  const nClasses = ld(p, P_N_CLASSES)
-  for (let i = 0; i < <i32> nClasses; i++) {
-    st(x, X_ADMIT0 + i, open ? 0 : classFraction(e, <f64> i, nClasses))
-  }
 }
 
 function advanceSlot(b: usize, p: usize, nowMs: f64): void {
@@ -417,31 +459,75 @@ function advanceSlot(b: usize, p: usize, nowMs: f64): void {
     st(b, S_TICK_START, start + j * tickMs)
     dataTick(b, p)
     j = j + 1
+    modeClock(b, p, start + j * tickMs)
   } while (j < k && ld(b, S_POOL_N) > 0)
   if (k > j && ld(b, S_INJ_P) > 0) {
-    // An injection that ends within the idle ticks: the tick it ends in is a data tick.
     const e = Math.floor((ld(b, S_INJ_UNTIL) - start) / tickMs)
     if (e >= j && e < k) {
-      if (e > j) idleTicks(b, p, e - j, start + (j - 1) * tickMs)
+      if (e > j) idleTicks(b, p, e - j)
       st(b, S_TICK_START, start + e * tickMs)
       dataTick(b, p)
       j = e + 1
+      modeClock(b, p, start + j * tickMs)
     }
   }
-  if (k > j) idleTicks(b, p, k - j, start + (j - 1) * tickMs)
+  if (k > j) idleTicks(b, p, k - j)
   const t = start + k * tickMs
   st(b, S_TICK_START, t)
   modeClock(b, p, t)
   st(b, S_R, resistance(b, p))
 }
 
+export function inspect(slot: i32): void {
+  const b = slotBase(slot)
+  const p = paramBase(b)
+  const x = SCRATCH_BASE
+  st(x, X_R, resistance(b, p))
+  st(x, X_PL, queuePressure(b, p))
+  st(x, X_PE, ld(b, S_OVERLOAD))
+  st(x, X_PS, saturationPressure(b, p))
+  st(x, X_T, ld(p, P_TOLERANCE) * ld(b, S_BASE))
+  if (<i32> ld(b, S_MODE) == MODE_CIRCUIT_BREAKER) {
+    st(x, X_E, ld(b, S_RAMP) * ld(b, S_LIMIT) * ld(b, S_SHARE))
+  } else {
+    st(x, X_E, localLimit(b, p))
+  }
+  const nClasses = <i32> ld(p, P_N_CLASSES)
+  for (let i = 0; i < nClasses; i++) st(x, X_ADMIT0 + i, ld(b, S_SHARE0 + i))
+}
+
+function pass(b: usize, ci: i32, now: f64): void {
+  const eff = ld(b, S_INFLIGHT) - ld(b, S_GHOSTS)
+  if (eff <= 0 && ld(b, S_LAST_DONE) < now) st(b, S_LAST_DONE, now)
+  st(b, S_INFLIGHT, ld(b, S_INFLIGHT) + 1)
+  st(b, S_ADM0 + ci, ld(b, S_ADM0 + ci) + 1)
+  if (eff + 1 > ld(b, S_PEAK)) st(b, S_PEAK, eff + 1)
+}
+
+function localLimit(b: usize, p: usize): f64 {
+  let limit = ld(b, S_LIMIT) * ld(b, S_SHARE)
+  const inj = ld(b, S_INJ_P)
+  if (inj > 0) limit = limit * (1 - inj)
+  if (ld(b, S_DRAIN) > 0) {
+    limit = limit * ld(p, P_DRAIN_FRACTION)
+    let servers = ld(b, S_RATE) * ld(b, S_BASE)
+    if (servers < 1) servers = 1
+    if (servers < limit) limit = servers
+  }
+  return limit
+}
+
+function drainCheck(b: usize, p: usize, now: f64): void {
+  if (ld(b, S_DRAIN) == 1 && ld(b, S_INFLIGHT) - ld(b, S_GHOSTS) <= localLimit(b, p)) {
+    st(b, S_DRAIN, 2)
+    st(b, S_DRAIN_T, now)
+  }
+}
+
 function collect(b: usize, latencyMs: f64, errorFraction: f64): void {
   if (latencyMs == latencyMs) {
-    let lat = latencyMs
-    if (lat < 0) lat = 0
-    if (lat > MAX_LATENCY_MS) lat = MAX_LATENCY_MS
     st(b, S_ACC_N, ld(b, S_ACC_N) + 1)
-    st(b, S_ACC_LAT, ld(b, S_ACC_LAT) + lat)
+    st(b, S_ACC_LAT, ld(b, S_ACC_LAT) + latencyMs)
   }
   if (errorFraction == errorFraction) {
     let err = errorFraction
@@ -452,21 +538,16 @@ function collect(b: usize, latencyMs: f64, errorFraction: f64): void {
   }
 }
 
-function latencyThreshold(b: usize, p: usize): f64 {
-  const base = ld(p, P_BASELINE_MS)
-  if (ld(b, S_LEARNED_S) < ld(p, P_WARMUP_S)) return Math.max(base, ld(p, P_WARMUP_LAT_MS))
-  const mu = ld(b, S_MU)
-  const sigma = Math.max(Math.sqrt(ld(b, S_VAR)), ld(p, P_SIGMA_FLOOR) * mu)
-  return Math.min(Math.max(base, mu + ld(p, P_Z) * sigma), base * ld(p, P_LEARN_CEIL))
+function queuePressure(b: usize, p: usize): f64 {
+  const short = ld(b, S_SHORT)
+  if (!(short > 0)) return 0
+  const x = 1 - (ld(p, P_TOLERANCE) * ld(b, S_BASE) + 1) / (short + 1)
+  return x > 0 ? x : 0
 }
 
 function saturationPressure(b: usize, p: usize): f64 {
-  const ratioT = ld(p, P_SAT_RATIO_T)
-  const ratio = ld(b, S_INFLIGHT) / ld(b, S_LIMIT)
-  const inner = axisPressure((ratio - ratioT) / (1 - ratioT))
   const satT = ld(p, P_SAT_T)
-  const outer = axisPressure((ld(b, S_SAT) - satT) / ((1 - satT) * 0.5))
-  return Math.max(inner, outer)
+  return axisPressure((ld(b, S_SAT) - satT) / ((1 - satT) * 0.5))
 }
 
 function resistance(b: usize, p: usize): f64 {
@@ -477,43 +558,39 @@ function resistance(b: usize, p: usize): f64 {
   return ld(p, P_R_BASE) + ex
 }
 
-// The excess as of the last tick, from the cached resistance (P, M and scar only change in ticks).
-function cachedExcess(b: usize, p: usize): f64 {
-  const e = (ld(b, S_R) - ld(p, P_R_BASE)) / (ld(p, P_W_P) + ld(p, P_W_M) + ld(p, P_W_S))
-  return Math.min(Math.max(e, 0), 1)
-}
-
-// CREDIT_BASE^(cls mod 4): exact powers of two, so a table gives the same bits as a product.
-function creditDivisor(cls: f64): f64 {
-  const k = cls < 4 ? cls : cls - 4
-  if (k == 0) return 1
-  if (k == 1) return 2048
-  if (k == 2) return 4194304
-  return 8589934592
-}
-
-
-function retryEstimate(b: usize, p: usize, end: f64): f64 {
-  const weights = ld(p, P_W_P) + ld(p, P_W_M) + ld(p, P_W_S)
-  let pressure = ld(b, S_P)
-  let momentum = ld(b, S_M)
-  let scar = ld(b, S_SCAR)
-  const maxRetry = ld(p, P_MAX_RETRY_S)
-  let t: f64 = 1.0
-  while (t < maxRetry) {
-    pressure = pressure * ld(p, P_D1_FAST)
-    momentum = momentum * ld(p, P_D1_MOM)
-    scar = scar * ld(p, P_D1_SCAR)
-    const e = (ld(p, P_W_P) * pressure + ld(p, P_W_M) * Math.min(Math.max(momentum, -1), 1) +
-      ld(p, P_W_S) * ld(p, P_SCAR_FACTOR) * scar) / weights
-    if (e < end) return t
-    t = t + 1
+function rampWait(b: usize, p: usize): f64 {
+  let r = ld(b, S_RAMP)
+  if (!(r > 0)) r = ld(p, P_RAMP_START)
+  if (!(r > 0)) return ld(p, P_MAX_RETRY_S)
+  let t: f64 = 0.0
+  while (r < 1 && t < ld(p, P_MAX_RETRY_S)) {
+    r = r * 2
+    t = t + ld(p, P_RAMP_DOUBLE_S)
   }
-  return maxRetry
+  return Math.ceil(t)
+}
+
+function tokenRate(b: usize, p: usize): f64 {
+  let lat = ld(b, S_BASE)
+  if (!(lat >= 1)) lat = 1
+  let rate = ld(b, S_RAMP) * ld(b, S_LIMIT) * ld(b, S_SHARE) * ld(p, P_TICK_MS) / lat
+  const inj = ld(b, S_INJ_P)
+  if (inj > 0) rate = rate * (1 - inj)
+  return rate
+}
+
+function addTokens(b: usize, p: usize, ticks: f64): void {
+  const rate = tokenRate(b, p)
+  const cap = ld(p, P_N_CLASSES) + 1 + rate
+  let tokens = ld(b, S_TOKENS) + rate * ticks
+  if (tokens > cap) tokens = cap
+  st(b, S_TOKENS, tokens)
 }
 
 function dataTick(b: usize, p: usize): void {
   const poolN = ld(b, S_POOL_N)
+  const tickStart = ld(b, S_TICK_START)
+  const tickEnd = tickStart + ld(p, P_TICK_MS)
   if (poolN > 0) {
     let f = ld(p, P_TICK_MS) / ld(p, P_SPREAD_MS)
     if (f > 1 || poolN * (1 - f) < 0.01) f = 1
@@ -524,6 +601,14 @@ function dataTick(b: usize, p: usize): void {
     st(b, S_ACC_LAT, ld(b, S_ACC_LAT) + moveLat)
     st(b, S_ACC_EN, ld(b, S_ACC_EN) + moveN)
     st(b, S_ACC_ERR, ld(b, S_ACC_ERR) + moveErr)
+    const okMove = moveN - moveErr
+    if (okMove > 0) {
+      let okLat = moveLat - moveErr * ld(b, S_FAIL_LAT)
+      if (okLat < 0) okLat = 0
+      st(b, S_ACC_OKN, ld(b, S_ACC_OKN) + okMove)
+      st(b, S_ACC_OKLAT, ld(b, S_ACC_OKLAT) + okLat)
+      if (okMove >= 0.5 && ld(b, S_LAST_DONE) < tickStart) st(b, S_LAST_DONE, tickStart)
+    }
     if (f == 1) {
       st(b, S_POOL_N, 0)
       st(b, S_POOL_LAT, 0)
@@ -534,25 +619,21 @@ function dataTick(b: usize, p: usize): void {
       st(b, S_POOL_ERR, ld(b, S_POOL_ERR) - moveErr)
     }
   }
+
   const aFast = ld(p, P_A_FAST)
   const n = ld(b, S_ACC_N)
   const en = ld(b, S_ACC_EN)
   if (n > 0) {
     const tickLat = ld(b, S_ACC_LAT) / n
-    const tickStart = ld(b, S_TICK_START)
     const stale = tickStart - ld(b, S_LAST_SAMPLE) >= ld(p, P_STALE_MS)
     st(b, S_LAST_SAMPLE, tickStart)
     if (ld(b, S_RESEED) > 0 || stale) {
       st(b, S_LAT, tickLat)
       if (en > 0) st(b, S_ERR, ld(b, S_ACC_ERR) / en)
       st(b, S_RESEED, 0)
-      st(b, S_FRESH, n)
     } else {
-      const fresh = ld(b, S_FRESH)
-      const a = Math.max(aFast, n / (fresh + n))
-      st(b, S_LAT, ld(b, S_LAT) + a * (tickLat - ld(b, S_LAT)))
-      if (en > 0) st(b, S_ERR, ld(b, S_ERR) + a * (ld(b, S_ACC_ERR) / en - ld(b, S_ERR)))
-      st(b, S_FRESH, Math.min(fresh + n, 1000000000))
+      st(b, S_LAT, ld(b, S_LAT) + aFast * (tickLat - ld(b, S_LAT)))
+      if (en > 0) st(b, S_ERR, ld(b, S_ERR) + aFast * (ld(b, S_ACC_ERR) / en - ld(b, S_ERR)))
     }
   } else if (en > 0) {
     st(b, S_ERR, ld(b, S_ERR) + aFast * (ld(b, S_ACC_ERR) / en - ld(b, S_ERR)))
@@ -560,135 +641,222 @@ function dataTick(b: usize, p: usize): void {
   const accSat = ld(b, S_ACC_SAT)
   if (accSat >= 0) st(b, S_SAT, ld(b, S_SAT) + aFast * (accSat - ld(b, S_SAT)))
 
-  const t = latencyThreshold(b, p)
-  const errT = ld(p, P_ERR_T)
-  const lat = ld(b, S_LAT)
-  const pl = axisPressure((lat - t) / t / ld(p, P_LAT_SCALE))
-  const pe = axisPressure((ld(b, S_ERR) - errT) / (errT * ld(p, P_ERR_SCALE)))
-  const ps = saturationPressure(b, p)
+  const okN = ld(b, S_ACC_OKN)
+  if (okN > 0) {
+    const tickOk = ld(b, S_ACC_OKLAT) / okN
+    if (!(ld(b, S_SHORT) > 0)) {
+      st(b, S_SHORT, tickOk)
+    } else {
+      st(b, S_SHORT, ld(b, S_SHORT) + ld(p, P_A_SHORT) * (tickOk - ld(b, S_SHORT)))
+    }
+  }
+  const ln = ld(b, S_ACC_LN)
+  st(b, S_RATE, ld(b, S_RATE) + aFast * (ln / ld(p, P_TICK_MS) - ld(b, S_RATE)))
+  const lok = ld(b, S_ACC_LOK)
+  const fails = ln - lok
+  if (fails > 0) {
+    const failLat = ld(b, S_ACC_FLAT) / fails
+    if (!(ld(b, S_FAIL_LAT) > 0)) st(b, S_FAIL_LAT, failLat)
+    else st(b, S_FAIL_LAT, ld(b, S_FAIL_LAT) + aFast * (failLat - ld(b, S_FAIL_LAT)))
+  }
+  let ovShare: f64 = 0.0
+  if (ln > 0) {
+    ovShare = ld(b, S_ACC_OV) / ln
+    st(b, S_OVERLOAD, ovShare)
+  }
+
+  const nClasses = <i32> ld(p, P_N_CLASSES)
+  for (let c = 0; c < nClasses; c++) {
+    const off = ld(b, S_OFF0 + c)
+    if (off > 0) {
+      const sh = ld(b, S_SHARE0 + c)
+      st(b, S_SHARE0 + c, sh + aFast * (ld(b, S_ADM0 + c) / off - sh))
+    }
+    st(b, S_OFF0 + c, 0)
+    st(b, S_ADM0 + c, 0)
+  }
+
+  const q = queuePressure(b, p)
+  const psat = saturationPressure(b, p)
   const pOld = ld(b, S_P)
-  let pNew = 1 - (1 - pl) * (1 - pe) * (1 - ps)
-  // Injected pressure blends by the max while the tick ends within its time; then it is over.
+  let pNew = 1 - (1 - q) * (1 - ovShare) * (1 - psat)
   const inj = ld(b, S_INJ_P)
   if (inj > 0) {
-    if (ld(b, S_TICK_START) + ld(p, P_TICK_MS) <= ld(b, S_INJ_UNTIL)) {
+    if (tickEnd <= ld(b, S_INJ_UNTIL)) {
       if (inj > pNew) pNew = inj
     } else {
       st(b, S_INJ_P, 0)
     }
   }
   st(b, S_P, pNew)
-
+  const mOld = ld(b, S_M)
   const slope = (pNew - pOld) * ld(p, P_INV_TICK_S)
-  let m = ld(b, S_M) + ld(p, P_A_MOM) * (slope - ld(b, S_M))
+  let m = mOld + ld(p, P_A_MOM) * (slope - mOld)
   if (m > MAX_MOMENTUM) m = MAX_MOMENTUM
   if (m < -MAX_MOMENTUM) m = -MAX_MOMENTUM
   st(b, S_M, m)
-
-  const recent = ld(b, S_TICK_START) - ld(b, S_LAST_SAMPLE) < ld(p, P_STALE_MS)
-  const evidence = recent || en > 0 || accSat >= 0 || ld(b, S_INFLIGHT) > 0
-  let trauma: f64 = 0.0
-  if (evidence) trauma = traumaOf(pNew, p)
-  st(b, S_SCAR, Math.min(1, ld(b, S_SCAR) * ld(p, P_D_SCAR) + ld(p, P_SCAR_GAIN) * trauma))
-
   const tickS = ld(p, P_TICK_S)
+  if (ld(b, S_INJ_P) > 0 && pNew >= ld(p, P_TRIP_P)) st(b, S_ABOVE_S, ld(b, S_ABOVE_S) + tickS)
+  else st(b, S_ABOVE_S, 0)
+
   const mode = <i32> ld(b, S_MODE)
-  if (n > 0) {
-    const base = ld(p, P_BASELINE_MS)
-    const ceiling = base * ld(p, P_LEARN_CEIL)
-    const learned = ld(b, S_LEARNED_S)
-    let gate = ceiling
-    if (learned >= ld(p, P_WARMUP_S)) {
-      const mu0 = ld(b, S_MU)
-      const sigma0 = Math.max(Math.sqrt(ld(b, S_VAR)), ld(p, P_SIGMA_FLOOR) * mu0)
-      gate = Math.min(mu0 + ld(p, P_Z) * sigma0, ceiling)
+  if (mode == MODE_CIRCUIT_BREAKER) {
+    if (ln > 0) {
+      if (lok >= 0.5 * ln) {
+        let r = ld(b, S_RAMP) * ld(p, P_RAMP_GROWTH)
+        if (r > 1) r = 1
+        st(b, S_RAMP, r)
+      } else if (lok < ld(p, P_OUTAGE_OK) * ln) {
+        let r = ld(b, S_RAMP) * 0.5
+        if (r < ld(p, P_RAMP_START)) r = ld(p, P_RAMP_START)
+        st(b, S_RAMP, r)
+      }
     }
-    const calm = mode == MODE_OPERATIONAL || mode == MODE_BOOTSTRAP
-    if (calm && ld(b, S_ERR) <= errT && ps <= 0 && lat <= gate) {
-      const a = Math.max(ld(p, P_A_LEARN), tickS / (learned + tickS))
-      const d = lat - ld(b, S_MU)
-      st(b, S_MU, ld(b, S_MU) + a * d)
-      st(b, S_VAR, (1 - a) * (ld(b, S_VAR) + a * d * d))
-      st(b, S_LEARNED_S, learned + tickS)
-    }
-
-    const limit = ld(b, S_LIMIT)
-    if (ld(b, S_INFLIGHT) >= limit / 2) {
-      const gradient = Math.min(Math.max(t / lat, 0.5), 1)
-      const queue = Math.max(4, Math.sqrt(limit))
-      let next = limit + ld(p, P_A_LIMIT) * (limit * gradient + queue - limit)
-      if (next < ld(p, P_LIMIT_MIN)) next = ld(p, P_LIMIT_MIN)
-      if (next > ld(p, P_LIMIT_MAX)) next = ld(p, P_LIMIT_MAX)
-      st(b, S_LIMIT, next)
+    st(b, S_SCAR, 1 - ld(b, S_RAMP))
+    addTokens(b, p, 1)
+  } else {
+    capacityTick(b, p, tickEnd, ovShare, psat)
+    if (ld(p, P_OUTAGE_OK) > 0 && ln > 0) {
+      if (lok < ld(p, P_OUTAGE_OK) * ln) {
+        st(b, S_STREAK_S, ld(b, S_STREAK_S) + tickS)
+        st(b, S_STREAK_N, ld(b, S_STREAK_N) + ln)
+      } else {
+        st(b, S_STREAK_S, 0)
+        st(b, S_STREAK_N, 0)
+      }
     }
   }
 
-  if (evidence) {
-    if (pNew >= ld(p, P_TRIP_P)) st(b, S_ABOVE_S, ld(b, S_ABOVE_S) + tickS)
-    else st(b, S_ABOVE_S, 0)
-  }
-
+  st(b, S_PEAK, ld(b, S_INFLIGHT) - ld(b, S_GHOSTS))
   st(b, S_ACC_N, 0)
   st(b, S_ACC_LAT, 0)
   st(b, S_ACC_EN, 0)
   st(b, S_ACC_ERR, 0)
   st(b, S_ACC_SAT, -1)
+  st(b, S_ACC_OKN, 0)
+  st(b, S_ACC_OKLAT, 0)
+  st(b, S_ACC_OV, 0)
+  st(b, S_ACC_LN, 0)
+  st(b, S_ACC_LOK, 0)
+  st(b, S_ACC_FLAT, 0)
 }
 
-function idleTicks(b: usize, p: usize, k: f64, start: f64): void {
-  const tickMs = ld(p, P_TICK_MS)
+function capacityTick(b: usize, p: usize, tickEnd: f64, ovShare: f64, psat: f64): void {
+  const before = ld(b, S_LIMIT)
+  let limit = before
+  const drain = ld(b, S_DRAIN)
+  const short = ld(b, S_SHORT)
+  const base = ld(b, S_BASE)
+  const limited = ld(b, S_LIMITED_UNTIL) > tickEnd
+  if (drain == 0) {
+    const cut = (ovShare + psat) * ld(p, P_OVERLOAD_BACKOFF)
+    if (cut > 0) {
+      let f = 1 - cut
+      if (f < 0.5) f = 0.5
+      limit = limit * f
+    } else if (ld(b, S_ACC_OKN) > 0 && short > 0) {
+      let g = (ld(p, P_TOLERANCE) * base + 1) / (short + 1)
+      if (g > 1) g = 1
+      if (g < 0.5) g = 0.5
+      if (g >= 1) {
+        const local = limit * ld(b, S_SHARE)
+        if (ld(b, S_PEAK) >= local / 2 && tickEnd >= ld(b, S_HOLD_UNTIL)) {
+          limit = limit + ld(p, P_GROWTH) * Math.max(1, Math.sqrt(limit))
+        }
+      } else if (ld(b, S_PEAK) >= limit * ld(b, S_SHARE) / 2) {
+        limit = limit + ld(p, P_A_LIMIT) * (g * limit + Math.sqrt(limit) - limit)
+      }
+      if (!limited && ld(b, S_PEAK) < limit * ld(b, S_SHARE) / 2) {
+        st(b, S_BASE, base + ld(p, P_A_BASE) * (short - base))
+      }
+    }
+    if (limit < ld(p, P_LIMIT_MIN)) limit = ld(p, P_LIMIT_MIN)
+    if (limit > ld(p, P_LIMIT_MAX)) limit = ld(p, P_LIMIT_MAX)
+    st(b, S_LIMIT, limit)
+    if (limit < before) st(b, S_SHRINK_S, ld(b, S_SHRINK_S) + ld(p, P_TICK_S))
+    else st(b, S_SHRINK_S, 0)
+  }
+
+  const period = ld(p, P_DRAIN_MS)
+  if (period > 0) {
+    if (drain == 0) {
+      const due = tickEnd >= ld(b, S_NEXT_DRAIN) || ld(b, S_DRAINS) == 0 ||
+        ld(b, S_SHRINK_S) >= ld(p, P_DRAIN_SHRINK_S)
+      if (limited && due) {
+        st(b, S_DRAIN, 1)
+        st(b, S_DRAIN_T, tickEnd)
+        st(b, S_DRAIN_N, 0)
+        st(b, S_DRAIN_SUM, 0)
+        st(b, S_SHRINK_S, 0)
+        st(b, S_NEXT_DRAIN, (Math.floor(tickEnd / period) + 1) * period)
+        drainCheck(b, p, tickEnd)
+      }
+    } else if (drain == 2 && ld(b, S_DRAIN_N) >= ld(p, P_DRAIN_SAMPLES)) {
+      st(b, S_BASE, ld(b, S_DRAIN_SUM) / ld(b, S_DRAIN_N))
+      st(b, S_DRAINS, ld(b, S_DRAINS) + 1)
+      st(b, S_DRAIN, 0)
+    } else {
+      let unit = base
+      if (short > unit) unit = short
+      if (tickEnd - ld(b, S_DRAIN_T) > ld(p, P_DRAIN_GIVEUP) * unit) {
+        if (ld(b, S_DRAIN_N) > 0) {
+          st(b, S_BASE, ld(b, S_DRAIN_SUM) / ld(b, S_DRAIN_N))
+          st(b, S_DRAINS, ld(b, S_DRAINS) + 1)
+        }
+        st(b, S_DRAIN, 0)
+      } else {
+        drainCheck(b, p, tickEnd)
+      }
+    }
+  }
+}
+
+function idleTicks(b: usize, p: usize, k: f64): void {
   st(b, S_M, ld(b, S_M) * ipow(1 - ld(p, P_A_MOM), k))
-  let k1 = k
-  if (!(ld(b, S_INFLIGHT) > 0)) {
-    const left = Math.ceil((ld(p, P_STALE_MS) - (start - ld(b, S_LAST_SAMPLE))) / tickMs) - 1
-    k1 = Math.min(Math.max(left, 0), k)
+  if (ld(b, S_INJ_P) > 0 && ld(b, S_P) >= ld(p, P_TRIP_P)) {
+    st(b, S_ABOVE_S, ld(b, S_ABOVE_S) + k * ld(p, P_TICK_S))
   }
-  const d = ld(p, P_D_SCAR)
-  let scar = ld(b, S_SCAR)
-  if (k1 > 0) {
-    const dk1 = ipow(d, k1)
-    const gain = ld(p, P_SCAR_GAIN) * traumaOf(ld(b, S_P), p)
-    scar = Math.min(1, scar * dk1 + gain * (1 - dk1) / (1 - d))
-    if (ld(b, S_P) >= ld(p, P_TRIP_P)) st(b, S_ABOVE_S, ld(b, S_ABOVE_S) + k1 * ld(p, P_TICK_S))
-  }
-  if (k - k1 > 0) scar = scar * ipow(d, k - k1)
-  st(b, S_SCAR, scar)
-}
-
-function traumaOf(pressure: f64, p: usize): f64 {
-  const level = ld(p, P_TRAUMA_P)
-  if (pressure <= level) return 0
-  return (pressure - level) / (1 - level)
+  if (<i32> ld(b, S_MODE) == MODE_CIRCUIT_BREAKER) addTokens(b, p, k)
 }
 
 function modeClock(b: usize, p: usize, t: f64): void {
   let mode = <i32> ld(b, S_MODE)
   if (mode == MODE_BOOTSTRAP) {
-    const warm = ld(b, S_LEARNED_S) >= ld(p, P_WARMUP_S)
-    if (warm || t - ld(b, S_MODE_SINCE) >= ld(p, P_BOOTSTRAP_MAX_S) * 1000) {
+    if (ld(b, S_DRAINS) >= 1 || t - ld(b, S_MODE_SINCE) >= ld(p, P_WARMUP_S) * 1000) {
       mode = setMode(b, MODE_OPERATIONAL, t)
     }
   }
-  if (
-    (mode == MODE_OPERATIONAL || mode == MODE_BOOTSTRAP) &&
-    ld(b, S_ABOVE_S) >= ld(p, P_TRIP_AFTER_S) &&
-    t - ld(b, S_MODE_SINCE) >= ld(p, P_MIN_DWELL_MS)
-  ) {
-    mode = setMode(b, MODE_CIRCUIT_BREAKER, t)
-    st(b, S_ABOVE_S, 0)
-  }
-  if (mode == MODE_CIRCUIT_BREAKER && t >= ld(b, S_MODE_SINCE) + ld(p, P_COOLDOWN_MS)) {
-    mode = setMode(b, MODE_HALF_OPEN, t)
-    st(b, S_RESEED, 1)
-    st(b, S_FRESH, 0)
-    st(b, S_LAST_PASS, t - ld(p, P_PROBE_MS))
-  }
-  if (
-    mode == MODE_HALF_OPEN && ld(b, S_FRESH) >= ld(p, P_MIN_PROBES) &&
-    ld(b, S_P) <= ld(p, P_CLOSE_P)
-  ) {
+  if (mode == MODE_OPERATIONAL || mode == MODE_BOOTSTRAP) {
+    let outage = false
+    if (
+      ld(p, P_OUTAGE_OK) > 0 && ld(b, S_STREAK_S) >= ld(p, P_OUTAGE_AFTER_S) &&
+      ld(b, S_STREAK_N) >= ld(p, P_OUTAGE_SAMPLES)
+    ) outage = true
+    const silence = ld(p, P_SILENCE)
+    if (silence > 0 && ld(b, S_SHORT) > 0 && ld(b, S_INFLIGHT) - ld(b, S_GHOSTS) >= 2) {
+      let unit = ld(b, S_BASE)
+      if (ld(b, S_SHORT) > unit) unit = ld(b, S_SHORT)
+      if (t - ld(b, S_LAST_DONE) >= silence * unit) outage = true
+    }
+    if (ld(b, S_ABOVE_S) >= ld(p, P_TRIP_AFTER_S)) outage = true
+    if (outage) {
+      setMode(b, MODE_CIRCUIT_BREAKER, t)
+      st(b, S_RAMP, ld(p, P_RAMP_START))
+      st(b, S_SCAR, 1 - ld(b, S_RAMP))
+      st(b, S_GHOSTS, ld(b, S_INFLIGHT))
+      st(b, S_GHOST_T, t)
+      st(b, S_TOKENS, 0)
+      st(b, S_STREAK_S, 0)
+      st(b, S_STREAK_N, 0)
+      st(b, S_ABOVE_S, 0)
+      st(b, S_DRAIN, 0)
+    }
+  } else if (mode == MODE_CIRCUIT_BREAKER && ld(b, S_RAMP) >= 1) {
     setMode(b, MODE_OPERATIONAL, t)
-    st(b, S_ABOVE_S, 0)
+    st(b, S_SCAR, 0)
+    st(b, S_GHOSTS, ld(b, S_INFLIGHT))
+    st(b, S_GHOST_T, t)
+    st(b, S_LAST_DONE, t)
   }
 }
 

@@ -3,6 +3,7 @@
 
 export {
   absorb,
+  admission,
   admit,
   advance,
   complete,
@@ -18,5 +19,5 @@ export {
 
 /** Version of the numeric ABI; the loader refuses a module whose version it does not know. */
 export function abiVersion(): i32 {
-  return 2
+  return 3
 }

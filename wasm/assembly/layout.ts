@@ -2,19 +2,19 @@
  * Memory layout of the engine: one slot of f64 fields per route, one block of f64 parameters per
  * parameter set, and a few scratch registers for results that do not fit in the decision code.
  *
- * The TypeScript twin `src/engine/reference/layout.ts` declares the same constants with the same
+ * The AssemblyScript twin `wasm/assembly/layout.ts` declares the same constants with the same
  * values; `tests/unit/layout.test.ts` proves the two files agree.
  *
  * @module
  */
 
-/** f64 fields per route slot: 34 × 8 bytes = 272 bytes. */
-export const SLOT_FIELDS: i32 = 34
+/** f64 fields per route slot: 88 × 8 bytes = 704 bytes. */
+export const SLOT_FIELDS: i32 = 88
 /** f64 fields per parameter set. */
-export const PARAM_FIELDS: i32 = 48
+export const PARAM_FIELDS: i32 = 64
 /** f64 scratch registers. */
 export const SCRATCH_FIELDS: i32 = 16
-/** Priority classes a route can have: the per-class credits are packed 4 to an f64. */
+/** Priority classes a route can have. */
 export const MAX_CLASSES: i32 = 8
 
 // ---- Route slot fields -------------------------------------------------------------------------
@@ -22,7 +22,7 @@ export const MAX_CLASSES: i32 = 8
 export const S_PARAMS: i32 = 0
 /** Start of the current tick, ms on the injected clock. */
 export const S_TICK_START: i32 = 1
-/** Latency samples collected in the current tick. */
+/** Latency samples collected in the current tick (all outcomes; the displayed signal). */
 export const S_ACC_N: i32 = 2
 /** Sum of latency samples (ms) in the current tick. */
 export const S_ACC_LAT: i32 = 3
@@ -32,46 +32,46 @@ export const S_ACC_EN: i32 = 4
 export const S_ACC_ERR: i32 = 5
 /** Highest external saturation reported in the current tick, or -1 for none. */
 export const S_ACC_SAT: i32 = 6
-/** Smoothed latency, ms. */
+/** Smoothed latency of all outcomes, ms (displayed). */
 export const S_LAT: i32 = 7
-/** Smoothed error rate, 0..1. */
+/** Smoothed error rate, 0..1 (displayed; never sheds). */
 export const S_ERR: i32 = 8
 /** Smoothed external saturation, 0..1. */
 export const S_SAT: i32 = 9
 /** Requests admitted and not yet completed. */
 export const S_INFLIGHT: i32 = 10
-/** Adaptive concurrency limit. */
+/** Capacity estimate: the concurrency the whole origin serves without a standing queue. */
 export const S_LIMIT: i32 = 11
-/** Combined pressure, 0..1. */
+/** Pressure, 0..1: the share of latency that is standing queue, and overload answers. */
 export const S_P: i32 = 12
 /** Momentum: smoothed d(pressure)/dt, 1/s. */
 export const S_M: i32 = 13
-/** Scar tissue, 0..1. */
+/** Scar, 0..1: the share of capacity withheld while recovering from an outage (1 − ramp). */
 export const S_SCAR: i32 = 14
-/** Learned healthy latency mean, ms. */
-export const S_MU: i32 = 15
-/** Learned healthy latency variance, ms². */
-export const S_VAR: i32 = 16
-/** Seconds of healthy operation learned so far. */
-export const S_LEARNED_S: i32 = 17
+/** Unqueued latency of successful answers, ms, measured by drains. */
+export const S_BASE: i32 = 15
+/** Short-window latency of successful answers, ms. */
+export const S_SHORT: i32 = 16
+/** Drains completed (0: the unqueued latency is still the profile's baseline). */
+export const S_DRAINS: i32 = 17
 /** Mode: see MODE_*. */
 export const S_MODE: i32 = 18
 /** When the current mode began, ms. */
 export const S_MODE_SINCE: i32 = 19
-/** Seconds the pressure has stayed at or above the trip level. */
+/** Seconds the injected pressure has stayed at or above the trip level. */
 export const S_ABOVE_S: i32 = 20
-/** When a request was last let through, ms (spaces the probes). */
-export const S_LAST_PASS: i32 = 21
-/** Latency samples since the last reseed (creation or entering HALF_OPEN). */
-export const S_FRESH: i32 = 22
+/** When the origin last answered anything (local, or another isolate's success), ms. */
+export const S_LAST_DONE: i32 = 21
+/** Local answers per ms, smoothed: with the unqueued latency, the servers (Little). */
+export const S_RATE: i32 = 22
 /** 1 when the next fresh sample replaces the smoothed signals instead of blending in. */
 export const S_RESEED: i32 = 23
 /** Mode transitions since the slot was created. */
 export const S_TRANSITIONS: i32 = 24
-/** Admission credits of classes 0..3, packed base CREDIT_BASE. */
-export const S_CREDIT0: i32 = 25
-/** Admission credits of classes 4..7, packed base CREDIT_BASE. */
-export const S_CREDIT1: i32 = 26
+/** Recovery ramp after an outage, 0..1 of the capacity; 1 when not recovering. */
+export const S_RAMP: i32 = 25
+/** Requests in flight presumed lost in an outage: not counted against the limit. */
+export const S_GHOSTS: i32 = 26
 /** Resistance as of the last tick, Ω. */
 export const S_R: i32 = 27
 /** Start of the last tick that had latency samples, ms. */
@@ -86,6 +86,58 @@ export const S_POOL_ERR: i32 = 31
 export const S_INJ_P: i32 = 32
 /** Until when the injected pressure counts, ms: ticks that end later ignore it. */
 export const S_INJ_UNTIL: i32 = 33
+/** Successful latency samples in the current tick (local and absorbed). */
+export const S_ACC_OKN: i32 = 34
+/** Their latency sum, ms. */
+export const S_ACC_OKLAT: i32 = 35
+/** Overload outcomes in the current tick (429/503/504 or no answer), local. */
+export const S_ACC_OV: i32 = 36
+/** Local outcomes in the current tick. */
+export const S_ACC_LN: i32 = 37
+/** Local successes in the current tick. */
+export const S_ACC_LOK: i32 = 38
+/** Latency sum of local failures in the current tick, ms. */
+export const S_ACC_FLAT: i32 = 39
+/** Highest effective in-flight count in the current tick. */
+export const S_PEAK: i32 = 40
+/** Until when the route counts as limited (a request was shed for capacity), ms. */
+export const S_LIMITED_UNTIL: i32 = 41
+/** Seconds the limit has been shrinking without a drain. */
+export const S_SHRINK_S: i32 = 42
+/** Drain phase: 0 none, 1 emptying the queue, 2 measuring. */
+export const S_DRAIN: i32 = 43
+/** When the drain phase began, ms. */
+export const S_DRAIN_T: i32 = 44
+/** Drain samples so far. */
+export const S_DRAIN_N: i32 = 45
+/** Their latency sum, ms. */
+export const S_DRAIN_SUM: i32 = 46
+/** Earliest start of the next periodic drain, ms (a multiple of the drain period). */
+export const S_NEXT_DRAIN: i32 = 47
+/** Seconds of consecutive failing ticks (an outage candidate). */
+export const S_STREAK_S: i32 = 48
+/** Local outcomes within that streak. */
+export const S_STREAK_N: i32 = 49
+/** When the ghosts were counted, ms: a completion older than this is a ghost's. */
+export const S_GHOST_T: i32 = 50
+/** This isolate's share of the traffic, 1/isolates. */
+export const S_SHARE: i32 = 51
+/** Smoothed latency of local failures, ms (to separate other isolates' successes). */
+export const S_FAIL_LAT: i32 = 52
+/** Until when the origin asked (Retry-After) not to be pushed harder, ms. */
+export const S_HOLD_UNTIL: i32 = 53
+/** Probe budget while recovering from an outage, requests. */
+export const S_TOKENS: i32 = 54
+/** Share of overload outcomes among the local outcomes of the last tick that had any. */
+export const S_OVERLOAD: i32 = 55
+/** When class 0 last asked, ms; classes 1..7 follow. */
+export const S_ASK0: i32 = 56
+/** Requests of class 0 offered in the current tick; classes 1..7 follow. */
+export const S_OFF0: i32 = 64
+/** Requests of class 0 admitted in the current tick; classes 1..7 follow. */
+export const S_ADM0: i32 = 72
+/** Smoothed admitted share of class 0; classes 1..7 follow. */
+export const S_SHARE0: i32 = 80
 
 // ---- Parameter fields ----------------------------------------------------------------------------
 /** Tick length, ms. */
@@ -94,103 +146,99 @@ export const P_TICK_MS: i32 = 0
 export const P_INV_TICK_S: i32 = 1
 /** Tick length, s. */
 export const P_TICK_S: i32 = 2
-/** Profile baseline latency, ms. */
+/** Profile baseline latency: the unqueued latency assumed until the first drain, ms. */
 export const P_BASELINE_MS: i32 = 3
-/** Latency threshold used while warming up, ms. */
-export const P_WARMUP_LAT_MS: i32 = 4
-/** Highest learned threshold, as a multiple of the baseline. */
-export const P_LEARN_CEIL: i32 = 5
-/** z: how many σ above the learned mean the threshold sits. */
-export const P_Z: i32 = 6
-/** Floor on σ as a fraction of the learned mean. */
-export const P_SIGMA_FLOOR: i32 = 7
-/** Healthy seconds to learn before the learned threshold is used. */
-export const P_WARMUP_S: i32 = 8
-/** Longest BOOTSTRAP, s. */
-export const P_BOOTSTRAP_MAX_S: i32 = 9
-/** Error-rate threshold, 0..1. */
-export const P_ERR_T: i32 = 10
-/** External saturation threshold, 0..1. */
-export const P_SAT_T: i32 = 11
+/** Seconds of data after which BOOTSTRAP ends without a drain. */
+export const P_WARMUP_S: i32 = 4
 /** Scar scale of this route. */
-export const P_SCAR_FACTOR: i32 = 12
+export const P_SCAR_FACTOR: i32 = 5
 /** Number of priority classes. */
-export const P_N_CLASSES: i32 = 13
-/** Initial concurrency limit. */
-export const P_LIMIT_INIT: i32 = 14
-/** Lowest concurrency limit. */
-export const P_LIMIT_MIN: i32 = 15
-/** Highest concurrency limit. */
-export const P_LIMIT_MAX: i32 = 16
-/** Pressure at or above which the breaker counts towards a trip. */
-export const P_TRIP_P: i32 = 17
-/** Seconds of pressure at the trip level before the breaker opens. */
-export const P_TRIP_AFTER_S: i32 = 18
-/** Pressure at or below which HALF_OPEN closes. */
-export const P_CLOSE_P: i32 = 19
-/** Cooldown before HALF_OPEN, ms. */
-export const P_COOLDOWN_MS: i32 = 20
-/** Probe samples HALF_OPEN needs before it may close. */
-export const P_MIN_PROBES: i32 = 21
-/** Spacing of probes, ms. */
-export const P_PROBE_MS: i32 = 22
-/** Least time in a mode before the breaker may trip again, ms. */
-export const P_MIN_DWELL_MS: i32 = 23
+export const P_N_CLASSES: i32 = 6
+/** Initial capacity estimate, requests in flight. */
+export const P_LIMIT_INIT: i32 = 7
+/** Lowest capacity estimate. */
+export const P_LIMIT_MIN: i32 = 8
+/** Highest capacity estimate. */
+export const P_LIMIT_MAX: i32 = 9
+/** Injected pressure at or above which an outage is declared after P_TRIP_AFTER_S. */
+export const P_TRIP_P: i32 = 10
+/** Seconds of injected pressure at the trip level before the outage. */
+export const P_TRIP_AFTER_S: i32 = 11
 /** Highest Retry-After, s. */
-export const P_MAX_RETRY_S: i32 = 24
-/** 1 − e^(−tick/τ_signal): smoothing of latency, errors and saturation per tick. */
-export const P_A_FAST: i32 = 25
+export const P_MAX_RETRY_S: i32 = 12
+/** 1 − e^(−tick/τ_signal): smoothing of the displayed signals per tick. */
+export const P_A_FAST: i32 = 13
 /** 1 − e^(−tick/τ_momentum). */
-export const P_A_MOM: i32 = 26
-/** 1 − e^(−tick/τ_limit). */
-export const P_A_LIMIT: i32 = 27
-/** 1 − e^(−tick/τ_learn). */
-export const P_A_LEARN: i32 = 28
-/** 2^(−tick/halfLife_scar): scar decay per tick. */
-export const P_D_SCAR: i32 = 29
-/** Scar gained per tick of full trauma. */
-export const P_SCAR_GAIN: i32 = 30
-/** Pressure above which time counts as trauma. */
-export const P_TRAUMA_P: i32 = 31
-/** e^(−1 s/τ_signal): per-second relaxation for Retry-After. */
-export const P_D1_FAST: i32 = 32
-/** e^(−1 s/τ_momentum). */
-export const P_D1_MOM: i32 = 33
-/** 2^(−1 s/halfLife_scar). */
-export const P_D1_SCAR: i32 = 34
+export const P_A_MOM: i32 = 14
+/** 1 − e^(−tick/τ_limit): how far the limit moves toward its gradient target per tick. */
+export const P_A_LIMIT: i32 = 15
+/** 1 − e^(−tick/τ_short): smoothing of the short latency. */
+export const P_A_SHORT: i32 = 16
+/** 1 − e^(−tick/τ_base): passive tracking of the unqueued latency while not limited. */
+export const P_A_BASE: i32 = 17
 /** Weight of pressure in R, Ω. */
-export const P_W_P: i32 = 35
+export const P_W_P: i32 = 18
 /** Weight of momentum in R, Ω. */
-export const P_W_M: i32 = 36
+export const P_W_M: i32 = 19
 /** Weight of scar in R, Ω. */
-export const P_W_S: i32 = 37
+export const P_W_S: i32 = 20
 /** R_base, Ω. */
-export const P_R_BASE: i32 = 38
-/** Latency pressure scale: excess ratio that gives pressure 0.5. */
-export const P_LAT_SCALE: i32 = 39
-/** Error pressure scale, relative to the error threshold. */
-export const P_ERR_SCALE: i32 = 40
-/** In-flight/limit ratio where saturation pressure starts. */
-export const P_SAT_RATIO_T: i32 = 41
+export const P_R_BASE: i32 = 21
+/** External saturation threshold, 0..1. */
+export const P_SAT_T: i32 = 22
 /** Signals older than this are replaced by the next sample instead of blended, ms. */
-export const P_STALE_MS: i32 = 42
+export const P_STALE_MS: i32 = 23
 /** Absorbed samples are spread over about this long (the sync interval), ms. */
-export const P_SPREAD_MS: i32 = 43
+export const P_SPREAD_MS: i32 = 24
+/** Latency tolerance: short/base at or below it is not a standing queue. */
+export const P_TOLERANCE: i32 = 25
+/** Additive growth of the limit per tick, × max(1, √limit). */
+export const P_GROWTH: i32 = 26
+/** Share of the limit cut per overload answer share (0 turns it off). */
+export const P_OVERLOAD_BACKOFF: i32 = 27
+/** Drain period, ms (0 turns drains off). */
+export const P_DRAIN_MS: i32 = 28
+/** Drain level, share of the limit. */
+export const P_DRAIN_FRACTION: i32 = 29
+/** Samples a drain needs. */
+export const P_DRAIN_SAMPLES: i32 = 30
+/** Seconds of shrinking that start a drain before its period. */
+export const P_DRAIN_SHRINK_S: i32 = 31
+/** A drain that has not finished after this many unqueued latencies is abandoned. */
+export const P_DRAIN_GIVEUP: i32 = 32
+/** Share of successes below which a tick fails (outage detection; 0 turns it off). */
+export const P_OUTAGE_OK: i32 = 33
+/** Seconds of failing ticks before an outage. */
+export const P_OUTAGE_AFTER_S: i32 = 34
+/** Local outcomes the failing streak needs. */
+export const P_OUTAGE_SAMPLES: i32 = 35
+/** Silence (no answer with requests out) of this many latencies is a black hole (0: off). */
+export const P_SILENCE: i32 = 36
+/** First ramp level after an outage, share of the capacity. */
+export const P_RAMP_START: i32 = 37
+/** Ramp growth factor per healthy tick, 2^(tick/rampDoubleS). */
+export const P_RAMP_GROWTH: i32 = 38
+/** Share of the limit reserved per more important class that is asking (0: off). */
+export const P_RESERVE: i32 = 39
+/** How long a class counts as asking after its last request, ms. */
+export const P_ASK_MS: i32 = 40
+/** Ramp doubling time, s (Retry-After during recovery). */
+export const P_RAMP_DOUBLE_S: i32 = 41
 
 // ---- Scratch registers (written by inspect) ------------------------------------------------------
 /** Resistance, Ω. */
 export const X_R: i32 = 0
-/** Latency pressure. */
+/** Queue pressure: the share of latency above the tolerance that is standing queue. */
 export const X_PL: i32 = 1
-/** Error pressure. */
+/** Overload pressure: the share of overload answers (smoothed). */
 export const X_PE: i32 = 2
-/** Saturation pressure. */
+/** Saturation pressure (reported). */
 export const X_PS: i32 = 3
-/** Latency threshold in force, ms. */
+/** Latency at which queueing starts to count: tolerance × unqueued latency, ms. */
 export const X_T: i32 = 4
-/** Normalised excess resistance e, 0..1. */
+/** This isolate's limit now (capacity × share × ramp, after injection), requests in flight. */
 export const X_E: i32 = 5
-/** Admission fraction of class 0; classes 1..7 follow. */
+/** Admitted share of class 0; classes 1..7 follow. */
 export const X_ADMIT0: i32 = 8
 
 // ---- Modes, reasons, decision code ---------------------------------------------------------------
@@ -206,6 +254,15 @@ export const REASON_CONCURRENCY: i32 = 3
 export const REASON_CIRCUIT_OPEN: i32 = 4
 export const REASON_HALF_OPEN: i32 = 5
 
+/** Outcome kinds `complete` takes. */
+export const OUTCOME_OK: i32 = 0
+/** An application error (500 and the rest): says nothing about load. */
+export const OUTCOME_ERROR: i32 = 1
+/** An overload answer (429, 503, 504): the origin answered, asking for less. */
+export const OUTCOME_OVERLOAD: i32 = 2
+/** No answer (timeout, connection refused or reset): overload, and the origin is silent. */
+export const OUTCOME_LOST: i32 = 3
+
 /**
  * A decision is one i32: bit 0 allow, bits 1-3 reason, bits 4-5 mode, bits 8-23 Retry-After in
  * whole seconds (0 when admitted).
@@ -213,11 +270,6 @@ export const REASON_HALF_OPEN: i32 = 5
 export const CODE_REASON_SHIFT: i32 = 1
 export const CODE_MODE_SHIFT: i32 = 4
 export const CODE_RETRY_SHIFT: i32 = 8
-
-/** Credits are per-mille integers 0..1999, packed four to an f64 in base 2048 (2^44 < 2^53). */
-export const CREDIT_BASE: f64 = 2048
-/** Credits needed to admit one request: admission fractions are quantised to 1/1000. */
-export const CREDIT_UNIT: f64 = 1000
 
 /** Latency samples are clamped to this, ms (about 27 hours). */
 export const MAX_LATENCY_MS: f64 = 100000000

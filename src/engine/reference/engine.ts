@@ -1,5 +1,6 @@
 /**
- * The TypeScript twin of `wasm/assembly/engine.ts`: the per-route physics of docs/physics.md.
+ * The TypeScript twin of `wasm/assembly/engine.ts`: the per-route capacity law of
+ * docs/physics.md.
  *
  * Every operation here is IEEE-754 f64 arithmetic that both V8 and WebAssembly round the same
  * way (+ − × ÷ √ floor ceil min max). No exp/log/pow: the decay constants arrive precomputed in
@@ -13,101 +14,124 @@ import {
   CODE_MODE_SHIFT,
   CODE_REASON_SHIFT,
   CODE_RETRY_SHIFT,
-  CREDIT_BASE,
-  CREDIT_UNIT,
   MAX_ABSORB,
   MAX_LATENCY_MS,
   MAX_MOMENTUM,
   MAX_TIME_MS,
   MODE_BOOTSTRAP,
   MODE_CIRCUIT_BREAKER,
-  MODE_HALF_OPEN,
   MODE_OPERATIONAL,
+  OUTCOME_ERROR,
+  OUTCOME_LOST,
+  OUTCOME_OK,
+  OUTCOME_OVERLOAD,
+  P_A_BASE,
   P_A_FAST,
-  P_A_LEARN,
   P_A_LIMIT,
   P_A_MOM,
+  P_A_SHORT,
+  P_ASK_MS,
   P_BASELINE_MS,
-  P_BOOTSTRAP_MAX_S,
-  P_CLOSE_P,
-  P_COOLDOWN_MS,
-  P_D1_FAST,
-  P_D1_MOM,
-  P_D1_SCAR,
-  P_D_SCAR,
-  P_ERR_SCALE,
-  P_ERR_T,
+  P_DRAIN_FRACTION,
+  P_DRAIN_GIVEUP,
+  P_DRAIN_MS,
+  P_DRAIN_SAMPLES,
+  P_DRAIN_SHRINK_S,
+  P_GROWTH,
   P_INV_TICK_S,
-  P_LAT_SCALE,
-  P_LEARN_CEIL,
   P_LIMIT_INIT,
   P_LIMIT_MAX,
   P_LIMIT_MIN,
   P_MAX_RETRY_S,
-  P_MIN_DWELL_MS,
-  P_MIN_PROBES,
   P_N_CLASSES,
-  P_PROBE_MS,
+  P_OUTAGE_AFTER_S,
+  P_OUTAGE_OK,
+  P_OUTAGE_SAMPLES,
+  P_OVERLOAD_BACKOFF,
   P_R_BASE,
-  P_SAT_RATIO_T,
+  P_RAMP_DOUBLE_S,
+  P_RAMP_GROWTH,
+  P_RAMP_START,
+  P_RESERVE,
   P_SAT_T,
   P_SCAR_FACTOR,
-  P_SCAR_GAIN,
-  P_SIGMA_FLOOR,
+  P_SILENCE,
   P_SPREAD_MS,
   P_STALE_MS,
   P_TICK_MS,
   P_TICK_S,
-  P_TRAUMA_P,
+  P_TOLERANCE,
   P_TRIP_AFTER_S,
   P_TRIP_P,
   P_W_M,
   P_W_P,
   P_W_S,
-  P_WARMUP_LAT_MS,
   P_WARMUP_S,
-  P_Z,
   PARAM_FIELDS,
   REASON_ADMITTED,
   REASON_CIRCUIT_OPEN,
   REASON_CONCURRENCY,
-  REASON_HALF_OPEN,
-  REASON_PRESSURE,
   REASON_PROBE,
   S_ABOVE_S,
   S_ACC_EN,
   S_ACC_ERR,
+  S_ACC_FLAT,
   S_ACC_LAT,
+  S_ACC_LN,
+  S_ACC_LOK,
   S_ACC_N,
+  S_ACC_OKLAT,
+  S_ACC_OKN,
+  S_ACC_OV,
   S_ACC_SAT,
-  S_CREDIT0,
-  S_CREDIT1,
+  S_ADM0,
+  S_ASK0,
+  S_BASE,
+  S_DRAIN,
+  S_DRAIN_N,
+  S_DRAIN_SUM,
+  S_DRAIN_T,
+  S_DRAINS,
   S_ERR,
-  S_FRESH,
+  S_FAIL_LAT,
+  S_GHOST_T,
+  S_GHOSTS,
+  S_HOLD_UNTIL,
   S_INFLIGHT,
   S_INJ_P,
   S_INJ_UNTIL,
-  S_LAST_PASS,
+  S_LAST_DONE,
   S_LAST_SAMPLE,
   S_LAT,
-  S_LEARNED_S,
   S_LIMIT,
+  S_LIMITED_UNTIL,
   S_M,
   S_MODE,
   S_MODE_SINCE,
-  S_MU,
+  S_NEXT_DRAIN,
+  S_OFF0,
+  S_OVERLOAD,
   S_P,
   S_PARAMS,
+  S_PEAK,
   S_POOL_ERR,
   S_POOL_LAT,
   S_POOL_N,
   S_R,
+  S_RAMP,
+  S_RATE,
   S_RESEED,
   S_SAT,
   S_SCAR,
+  S_SHARE,
+  S_SHARE0,
+  S_SHORT,
+  S_SHRINK_S,
+  S_STREAK_N,
+  S_STREAK_S,
   S_TICK_START,
+  S_TOKENS,
   S_TRANSITIONS,
-  S_VAR,
   SCRATCH_FIELDS,
   SLOT_FIELDS,
   X_ADMIT0,
@@ -185,13 +209,20 @@ export class ReferenceEngine implements EngineCore {
     s[b + S_ACC_SAT] = -1
     s[b + S_LAT] = pr[p + P_BASELINE_MS]
     s[b + S_LIMIT] = pr[p + P_LIMIT_INIT]
-    s[b + S_MU] = pr[p + P_BASELINE_MS]
+    s[b + S_BASE] = pr[p + P_BASELINE_MS]
     s[b + S_MODE] = MODE_BOOTSTRAP
     s[b + S_MODE_SINCE] = now
-    // Nothing has passed yet, so the first shed request may go through as a probe.
-    s[b + S_LAST_PASS] = now - pr[p + P_PROBE_MS]
     s[b + S_RESEED] = 1
     s[b + S_LAST_SAMPLE] = now
+    s[b + S_LAST_DONE] = now
+    s[b + S_RAMP] = 1
+    s[b + S_SHARE] = 1
+    s[b + S_HOLD_UNTIL] = -MAX_TIME_MS
+    s[b + S_LIMITED_UNTIL] = -MAX_TIME_MS
+    for (let c = 0; c < 8; c++) {
+      s[b + S_ASK0 + c] = -MAX_TIME_MS
+      s[b + S_SHARE0 + c] = 1
+    }
     s[b + S_R] = this.resistance(b, p)
   }
 
@@ -208,70 +239,120 @@ export class ReferenceEngine implements EngineCore {
     if (!(cls >= 0)) cls = nClasses - 1
     if (cls > nClasses - 1) cls = nClasses - 1
     const maxRetry = pr[p + P_MAX_RETRY_S]
+    s[b + S_ASK0 + cls] = now
+    s[b + S_OFF0 + cls] = s[b + S_OFF0 + cls] + 1
+    // More important classes asking within the last askMs: each holds back a reserve.
+    let asking = 0.0
+    for (let c = 0; c < cls; c++) {
+      if (now - s[b + S_ASK0 + c] < pr[p + P_ASK_MS]) asking = asking + 1
+    }
 
     if (mode === MODE_CIRCUIT_BREAKER) {
-      const waitS = Math.ceil((s[b + S_MODE_SINCE] + pr[p + P_COOLDOWN_MS] - now) / 1000)
-      return code(0, REASON_CIRCUIT_OPEN, mode, clampRetry(waitS, maxRetry))
-    }
-    if (mode === MODE_HALF_OPEN) {
-      if (now - s[b + S_LAST_PASS] >= pr[p + P_PROBE_MS]) {
-        s[b + S_LAST_PASS] = now
-        s[b + S_INFLIGHT] = s[b + S_INFLIGHT] + 1
+      // Recovering from an outage: a probe budget that grows with the ramp, most important first.
+      // Each more important class asking holds back a tick's worth of the budget (at least 1).
+      let need = 1.0
+      if (pr[p + P_RESERVE] > 0) need = 1 + asking * Math.max(1, this.tokenRate(b, p))
+      if (s[b + S_TOKENS] >= need) {
+        s[b + S_TOKENS] = s[b + S_TOKENS] - 1
+        this.pass(b, cls, now)
         return code(1, REASON_PROBE, mode, 0)
       }
-      const waitS = Math.ceil(pr[p + P_PROBE_MS] * pr[p + P_MIN_PROBES] / 1000)
-      return code(0, REASON_HALF_OPEN, mode, clampRetry(waitS, maxRetry))
+      return code(0, REASON_CIRCUIT_OPEN, mode, clampRetry(this.rampWait(b, p), maxRetry))
     }
 
-    // OPERATIONAL or BOOTSTRAP.
-    const j = nClasses - 1 - cls
-    let capFrac = 1.0
-    if (nClasses > 1) capFrac = 0.9 + 0.1 * j / (nClasses - 1)
-    if (s[b + S_INFLIGHT] >= s[b + S_LIMIT] * capFrac) {
-      return code(0, REASON_CONCURRENCY, mode, 1)
-    }
-    const e = this.cachedExcess(b, p)
-    const frac = classFraction(e, cls, nClasses)
-    const q = Math.floor(frac * CREDIT_UNIT)
-    const field = cls < 4 ? S_CREDIT0 : S_CREDIT1
-    const div = creditDivisor(cls)
-    const packed = s[b + field]
-    const hi = Math.floor(packed / div)
-    const credit = hi - Math.floor(hi / CREDIT_BASE) * CREDIT_BASE
-    let next = credit + q
-    let allow = 0
-    if (next >= CREDIT_UNIT) {
-      next = next - CREDIT_UNIT
-      allow = 1
-    }
-    s[b + field] = packed + (next - credit) * div
-    if (allow === 1) {
-      s[b + S_LAST_PASS] = now
-      s[b + S_INFLIGHT] = s[b + S_INFLIGHT] + 1
+    // OPERATIONAL or BOOTSTRAP: the capacity estimate bounds requests in flight.
+    this.drainCheck(b, p, now)
+    const limit = this.localLimit(b, p)
+    const reserve = asking * pr[p + P_RESERVE] * limit
+    const eff = s[b + S_INFLIGHT] - s[b + S_GHOSTS]
+    if (eff < limit - reserve) {
+      this.pass(b, cls, now)
       return code(1, REASON_ADMITTED, mode, 0)
     }
-    if (now - s[b + S_LAST_PASS] >= pr[p + P_PROBE_MS]) {
-      s[b + S_LAST_PASS] = now
-      s[b + S_INFLIGHT] = s[b + S_INFLIGHT] + 1
-      return code(1, REASON_PROBE, mode, 0)
-    }
+    s[b + S_LIMITED_UNTIL] = now + 1000
     let waitS = 1.0
-    if (frac <= 0) waitS = this.retryEstimate(b, p, classEnd(cls, nClasses))
-    return code(0, REASON_PRESSURE, mode, clampRetry(waitS, maxRetry))
+    const hold = s[b + S_HOLD_UNTIL]
+    if (hold > now) waitS = Math.ceil((hold - now) / 1000)
+    return code(0, REASON_CONCURRENCY, mode, clampRetry(waitS, maxRetry))
+  }
+
+  /** The share (0..1) of class `classIndex` admitted lately, smoothed over the signal time. */
+  admission(slot: number, classIndex: number): number {
+    const s = this.state
+    const b = slot * SLOT_FIELDS
+    const p = (s[b + S_PARAMS] | 0) * PARAM_FIELDS
+    const nClasses = this.params[p + P_N_CLASSES]
+    let cls = Math.floor(classIndex)
+    if (!(cls >= 0)) cls = nClasses - 1
+    if (cls > nClasses - 1) cls = nClasses - 1
+    return s[b + S_SHARE0 + cls]
   }
 
   complete(
     slot: number,
     latencyMs: number,
-    errorFraction: number,
+    outcome: number,
+    retryAfterS: number,
     nowMs: number,
     sample: number,
   ): void {
     const s = this.state
-    const b = this.enter(slot, nowMs)
-    const inflight = s[b + S_INFLIGHT] - 1
-    s[b + S_INFLIGHT] = inflight > 0 ? inflight : 0
-    if (sample > 0) this.collect(b, latencyMs, errorFraction)
+    const pr = this.params
+    const b = slot * SLOT_FIELDS
+    const p = (s[b + S_PARAMS] | 0) * PARAM_FIELDS
+    const now = Math.max(cleanTime(nowMs, s[b + S_TICK_START]), s[b + S_TICK_START])
+    this.advance(slot, now)
+    let inflight = s[b + S_INFLIGHT] - 1
+    if (!(inflight > 0)) inflight = 0
+    s[b + S_INFLIGHT] = inflight
+    if (s[b + S_GHOSTS] > inflight) s[b + S_GHOSTS] = inflight
+    if (!(sample > 0)) {
+      this.drainCheck(b, p, now)
+      return
+    }
+    let kind = Math.floor(outcome)
+    if (!(kind >= OUTCOME_OK && kind <= OUTCOME_LOST)) kind = OUTCOME_ERROR
+    let lat = latencyMs
+    if (lat === lat) {
+      if (lat < 0) lat = 0
+      if (lat > MAX_LATENCY_MS) lat = MAX_LATENCY_MS
+    }
+    // A request admitted before the outage's ghosts were counted says nothing about now.
+    const ghosts = s[b + S_GHOSTS]
+    if (ghosts > 0 && lat === lat && lat >= now - s[b + S_GHOST_T]) {
+      s[b + S_GHOSTS] = ghosts - 1
+      this.drainCheck(b, p, now)
+      return
+    }
+    let failed = 0.0
+    if (kind !== OUTCOME_OK) failed = 1
+    this.collect(b, lat, failed)
+    s[b + S_ACC_LN] = s[b + S_ACC_LN] + 1
+    if (kind === OUTCOME_OK) {
+      s[b + S_ACC_LOK] = s[b + S_ACC_LOK] + 1
+      s[b + S_LAST_DONE] = now
+      if (lat === lat) {
+        s[b + S_ACC_OKN] = s[b + S_ACC_OKN] + 1
+        s[b + S_ACC_OKLAT] = s[b + S_ACC_OKLAT] + lat
+        // A drain sample: admitted after the queue had emptied.
+        if (s[b + S_DRAIN] === 2 && lat <= now - s[b + S_DRAIN_T]) {
+          s[b + S_DRAIN_N] = s[b + S_DRAIN_N] + 1
+          s[b + S_DRAIN_SUM] = s[b + S_DRAIN_SUM] + lat
+        }
+      }
+    } else {
+      if (lat === lat) s[b + S_ACC_FLAT] = s[b + S_ACC_FLAT] + lat
+      if (kind !== OUTCOME_LOST) s[b + S_LAST_DONE] = now
+      if (kind === OUTCOME_OVERLOAD || kind === OUTCOME_LOST) s[b + S_ACC_OV] = s[b + S_ACC_OV] + 1
+    }
+    if (retryAfterS > 0) {
+      // The origin's Retry-After: no growth of the limit until then.
+      let wait = retryAfterS
+      if (wait > pr[p + P_MAX_RETRY_S]) wait = pr[p + P_MAX_RETRY_S]
+      const until = now + wait * 1000
+      if (until > s[b + S_HOLD_UNTIL]) s[b + S_HOLD_UNTIL] = until
+    }
+    this.drainCheck(b, p, now)
   }
 
   observe(
@@ -283,7 +364,13 @@ export class ReferenceEngine implements EngineCore {
   ): void {
     const s = this.state
     const b = this.enter(slot, nowMs)
-    this.collect(b, latencyMs, errorRate)
+    let lat = latencyMs
+    if (lat === lat) {
+      if (lat < 0) lat = 0
+      if (lat > MAX_LATENCY_MS) lat = MAX_LATENCY_MS
+    }
+    // Telemetry from outside is shown, not acted on: the law acts on its own requests' outcomes.
+    this.collect(b, lat, errorRate)
     if (saturation === saturation) {
       let sat = saturation
       if (sat < 0) sat = 0
@@ -293,21 +380,26 @@ export class ReferenceEngine implements EngineCore {
   }
 
   /**
-   * Folds samples other isolates saw (from the shared store) into the current tick, as if they
-   * had completed here: `count` samples, their latency sum and how many failed.
+   * Folds samples other isolates saw (from the shared store) into the following ticks, as if they
+   * had completed here: `count` samples, their latency sum and how many failed; `isolates` is how
+   * many isolates share the route (this one included), so this one's share is 1/isolates.
    */
   absorb(
     slot: number,
     count: number,
     latencySumMs: number,
     errorCount: number,
+    isolates: number,
     nowMs: number,
   ): void {
     const s = this.state
     const b = this.enter(slot, nowMs)
+    if (isolates >= 1) {
+      let k = Math.floor(isolates)
+      if (k > 1000000) k = 1000000
+      s[b + S_SHARE] = 1 / k
+    }
     if (!(count >= 1)) return
-    // A batch covers a sync interval of the others' traffic: it goes to a pool that the next
-    // ticks drain (dataTick), so it weighs as much time as it represents, not one tick.
     let n = Math.floor(count)
     if (n > MAX_ABSORB) n = MAX_ABSORB
     let sum = latencySumMs
@@ -321,10 +413,7 @@ export class ReferenceEngine implements EngineCore {
     s[b + S_POOL_ERR] = s[b + S_POOL_ERR] + errors
   }
 
-  /**
-   * Injects pressure from outside (docs/physics.md §20): until `untilMs`, every tick's pressure is
-   * the larger of the measured one and `pressure`. A new injection replaces the previous one.
-   */
+  /** Injects pressure from outside (docs/physics.md): until `untilMs` it scales the limit. */
   inject(slot: number, pressure: number, untilMs: number, nowMs: number): void {
     const s = this.state
     const b = this.enter(slot, nowMs)
@@ -360,57 +449,91 @@ export class ReferenceEngine implements EngineCore {
       s[b + S_TICK_START] = start + j * tickMs
       this.dataTick(b, p)
       j = j + 1
+      this.modeClock(b, p, start + j * tickMs)
     } while (j < k && s[b + S_POOL_N] > 0)
     if (k > j && s[b + S_INJ_P] > 0) {
-      // An injection that ends within the idle ticks: the tick it ends in is a data tick, so the
-      // pressure falls back to the measured one there and not at the next sample.
+      // An injection that ends within the idle ticks: the tick it ends in is a data tick.
       const e = Math.floor((s[b + S_INJ_UNTIL] - start) / tickMs)
       if (e >= j && e < k) {
-        if (e > j) this.idleTicks(b, p, e - j, start + (j - 1) * tickMs)
+        if (e > j) this.idleTicks(b, p, e - j)
         s[b + S_TICK_START] = start + e * tickMs
         this.dataTick(b, p)
         j = e + 1
+        this.modeClock(b, p, start + j * tickMs)
       }
     }
-    if (k > j) this.idleTicks(b, p, k - j, start + (j - 1) * tickMs)
+    if (k > j) this.idleTicks(b, p, k - j)
     const t = start + k * tickMs
     s[b + S_TICK_START] = t
     this.modeClock(b, p, t)
     s[b + S_R] = this.resistance(b, p)
   }
 
-  /** Writes resistance, pressure per axis, threshold and excess of the slot into scratch. */
+  /** Writes resistance, pressures, the queueing threshold and the limit into scratch. */
   inspect(slot: number): void {
     const s = this.state
     const pr = this.params
     const x = this.scratch
     const b = slot * SLOT_FIELDS
     const p = (s[b + S_PARAMS] | 0) * PARAM_FIELDS
-    const t = this.latencyThreshold(b, p)
-    const errT = pr[p + P_ERR_T]
     x[X_R] = this.resistance(b, p)
-    x[X_PL] = axisPressure((s[b + S_LAT] - t) / t / pr[p + P_LAT_SCALE])
-    x[X_PE] = axisPressure((s[b + S_ERR] - errT) / (errT * pr[p + P_ERR_SCALE]))
+    x[X_PL] = this.queuePressure(b, p)
+    x[X_PE] = s[b + S_OVERLOAD]
     x[X_PS] = this.saturationPressure(b, p)
-    x[X_T] = t
-    const e = this.cachedExcess(b, p)
-    x[X_E] = e
-    const mode = s[b + S_MODE]
-    const open = mode === MODE_CIRCUIT_BREAKER || mode === MODE_HALF_OPEN
+    x[X_T] = pr[p + P_TOLERANCE] * s[b + S_BASE]
+    if (s[b + S_MODE] === MODE_CIRCUIT_BREAKER) {
+      x[X_E] = s[b + S_RAMP] * s[b + S_LIMIT] * s[b + S_SHARE]
+    } else {
+      x[X_E] = this.localLimit(b, p)
+    }
     const nClasses = pr[p + P_N_CLASSES]
-    for (let i = 0; i < nClasses; i++) x[X_ADMIT0 + i] = open ? 0 : classFraction(e, i, nClasses)
+    for (let i = 0; i < nClasses; i++) x[X_ADMIT0 + i] = s[b + S_SHARE0 + i]
   }
 
   // ---- internals --------------------------------------------------------------------------------
 
+  /** Admits one request of class `cls`: in flight, counted, and the start of a busy period. */
+  private pass(b: number, cls: number, now: number): void {
+    const s = this.state
+    const eff = s[b + S_INFLIGHT] - s[b + S_GHOSTS]
+    // Silence is counted from the start of a busy period, not from the last answer before it.
+    if (eff <= 0 && s[b + S_LAST_DONE] < now) s[b + S_LAST_DONE] = now
+    s[b + S_INFLIGHT] = s[b + S_INFLIGHT] + 1
+    s[b + S_ADM0 + cls] = s[b + S_ADM0 + cls] + 1
+    if (eff + 1 > s[b + S_PEAK]) s[b + S_PEAK] = eff + 1
+  }
+
+  /** This isolate's limit: capacity × share, less an injection, less a drain. */
+  private localLimit(b: number, p: number): number {
+    const s = this.state
+    const pr = this.params
+    let limit = s[b + S_LIMIT] * s[b + S_SHARE]
+    const inj = s[b + S_INJ_P]
+    if (inj > 0) limit = limit * (1 - inj)
+    if (s[b + S_DRAIN] > 0) {
+      // Drain to a share of the limit, and no higher than the servers the answers show (Little).
+      limit = limit * pr[p + P_DRAIN_FRACTION]
+      let servers = s[b + S_RATE] * s[b + S_BASE]
+      if (servers < 1) servers = 1
+      if (servers < limit) limit = servers
+    }
+    return limit
+  }
+
+  /** Phase 1 of a drain ends when the requests in flight are down to the drain level. */
+  private drainCheck(b: number, p: number, now: number): void {
+    const s = this.state
+    if (s[b + S_DRAIN] === 1 && s[b + S_INFLIGHT] - s[b + S_GHOSTS] <= this.localLimit(b, p)) {
+      s[b + S_DRAIN] = 2
+      s[b + S_DRAIN_T] = now
+    }
+  }
+
   private collect(b: number, latencyMs: number, errorFraction: number): void {
     const s = this.state
     if (latencyMs === latencyMs) {
-      let lat = latencyMs
-      if (lat < 0) lat = 0
-      if (lat > MAX_LATENCY_MS) lat = MAX_LATENCY_MS
       s[b + S_ACC_N] = s[b + S_ACC_N] + 1
-      s[b + S_ACC_LAT] = s[b + S_ACC_LAT] + lat
+      s[b + S_ACC_LAT] = s[b + S_ACC_LAT] + latencyMs
     }
     if (errorFraction === errorFraction) {
       let err = errorFraction
@@ -421,32 +544,24 @@ export class ReferenceEngine implements EngineCore {
     }
   }
 
-  private latencyThreshold(b: number, p: number): number {
+  /** The share of the short latency above tolerance × unqueued latency: a standing queue. */
+  private queuePressure(b: number, p: number): number {
     const s = this.state
-    const pr = this.params
-    const base = pr[p + P_BASELINE_MS]
-    if (s[b + S_LEARNED_S] < pr[p + P_WARMUP_S]) return Math.max(base, pr[p + P_WARMUP_LAT_MS])
-    const mu = s[b + S_MU]
-    const sigma = Math.max(Math.sqrt(s[b + S_VAR]), pr[p + P_SIGMA_FLOOR] * mu)
-    return Math.min(Math.max(base, mu + pr[p + P_Z] * sigma), base * pr[p + P_LEARN_CEIL])
+    const short = s[b + S_SHORT]
+    if (!(short > 0)) return 0
+    // 1 ms of slack keeps sub-millisecond latencies (and 0) from reading as queueing.
+    const x = 1 - (this.params[p + P_TOLERANCE] * s[b + S_BASE] + 1) / (short + 1)
+    return x > 0 ? x : 0
   }
 
   private saturationPressure(b: number, p: number): number {
-    const s = this.state
-    const pr = this.params
-    const ratioT = pr[p + P_SAT_RATIO_T]
-    const ratio = s[b + S_INFLIGHT] / s[b + S_LIMIT]
-    const inner = axisPressure((ratio - ratioT) / (1 - ratioT))
-    const satT = pr[p + P_SAT_T]
-    const outer = axisPressure((s[b + S_SAT] - satT) / ((1 - satT) * 0.5))
-    return Math.max(inner, outer)
+    const satT = this.params[p + P_SAT_T]
+    return axisPressure((this.state[b + S_SAT] - satT) / ((1 - satT) * 0.5))
   }
 
   private resistance(b: number, p: number): number {
     const s = this.state
     const pr = this.params
-    // Momentum is signed: a first-order prediction of where pressure is heading. Noise around a
-    // flat level then averages out instead of being rectified into a bias.
     const m = Math.min(Math.max(s[b + S_M], -1), 1)
     let ex = pr[p + P_W_P] * s[b + S_P] + pr[p + P_W_M] * m +
       pr[p + P_W_S] * pr[p + P_SCAR_FACTOR] * s[b + S_SCAR]
@@ -454,46 +569,48 @@ export class ReferenceEngine implements EngineCore {
     return pr[p + P_R_BASE] + ex
   }
 
-  /**
-   * Excess resistance normalised by the sum of the weights, clamped to 0..1, from the resistance
-   * cached at the end of every advance (P, momentum and scar only change inside ticks).
-   */
-  private cachedExcess(b: number, p: number): number {
+  /** Whole seconds the recovery ramp needs to reach full capacity from where it is. */
+  private rampWait(b: number, p: number): number {
     const pr = this.params
-    const e = (this.state[b + S_R] - pr[p + P_R_BASE]) /
-      (pr[p + P_W_P] + pr[p + P_W_M] + pr[p + P_W_S])
-    return Math.min(Math.max(e, 0), 1)
+    let r = this.state[b + S_RAMP]
+    if (!(r > 0)) r = pr[p + P_RAMP_START]
+    if (!(r > 0)) return pr[p + P_MAX_RETRY_S]
+    let t = 0.0
+    while (r < 1 && t < pr[p + P_MAX_RETRY_S]) {
+      r = r * 2
+      t = t + pr[p + P_RAMP_DOUBLE_S]
+    }
+    return Math.ceil(t)
   }
 
-  /** Whole seconds until e falls below `end` if the signals relax at their own rates. */
-  private retryEstimate(b: number, p: number, end: number): number {
+  /** Probe budget per tick while recovering: ramp × this isolate's capacity rate (Little). */
+  private tokenRate(b: number, p: number): number {
     const s = this.state
     const pr = this.params
-    const weights = pr[p + P_W_P] + pr[p + P_W_M] + pr[p + P_W_S]
-    let pressure = s[b + S_P]
-    let momentum = s[b + S_M]
-    let scar = s[b + S_SCAR]
-    const maxRetry = pr[p + P_MAX_RETRY_S]
-    let t = 1.0
-    while (t < maxRetry) {
-      pressure = pressure * pr[p + P_D1_FAST]
-      momentum = momentum * pr[p + P_D1_MOM]
-      scar = scar * pr[p + P_D1_SCAR]
-      const e = (pr[p + P_W_P] * pressure + pr[p + P_W_M] * Math.min(Math.max(momentum, -1), 1) +
-        pr[p + P_W_S] * pr[p + P_SCAR_FACTOR] * scar) / weights
-      if (e < end) return t
-      t = t + 1
-    }
-    return maxRetry
+    let lat = s[b + S_BASE]
+    if (!(lat >= 1)) lat = 1
+    let rate = s[b + S_RAMP] * s[b + S_LIMIT] * s[b + S_SHARE] * pr[p + P_TICK_MS] / lat
+    const inj = s[b + S_INJ_P]
+    if (inj > 0) rate = rate * (1 - inj)
+    return rate
   }
 
-  /** The tick that just ended: fold its samples, then pressure, momentum, scar, learning, limit. */
+  private addTokens(b: number, p: number, ticks: number): void {
+    const s = this.state
+    const rate = this.tokenRate(b, p)
+    const cap = this.params[p + P_N_CLASSES] + 1 + rate
+    let tokens = s[b + S_TOKENS] + rate * ticks
+    if (tokens > cap) tokens = cap
+    s[b + S_TOKENS] = tokens
+  }
+
+  /** The tick that just ended: fold its samples, then pressure, momentum, capacity, outage. */
   private dataTick(b: number, p: number): void {
-    // Fields are read once into locals and written once: the same arithmetic as the
-    // AssemblyScript twin, in the same order, but fewer typed-array accesses for V8.
     const s = this.state
     const pr = this.params
     const poolN = s[b + S_POOL_N]
+    const tickStart = s[b + S_TICK_START]
+    const tickEnd = tickStart + pr[p + P_TICK_MS]
     if (poolN > 0) {
       // Geometric drain: tick/spread of the pool per tick, the rest once under 1% of a sample.
       let f = pr[p + P_TICK_MS] / pr[p + P_SPREAD_MS]
@@ -505,6 +622,15 @@ export class ReferenceEngine implements EngineCore {
       s[b + S_ACC_LAT] = s[b + S_ACC_LAT] + moveLat
       s[b + S_ACC_EN] = s[b + S_ACC_EN] + moveN
       s[b + S_ACC_ERR] = s[b + S_ACC_ERR] + moveErr
+      // The others' successes: their latency without their failures' (at this isolate's mean).
+      const okMove = moveN - moveErr
+      if (okMove > 0) {
+        let okLat = moveLat - moveErr * s[b + S_FAIL_LAT]
+        if (okLat < 0) okLat = 0
+        s[b + S_ACC_OKN] = s[b + S_ACC_OKN] + okMove
+        s[b + S_ACC_OKLAT] = s[b + S_ACC_OKLAT] + okLat
+        if (okMove >= 0.5 && s[b + S_LAST_DONE] < tickStart) s[b + S_LAST_DONE] = tickStart
+      }
       if (f === 1) {
         s[b + S_POOL_N] = 0
         s[b + S_POOL_LAT] = 0
@@ -515,205 +641,270 @@ export class ReferenceEngine implements EngineCore {
         s[b + S_POOL_ERR] = s[b + S_POOL_ERR] - moveErr
       }
     }
+
+    // Displayed signals: smoothed latency and error rate of every outcome, and saturation.
     const aFast = pr[p + P_A_FAST]
     const n = s[b + S_ACC_N]
     const en = s[b + S_ACC_EN]
-    let lat = s[b + S_LAT]
-    let err = s[b + S_ERR]
     if (n > 0) {
       const tickLat = s[b + S_ACC_LAT] / n
-      const tickStart = s[b + S_TICK_START]
-      // Signals not fed for staleMs say nothing about now: the first fresh sample replaces them.
       const stale = tickStart - s[b + S_LAST_SAMPLE] >= pr[p + P_STALE_MS]
       s[b + S_LAST_SAMPLE] = tickStart
       if (s[b + S_RESEED] > 0 || stale) {
-        lat = tickLat
-        if (en > 0) err = s[b + S_ACC_ERR] / en
+        s[b + S_LAT] = tickLat
+        if (en > 0) s[b + S_ERR] = s[b + S_ACC_ERR] / en
         s[b + S_RESEED] = 0
-        s[b + S_FRESH] = n
       } else {
-        // Warm start: the plain mean of the samples since the reseed until there are enough of
-        // them for the time-based smoothing to take over, so a few first probes cannot dominate.
-        const fresh = s[b + S_FRESH]
-        const a = Math.max(aFast, n / (fresh + n))
-        lat = lat + a * (tickLat - lat)
-        if (en > 0) err = err + a * (s[b + S_ACC_ERR] / en - err)
-        s[b + S_FRESH] = Math.min(fresh + n, 1000000000)
+        s[b + S_LAT] = s[b + S_LAT] + aFast * (tickLat - s[b + S_LAT])
+        if (en > 0) s[b + S_ERR] = s[b + S_ERR] + aFast * (s[b + S_ACC_ERR] / en - s[b + S_ERR])
       }
-      s[b + S_LAT] = lat
-      s[b + S_ERR] = err
     } else if (en > 0) {
-      err = err + aFast * (s[b + S_ACC_ERR] / en - err)
-      s[b + S_ERR] = err
+      s[b + S_ERR] = s[b + S_ERR] + aFast * (s[b + S_ACC_ERR] / en - s[b + S_ERR])
     }
     const accSat = s[b + S_ACC_SAT]
-    let sat = s[b + S_SAT]
-    if (accSat >= 0) {
-      sat = sat + aFast * (accSat - sat)
-      s[b + S_SAT] = sat
+    if (accSat >= 0) s[b + S_SAT] = s[b + S_SAT] + aFast * (accSat - s[b + S_SAT])
+
+    // Short latency of successes (local and absorbed).
+    const okN = s[b + S_ACC_OKN]
+    if (okN > 0) {
+      const tickOk = s[b + S_ACC_OKLAT] / okN
+      if (!(s[b + S_SHORT] > 0)) {
+        s[b + S_SHORT] = tickOk
+      } else {
+        s[b + S_SHORT] = s[b + S_SHORT] + pr[p + P_A_SHORT] * (tickOk - s[b + S_SHORT])
+      }
+    }
+    const ln = s[b + S_ACC_LN]
+    s[b + S_RATE] = s[b + S_RATE] + aFast * (ln / pr[p + P_TICK_MS] - s[b + S_RATE])
+    const lok = s[b + S_ACC_LOK]
+    const fails = ln - lok
+    if (fails > 0) {
+      const failLat = s[b + S_ACC_FLAT] / fails
+      if (!(s[b + S_FAIL_LAT] > 0)) s[b + S_FAIL_LAT] = failLat
+      else s[b + S_FAIL_LAT] = s[b + S_FAIL_LAT] + aFast * (failLat - s[b + S_FAIL_LAT])
+    }
+    let ovShare = 0.0
+    if (ln > 0) {
+      ovShare = s[b + S_ACC_OV] / ln
+      s[b + S_OVERLOAD] = ovShare
     }
 
-    // Pressure, out of sample: the threshold is the one learned before this tick.
-    const base = pr[p + P_BASELINE_MS]
-    const learned = s[b + S_LEARNED_S]
-    const warm = learned >= pr[p + P_WARMUP_S]
-    const mu = s[b + S_MU]
-    const variance = s[b + S_VAR]
-    let sigma = 0.0
-    let t = 0.0
-    if (!warm) {
-      t = Math.max(base, pr[p + P_WARMUP_LAT_MS])
-    } else {
-      sigma = Math.max(Math.sqrt(variance), pr[p + P_SIGMA_FLOOR] * mu)
-      t = Math.min(Math.max(base, mu + pr[p + P_Z] * sigma), base * pr[p + P_LEARN_CEIL])
+    // Per class: the share admitted, smoothed.
+    const nClasses = pr[p + P_N_CLASSES]
+    for (let c = 0; c < nClasses; c++) {
+      const off = s[b + S_OFF0 + c]
+      if (off > 0) {
+        const sh = s[b + S_SHARE0 + c]
+        s[b + S_SHARE0 + c] = sh + aFast * (s[b + S_ADM0 + c] / off - sh)
+      }
+      s[b + S_OFF0 + c] = 0
+      s[b + S_ADM0 + c] = 0
     }
-    const errT = pr[p + P_ERR_T]
-    const pl = axisPressure((lat - t) / t / pr[p + P_LAT_SCALE])
-    const pe = axisPressure((err - errT) / (errT * pr[p + P_ERR_SCALE]))
-    const inflight = s[b + S_INFLIGHT]
-    const limit = s[b + S_LIMIT]
-    const ratioT = pr[p + P_SAT_RATIO_T]
-    const inner = axisPressure((inflight / limit - ratioT) / (1 - ratioT))
-    const satT = pr[p + P_SAT_T]
-    const outer = axisPressure((sat - satT) / ((1 - satT) * 0.5))
-    const ps = Math.max(inner, outer)
+
+    // Pressure: standing queue, overload answers and reported saturation, as independent hazards.
+    const q = this.queuePressure(b, p)
+    const psat = this.saturationPressure(b, p)
     const pOld = s[b + S_P]
-    let pNew = 1 - (1 - pl) * (1 - pe) * (1 - ps)
-    // Injected pressure blends by the max while the tick ends within its time; then it is over.
+    let pNew = 1 - (1 - q) * (1 - ovShare) * (1 - psat)
     const inj = s[b + S_INJ_P]
     if (inj > 0) {
-      if (s[b + S_TICK_START] + pr[p + P_TICK_MS] <= s[b + S_INJ_UNTIL]) {
+      if (tickEnd <= s[b + S_INJ_UNTIL]) {
         if (inj > pNew) pNew = inj
       } else {
         s[b + S_INJ_P] = 0
       }
     }
     s[b + S_P] = pNew
-
-    // Momentum: smoothed dP/dt per second.
     const mOld = s[b + S_M]
     const slope = (pNew - pOld) * pr[p + P_INV_TICK_S]
     let m = mOld + pr[p + P_A_MOM] * (slope - mOld)
     if (m > MAX_MOMENTUM) m = MAX_MOMENTUM
     if (m < -MAX_MOMENTUM) m = -MAX_MOMENTUM
     s[b + S_M] = m
-
-    // Scar: grows with time spent above the trauma level, decays with its half-life. Only a tick
-    // with evidence counts (a latency sample within staleMs, any other report, or requests still
-    // out): pressure nobody has confirmed for staleMs is not trauma.
-    const recent = s[b + S_TICK_START] - s[b + S_LAST_SAMPLE] < pr[p + P_STALE_MS]
-    const evidence = recent || en > 0 || accSat >= 0 || inflight > 0
-    let trauma = 0.0
-    if (evidence) trauma = this.trauma(pNew, p)
-    s[b + S_SCAR] = Math.min(1, s[b + S_SCAR] * pr[p + P_D_SCAR] + pr[p + P_SCAR_GAIN] * trauma)
-
     const tickS = pr[p + P_TICK_S]
+    if (s[b + S_INJ_P] > 0 && pNew >= pr[p + P_TRIP_P]) s[b + S_ABOVE_S] = s[b + S_ABOVE_S] + tickS
+    else s[b + S_ABOVE_S] = 0
+
     const mode = s[b + S_MODE]
-    if (n > 0) {
-      // Learning: only healthy ticks, judged against statistics that do not contain them.
-      const ceiling = base * pr[p + P_LEARN_CEIL]
-      let gate = ceiling
-      if (warm) gate = Math.min(mu + pr[p + P_Z] * sigma, ceiling)
-      const calm = mode === MODE_OPERATIONAL || mode === MODE_BOOTSTRAP
-      if (calm && err <= errT && ps <= 0 && lat <= gate) {
-        const a = Math.max(pr[p + P_A_LEARN], tickS / (learned + tickS))
-        const d = lat - mu
-        s[b + S_MU] = mu + a * d
-        s[b + S_VAR] = (1 - a) * (variance + a * d * d)
-        s[b + S_LEARNED_S] = learned + tickS
+    if (mode === MODE_CIRCUIT_BREAKER) {
+      // Recovery: the ramp doubles per rampDoubleS while probes are answered, halves on failure.
+      if (ln > 0) {
+        if (lok >= 0.5 * ln) {
+          let r = s[b + S_RAMP] * pr[p + P_RAMP_GROWTH]
+          if (r > 1) r = 1
+          s[b + S_RAMP] = r
+        } else if (lok < pr[p + P_OUTAGE_OK] * ln) {
+          let r = s[b + S_RAMP] * 0.5
+          if (r < pr[p + P_RAMP_START]) r = pr[p + P_RAMP_START]
+          s[b + S_RAMP] = r
+        }
       }
-
-      // Concurrency limit, a time-based Gradient2: shrink by t/latency when queueing, grow by a
-      // queue allowance while the limit is in use and latency is healthy.
-      if (inflight >= limit / 2) {
-        const gradient = Math.min(Math.max(t / lat, 0.5), 1)
-        const queue = Math.max(4, Math.sqrt(limit))
-        let next = limit + pr[p + P_A_LIMIT] * (limit * gradient + queue - limit)
-        if (next < pr[p + P_LIMIT_MIN]) next = pr[p + P_LIMIT_MIN]
-        if (next > pr[p + P_LIMIT_MAX]) next = pr[p + P_LIMIT_MAX]
-        s[b + S_LIMIT] = next
+      s[b + S_SCAR] = 1 - s[b + S_RAMP]
+      this.addTokens(b, p, 1)
+    } else {
+      this.capacityTick(b, p, tickEnd, ovShare, psat)
+      // Outage candidate: a streak of ticks where almost nothing succeeded.
+      if (pr[p + P_OUTAGE_OK] > 0 && ln > 0) {
+        if (lok < pr[p + P_OUTAGE_OK] * ln) {
+          s[b + S_STREAK_S] = s[b + S_STREAK_S] + tickS
+          s[b + S_STREAK_N] = s[b + S_STREAK_N] + ln
+        } else {
+          s[b + S_STREAK_S] = 0
+          s[b + S_STREAK_N] = 0
+        }
       }
     }
 
-    if (evidence) {
-      if (pNew >= pr[p + P_TRIP_P]) s[b + S_ABOVE_S] = s[b + S_ABOVE_S] + tickS
-      else s[b + S_ABOVE_S] = 0
-    }
-
+    s[b + S_PEAK] = s[b + S_INFLIGHT] - s[b + S_GHOSTS]
     s[b + S_ACC_N] = 0
     s[b + S_ACC_LAT] = 0
     s[b + S_ACC_EN] = 0
     s[b + S_ACC_ERR] = 0
     s[b + S_ACC_SAT] = -1
+    s[b + S_ACC_OKN] = 0
+    s[b + S_ACC_OKLAT] = 0
+    s[b + S_ACC_OV] = 0
+    s[b + S_ACC_LN] = 0
+    s[b + S_ACC_LOK] = 0
+    s[b + S_ACC_FLAT] = 0
   }
 
   /**
-   * `k` ticks with no samples after the data tick that began at `start`, in closed form: P holds
-   * and momentum relaxes; scar and the trip timer count only the first `k1` ticks, those still
-   * within staleMs of the last sample (all of them while requests are out), and scar decays after.
+   * The capacity estimate: a time-based gradient of the short latency against the measured
+   * unqueued latency, cut by overload answers, and the drains that measure the unqueued latency.
    */
-  private idleTicks(b: number, p: number, k: number, start: number): void {
+  private capacityTick(b: number, p: number, tickEnd: number, ovShare: number, psat: number) {
     const s = this.state
     const pr = this.params
-    const tickMs = pr[p + P_TICK_MS]
-    s[b + S_M] = s[b + S_M] * ipow(1 - pr[p + P_A_MOM], k)
-    let k1 = k
-    if (!(s[b + S_INFLIGHT] > 0)) {
-      const left = Math.ceil((pr[p + P_STALE_MS] - (start - s[b + S_LAST_SAMPLE])) / tickMs) - 1
-      k1 = Math.min(Math.max(left, 0), k)
+    const before = s[b + S_LIMIT]
+    let limit = before
+    const drain = s[b + S_DRAIN]
+    const short = s[b + S_SHORT]
+    const base = s[b + S_BASE]
+    const limited = s[b + S_LIMITED_UNTIL] > tickEnd
+    if (drain === 0) {
+      const cut = (ovShare + psat) * pr[p + P_OVERLOAD_BACKOFF]
+      if (cut > 0) {
+        let f = 1 - cut
+        if (f < 0.5) f = 0.5
+        limit = limit * f
+      } else if (s[b + S_ACC_OKN] > 0 && short > 0) {
+        let g = (pr[p + P_TOLERANCE] * base + 1) / (short + 1)
+        if (g > 1) g = 1
+        if (g < 0.5) g = 0.5
+        if (g >= 1) {
+          const local = limit * s[b + S_SHARE]
+          if (s[b + S_PEAK] >= local / 2 && tickEnd >= s[b + S_HOLD_UNTIL]) {
+            limit = limit + pr[p + P_GROWTH] * Math.max(1, Math.sqrt(limit))
+          }
+        } else if (s[b + S_PEAK] >= limit * s[b + S_SHARE] / 2) {
+          // Only a limit in use shrinks: latency with few requests out is not our queue.
+          limit = limit + pr[p + P_A_LIMIT] * (g * limit + Math.sqrt(limit) - limit)
+        }
+        if (!limited && s[b + S_PEAK] < limit * s[b + S_SHARE] / 2) {
+          // Not limited and not in use: the latency seen is the unqueued one.
+          s[b + S_BASE] = base + pr[p + P_A_BASE] * (short - base)
+        }
+      }
+      if (limit < pr[p + P_LIMIT_MIN]) limit = pr[p + P_LIMIT_MIN]
+      if (limit > pr[p + P_LIMIT_MAX]) limit = pr[p + P_LIMIT_MAX]
+      s[b + S_LIMIT] = limit
+      if (limit < before) s[b + S_SHRINK_S] = s[b + S_SHRINK_S] + pr[p + P_TICK_S]
+      else s[b + S_SHRINK_S] = 0
     }
-    const d = pr[p + P_D_SCAR]
-    let scar = s[b + S_SCAR]
-    if (k1 > 0) {
-      const dk1 = ipow(d, k1)
-      const gain = pr[p + P_SCAR_GAIN] * this.trauma(s[b + S_P], p)
-      scar = Math.min(1, scar * dk1 + gain * (1 - dk1) / (1 - d))
-      if (s[b + S_P] >= pr[p + P_TRIP_P]) {
-        s[b + S_ABOVE_S] = s[b + S_ABOVE_S] + k1 * pr[p + P_TICK_S]
+
+    // Drains: hold requests in flight at drainFraction of the limit until drainSamples requests
+    // admitted at that level have been answered; their mean latency is the unqueued latency.
+    const period = pr[p + P_DRAIN_MS]
+    if (period > 0) {
+      if (drain === 0) {
+        const due = tickEnd >= s[b + S_NEXT_DRAIN] || s[b + S_DRAINS] === 0 ||
+          s[b + S_SHRINK_S] >= pr[p + P_DRAIN_SHRINK_S]
+        if (limited && due) {
+          s[b + S_DRAIN] = 1
+          s[b + S_DRAIN_T] = tickEnd
+          s[b + S_DRAIN_N] = 0
+          s[b + S_DRAIN_SUM] = 0
+          s[b + S_SHRINK_S] = 0
+          // Periodic drains fall on multiples of the period: isolates drain together.
+          s[b + S_NEXT_DRAIN] = (Math.floor(tickEnd / period) + 1) * period
+          this.drainCheck(b, p, tickEnd)
+        }
+      } else if (drain === 2 && s[b + S_DRAIN_N] >= pr[p + P_DRAIN_SAMPLES]) {
+        s[b + S_BASE] = s[b + S_DRAIN_SUM] / s[b + S_DRAIN_N]
+        s[b + S_DRAINS] = s[b + S_DRAINS] + 1
+        s[b + S_DRAIN] = 0
+      } else {
+        let unit = base
+        if (short > unit) unit = short
+        if (tickEnd - s[b + S_DRAIN_T] > pr[p + P_DRAIN_GIVEUP] * unit) {
+          // Abandoned: keep what it measured, if anything.
+          if (s[b + S_DRAIN_N] > 0) {
+            s[b + S_BASE] = s[b + S_DRAIN_SUM] / s[b + S_DRAIN_N]
+            s[b + S_DRAINS] = s[b + S_DRAINS] + 1
+          }
+          s[b + S_DRAIN] = 0
+        } else {
+          this.drainCheck(b, p, tickEnd)
+        }
       }
     }
-    if (k - k1 > 0) scar = scar * ipow(d, k - k1)
-    s[b + S_SCAR] = scar
   }
 
-  private trauma(pressure: number, p: number): number {
-    const level = this.params[p + P_TRAUMA_P]
-    if (pressure <= level) return 0
-    return (pressure - level) / (1 - level)
+  /** `k` ticks with no samples, in closed form: P holds, momentum relaxes, probes accrue. */
+  private idleTicks(b: number, p: number, k: number): void {
+    const s = this.state
+    const pr = this.params
+    s[b + S_M] = s[b + S_M] * ipow(1 - pr[p + P_A_MOM], k)
+    if (s[b + S_INJ_P] > 0 && s[b + S_P] >= pr[p + P_TRIP_P]) {
+      s[b + S_ABOVE_S] = s[b + S_ABOVE_S] + k * pr[p + P_TICK_S]
+    }
+    if (s[b + S_MODE] === MODE_CIRCUIT_BREAKER) this.addTokens(b, p, k)
   }
 
-  /** Mode changes that depend on time, evaluated at tick boundaries. */
+  /** Mode changes, evaluated at tick boundaries. */
   private modeClock(b: number, p: number, t: number): void {
     const s = this.state
     const pr = this.params
     let mode = s[b + S_MODE]
     if (mode === MODE_BOOTSTRAP) {
-      const warm = s[b + S_LEARNED_S] >= pr[p + P_WARMUP_S]
-      if (warm || t - s[b + S_MODE_SINCE] >= pr[p + P_BOOTSTRAP_MAX_S] * 1000) {
+      if (s[b + S_DRAINS] >= 1 || t - s[b + S_MODE_SINCE] >= pr[p + P_WARMUP_S] * 1000) {
         mode = this.setMode(b, MODE_OPERATIONAL, t)
       }
     }
-    if (
-      (mode === MODE_OPERATIONAL || mode === MODE_BOOTSTRAP) &&
-      s[b + S_ABOVE_S] >= pr[p + P_TRIP_AFTER_S] &&
-      t - s[b + S_MODE_SINCE] >= pr[p + P_MIN_DWELL_MS]
-    ) {
-      mode = this.setMode(b, MODE_CIRCUIT_BREAKER, t)
-      s[b + S_ABOVE_S] = 0
-    }
-    if (mode === MODE_CIRCUIT_BREAKER && t >= s[b + S_MODE_SINCE] + pr[p + P_COOLDOWN_MS]) {
-      mode = this.setMode(b, MODE_HALF_OPEN, t)
-      s[b + S_RESEED] = 1
-      s[b + S_FRESH] = 0
-      // The first request after the cooldown is a probe, however recently one passed.
-      s[b + S_LAST_PASS] = t - pr[p + P_PROBE_MS]
-    }
-    if (
-      mode === MODE_HALF_OPEN && s[b + S_FRESH] >= pr[p + P_MIN_PROBES] &&
-      s[b + S_P] <= pr[p + P_CLOSE_P]
-    ) {
+    if (mode === MODE_OPERATIONAL || mode === MODE_BOOTSTRAP) {
+      let outage = false
+      if (
+        pr[p + P_OUTAGE_OK] > 0 && s[b + S_STREAK_S] >= pr[p + P_OUTAGE_AFTER_S] &&
+        s[b + S_STREAK_N] >= pr[p + P_OUTAGE_SAMPLES]
+      ) outage = true
+      const silence = pr[p + P_SILENCE]
+      // Silence counts only once an answer has shown how long answers take.
+      if (silence > 0 && s[b + S_SHORT] > 0 && s[b + S_INFLIGHT] - s[b + S_GHOSTS] >= 2) {
+        let unit = s[b + S_BASE]
+        if (s[b + S_SHORT] > unit) unit = s[b + S_SHORT]
+        if (t - s[b + S_LAST_DONE] >= silence * unit) outage = true
+      }
+      if (s[b + S_ABOVE_S] >= pr[p + P_TRIP_AFTER_S]) outage = true
+      if (outage) {
+        this.setMode(b, MODE_CIRCUIT_BREAKER, t)
+        s[b + S_RAMP] = pr[p + P_RAMP_START]
+        s[b + S_SCAR] = 1 - s[b + S_RAMP]
+        s[b + S_GHOSTS] = s[b + S_INFLIGHT]
+        s[b + S_GHOST_T] = t
+        s[b + S_TOKENS] = 0
+        s[b + S_STREAK_S] = 0
+        s[b + S_STREAK_N] = 0
+        s[b + S_ABOVE_S] = 0
+        s[b + S_DRAIN] = 0
+      }
+    } else if (mode === MODE_CIRCUIT_BREAKER && s[b + S_RAMP] >= 1) {
+      // Recovered: what is still in flight was sent into the outage or its ramp.
       this.setMode(b, MODE_OPERATIONAL, t)
-      s[b + S_ABOVE_S] = 0
+      s[b + S_SCAR] = 0
+      s[b + S_GHOSTS] = s[b + S_INFLIGHT]
+      s[b + S_GHOST_T] = t
+      s[b + S_LAST_DONE] = t
     }
   }
 
@@ -724,35 +915,6 @@ export class ReferenceEngine implements EngineCore {
     s[b + S_TRANSITIONS] = s[b + S_TRANSITIONS] + 1
     return mode
   }
-}
-
-/** Where class `cls` of `nClasses` stops being admitted, on the excess scale 0..1. */
-export function classEnd(cls: number, nClasses: number): number {
-  const width = 0.8 / nClasses
-  return 0.1 + (nClasses - cls) * width
-}
-
-/**
- * Admission fraction of class `cls` at excess `e`: 1 below its band, 0 above, linear within.
- * The bands tile 0.1..0.9 without overlap, lowest class first, so a class starts losing
- * admission only once every class below it is shed completely.
- */
-export function classFraction(e: number, cls: number, nClasses: number): number {
-  const width = 0.8 / nClasses
-  const start = 0.1 + (nClasses - 1 - cls) * width
-  const end = start + width
-  if (e >= end) return 0
-  if (e > start) return (end - e) / width
-  return 1
-}
-
-/** CREDIT_BASE^(cls mod 4): exact powers of two, so a table gives the same bits as a product. */
-function creditDivisor(cls: number): number {
-  const k = cls < 4 ? cls : cls - 4
-  if (k === 0) return 1
-  if (k === 1) return 2048
-  if (k === 2) return 4194304
-  return 8589934592
 }
 
 function cleanTime(nowMs: number, fallback: number): number {

@@ -10,7 +10,7 @@ import type { EngineCore } from '../types.ts'
 import { PARAM_FIELDS, SCRATCH_FIELDS, SLOT_FIELDS } from '../reference/layout.ts'
 
 /** The ABI version this loader speaks; `wasm/assembly/index.ts` exports the module's own. */
-export const WASM_ABI_VERSION = 2
+export const WASM_ABI_VERSION = 3
 
 /** The raw exports of `wasm/build/rheostat.wasm`. */
 export interface WasmEngineExports {
@@ -25,10 +25,12 @@ export interface WasmEngineExports {
   complete(
     slot: number,
     latencyMs: number,
-    errorFraction: number,
+    outcome: number,
+    retryAfterS: number,
     nowMs: number,
     sample: number,
   ): void
+  admission(slot: number, classIndex: number): number
   observe(
     slot: number,
     latencyMs: number,
@@ -41,6 +43,7 @@ export interface WasmEngineExports {
     count: number,
     latencySumMs: number,
     errorCount: number,
+    isolates: number,
     nowMs: number,
   ): void
   inject(slot: number, pressure: number, untilMs: number, nowMs: number): void
@@ -139,11 +142,16 @@ export class WasmEngine implements EngineCore {
   complete(
     slot: number,
     latencyMs: number,
-    errorFraction: number,
+    outcome: number,
+    retryAfterS: number,
     nowMs: number,
     sample: number,
   ): void {
-    this.exports.complete(slot, latencyMs, errorFraction, nowMs, sample)
+    this.exports.complete(slot, latencyMs, outcome, retryAfterS, nowMs, sample)
+  }
+
+  admission(slot: number, classIndex: number): number {
+    return this.exports.admission(slot, classIndex)
   }
 
   observe(
@@ -161,9 +169,10 @@ export class WasmEngine implements EngineCore {
     count: number,
     latencySumMs: number,
     errorCount: number,
+    isolates: number,
     nowMs: number,
   ): void {
-    this.exports.absorb(slot, count, latencySumMs, errorCount, nowMs)
+    this.exports.absorb(slot, count, latencySumMs, errorCount, isolates, nowMs)
   }
 
   inject(slot: number, pressure: number, untilMs: number, nowMs: number): void {
