@@ -14,7 +14,22 @@ export interface Outcome {
   latencyMs: number
   /** True for a success (2xx) answered before the client's timeout. */
   ok: boolean
+  /**
+   * The origin's HTTP status: 200 for a success, 503 from a full queue (overload), 500 from an
+   * `errors` fault (an application error). Absent when no answer came: a client timeout, or a
+   * request sent into a blackhole.
+   */
+  status?: number
+  /** The `Retry-After` of the answer, s, where the origin sends one (`origin.retryAfterS`). */
+  retryAfterS?: number
 }
+
+/** The origin's status of a success. */
+export const STATUS_OK = 200
+/** The origin's status of an `errors` fault's fast failure: an application error. */
+export const STATUS_ERROR = 500
+/** The origin's status of a full queue: overload. */
+export const STATUS_OVERLOAD = 503
 
 /** A strategy's answer for one request. */
 export interface StrategyDecision {

@@ -367,6 +367,8 @@ interface Event {
   retry: boolean
   latencyMs: number
   userLatencyMs: number
+  /** Answer: the HTTP status the client got; undefined for a timeout or a connection error. */
+  status?: number | undefined
 }
 
 /** One strategy's run: sends the plan, records, replays into a Recorder. */
@@ -444,7 +446,7 @@ async function drive(
     facts.sent++
     inFlight++
     let done = false
-    const finish = (kind: 'shed' | 'ok' | 'failed' | 'timeout' | 'error') => {
+    const finish = (kind: 'shed' | 'ok' | 'failed' | 'timeout' | 'error', status?: number) => {
       if (done) return
       done = true
       clearTimeout(deadline)
@@ -468,6 +470,7 @@ async function drive(
           flag: ok,
           latencyMs,
           userLatencyMs: t - first,
+          status,
         })
         if (!ok) retryLater(cls, n + 1, first, t)
       }
@@ -503,7 +506,7 @@ async function drive(
             return finish('shed')
           }
         }
-        finish(status === 200 ? 'ok' : 'failed')
+        finish(status === 200 ? 'ok' : 'failed', status)
       })
       res.on('error', () => finish('error'))
     })
@@ -627,7 +630,7 @@ async function drive(
         rec.decision(e.cls, t, e.flag, e.retry)
         break
       case E_ANSWER:
-        rec.answer(e.cls, t, e.latencyMs, e.userLatencyMs, e.flag)
+        rec.answer(e.cls, t, e.latencyMs, e.userLatencyMs, e.flag, e.status)
         break
       case E_QUEUE:
         rec.queue(e.cls, t)
