@@ -224,6 +224,11 @@ class Simulation {
         this.tasks.set(id, task)
         this.heap.push(Math.max(atMs, this.now), K_TASK, id)
       },
+      oracle: {
+        faults: () => this.faults,
+        servers: () => this.servers,
+        occupancy: () => this.busy + this.qLen,
+      },
     })
     if (this.inst.exchange !== undefined) {
       const interval = scenario.sync.intervalMs

@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { FaultState } from './faults.ts'
 import type { ClassSpec, Scenario } from './scenario.ts'
 
 /** What happened to an admitted request. */
@@ -71,6 +72,21 @@ export interface StrategyOptions {
    * and comes back at the right virtual times. Absent outside the simulator.
    */
   schedule?: ((atMs: number, task: () => void | Promise<void>) => void) | undefined
+  /**
+   * The origin's true state at the current virtual time, for the `ideal` reference only: no
+   * governor can see it. Absent outside the simulator.
+   */
+  oracle?: OriginOracle | undefined
+}
+
+/** What the simulator knows about its origin at the current virtual time. */
+export interface OriginOracle {
+  /** The active faults, combined. */
+  faults(): FaultState
+  /** Servers at work now (concurrency × capacity factors). */
+  servers(): number
+  /** Attempts at the origin now: in service plus queued (abandoned ones included: still served). */
+  occupancy(): number
 }
 
 /** A named strategy. */

@@ -23,8 +23,10 @@ import { PROBLEM_JSON, SHED_PROBLEM_TYPE } from '../../http/responses.ts'
 import { Arrivals } from '../arrivals.ts'
 import { Recorder, type StrategyMetrics } from '../metrics.ts'
 import { createRandom } from '../random.ts'
-import type { ScenarioReport } from '../report.ts'
+import { type ScenarioReport, setIdealShares, type StrategyReport } from '../report.ts'
 import type { Scenario } from '../scenario.ts'
+import { simulate } from '../simulator.ts'
+import { ideal } from '../strategies/ideal.ts'
 import type { StrategyProbe } from '../strategy.ts'
 import type { OriginLog } from './origin.ts'
 import { ORIGIN_HEALTH_PATH, wallNowMs } from './origin.ts'
@@ -80,11 +82,15 @@ export interface LiveFacts {
   origin: Omit<OriginLog, 'queue'>
 }
 
-/** A live scenario report: the simulation's shape, plus what only a live run has. */
+/**
+ * A live scenario report: the simulation's shape, plus what only a live run has. The `ideal`
+ * reference cannot run live (it reads the simulator's origin): its entry is simulated, on the
+ * same arrivals, and has no `live` facts.
+ */
 export interface LiveScenarioReport extends ScenarioReport {
   mode: 'live'
   speed: number
-  strategies: Record<string, StrategyMetrics & { simulatedRequests: number; live: LiveFacts }>
+  strategies: Record<string, StrategyReport & { live?: LiveFacts }>
 }
 
 /** Options of `runLive`. */
@@ -341,8 +347,15 @@ export async function runLive(
         },
       )
       await killLiveChildren()
-      report.strategies[strategy] = run
+      report.strategies[strategy] = { ...run, idealShare: null }
     }
+    const reference = await simulate(scenario, ideal, { seed })
+    report.strategies[ideal.name] = {
+      ...reference.metrics,
+      simulatedRequests: reference.simulatedRequests,
+      idealShare: null,
+    }
+    setIdealShares(report.strategies)
   } finally {
     await killLiveChildren()
     rmSync(workDir, { recursive: true, force: true })
