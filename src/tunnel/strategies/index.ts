@@ -8,11 +8,15 @@ import type { Strategy } from '../strategy.ts'
 import { atrion } from './atrion.ts'
 import { breaker } from './breaker.ts'
 import { gradient2 } from './gradient2.ts'
+import { ideal } from './ideal.ts'
 import { none } from './none.ts'
 import { rheostat } from './rheostat.ts'
 import { tokenBucket } from './token-bucket.ts'
 
-/** Every strategy: rheostat, none, token-bucket, breaker, gradient2, atrion. */
+/**
+ * Every strategy: rheostat, none, token-bucket, breaker, gradient2, atrion, and the `ideal`
+ * reference last (every report runs it: `idealShare` is measured against it).
+ */
 export const STRATEGIES: readonly Strategy[] = [
   rheostat,
   none,
@@ -20,7 +24,11 @@ export const STRATEGIES: readonly Strategy[] = [
   breaker,
   gradient2,
   atrion,
+  ideal,
 ]
+
+/** The reference every report includes. */
+export const IDEAL: Strategy = ideal
 
 /**
  * The strategy of a command-line name.
