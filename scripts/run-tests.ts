@@ -107,7 +107,9 @@ const redisSuites = selected.filter((s) => s === 'node' || s === 'deno')
 if (redisSuites.length > 0) {
   needs.push({
     tool: REDIS_SERVER,
-    neededBy: `the ${redisSuites.join(' and ')} suites (Upstash store)`,
+    neededBy: `the ${redisSuites.join(' and ')} suite${
+      redisSuites.length > 1 ? 's' : ''
+    } (Upstash store)`,
   })
 }
 if (selected.includes('e2e')) needs.push({ tool: CHROMIUM, neededBy: 'the e2e suite (dashboard)' })
