@@ -234,7 +234,7 @@ export const PhysicsSchema = z.strictObject({
   outageAfterS: z.optional(positive()),
   /** Answers a failing streak needs before it is an outage. @default 10 */
   outageSamples: z.optional(count()),
-  /** No answer for this many latencies with requests out is an outage (0: off). @default 5 */
+  /** No answer for this many latencies with requests out is an outage (0: off). @default 8 */
   silenceFactor: z.optional(z.number().check(z.gte(0), z.lte(1000))),
   /** First ramp level after an outage, share of the capacity (1: no ramp). @default 0.0625 */
   rampStart: z.optional(z.number().check(z.gt(0), z.lte(1))),

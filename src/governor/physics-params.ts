@@ -89,7 +89,7 @@ export function physicsFor(
     outageOkFraction: ph.outageOkFraction ?? 0.05,
     outageAfterS: ph.outageAfterS ?? 0.3,
     outageSamples: ph.outageSamples ?? 10,
-    silenceFactor: ph.silenceFactor ?? 5,
+    silenceFactor: ph.silenceFactor ?? 8,
     rampStart: ph.rampStart ?? 0.0625,
     rampDoubleS: ph.rampDoubleS ?? 0.25,
     priorityReserve: ph.priorityReserve ?? 0.1,

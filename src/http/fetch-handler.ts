@@ -9,9 +9,9 @@
 import type { Clock, Governor } from '../governor/governor.ts'
 import type { SyncHook } from '../governor/sync-types.ts'
 import {
+  answerOutcome,
   assertKnownPriority,
   handOffSync,
-  isFailureStatus,
   Pass,
   resolve,
   runAdmitted,
@@ -167,7 +167,7 @@ export function withGovernor(
       let response: Response | undefined
       await runAdmitted(pass, clock, async () => {
         response = await call()
-        return !isFailureStatus(response.status)
+        return answerOutcome(response)
       })
       return appendHeaders(response as Response, pass.headers())
     } finally {

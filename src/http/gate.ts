@@ -27,6 +27,31 @@ export function isFailureStatus(status: number): boolean {
   return status >= 500 || status === 429
 }
 
+/** What the physics is told about an answer: its status, and its Retry-After in seconds. */
+export interface AnswerOutcome {
+  ok: boolean
+  status?: number | undefined
+  retryAfterS?: number | undefined
+}
+
+/**
+ * The outcome of an origin's answer: its status (429, 503 and 504 tell overload from application
+ * errors, docs/physics.md) and a delta-seconds Retry-After (an HTTP-date one is not read).
+ *
+ * @example Usage
+ * ```ts
+ * import { answerOutcome } from './gate.ts'
+ * const o = answerOutcome(new Response(null, { status: 503, headers: { 'retry-after': '3' } }))
+ * if (o.ok || o.status !== 503 || o.retryAfterS !== 3) throw new Error()
+ * ```
+ */
+export function answerOutcome(response: Response): AnswerOutcome {
+  const status = response.status
+  const header = response.headers.get('retry-after')
+  const retryAfterS = header !== null && /^\s*\d+\s*$/.test(header) ? Number(header) : undefined
+  return { ok: !isFailureStatus(status), status, retryAfterS }
+}
+
 /** One request as the governor decided it. */
 export class Pass {
   readonly route: string
@@ -51,12 +76,16 @@ export class Pass {
    * Completes the ticket; every call after the first does nothing. `cancel` ends it without an
    * outcome (the client went away, which says nothing about the origin).
    */
-  finish(ok: boolean | 'cancel', latencyMs: number): void {
+  finish(ok: boolean | 'cancel' | AnswerOutcome, latencyMs: number): void {
     const ticket = this.ticket
     if (ticket === null) return
     this.ticket = null
     if (ok === 'cancel') this.governor.cancel(ticket)
-    else this.governor.complete(ticket, { latencyMs: latencyMs >= 0 ? latencyMs : 0, ok })
+    else {
+      // A bare boolean has no status: false is no answer (a throw, a timeout, a network error).
+      const outcome = typeof ok === 'boolean' ? { ok } : ok
+      this.governor.complete(ticket, { ...outcome, latencyMs: latencyMs >= 0 ? latencyMs : 0 })
+    }
   }
 
   /** The 503 problem response of a shed. */
@@ -74,15 +103,15 @@ export class Pass {
  * Runs the downstream work of an admitted request, timed on `clock`, and completes the ticket
  * with its outcome. A throw counts as a failure and is rethrown.
  *
- * @param run Resolves to whether the outcome was ok.
+ * @param run Resolves to the answer's outcome (or whether it was ok, without a status).
  */
 export async function runAdmitted(
   pass: Pass,
   clock: Clock,
-  run: () => Promise<boolean | 'cancel'>,
+  run: () => Promise<boolean | 'cancel' | AnswerOutcome>,
 ): Promise<void> {
   const start = clock()
-  let ok: boolean | 'cancel' = false
+  let ok: boolean | 'cancel' | AnswerOutcome = false
   try {
     ok = await run()
   } finally {

@@ -8,10 +8,10 @@ import type { Context, Env, MiddlewareHandler } from 'hono'
 import type { Clock, Governor } from '../governor/governor.ts'
 import type { SyncHook } from '../governor/sync-types.ts'
 import {
+  answerOutcome,
   assertKnownPriority,
   contextWaitUntil,
   handOffSync,
-  isFailureStatus,
   Pass,
   resolve,
   runAdmitted,
@@ -105,8 +105,9 @@ export const governor = <E extends Env = Env>(
       if (!pass.allowed) return pass.shed()
       await runAdmitted(pass, clock, async () => {
         await next()
-        // Hono turns a handler's throw into a 500 before next() returns; c.error says it threw.
-        return c.error === undefined && !isFailureStatus(c.res.status)
+        // Hono turns a handler's throw into a 500 before next() returns; c.error says it threw:
+        // an application error, not overload.
+        return c.error === undefined ? answerOutcome(c.res) : { ok: false, status: 500 }
       })
       const headers = pass.headers()
       for (const name in headers) c.header(name, headers[name], { append: true })

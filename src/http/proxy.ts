@@ -9,7 +9,7 @@ import { type Context, type Env, Hono } from 'hono'
 import { type GovernorConfig, type GovernorConfigInput, parseEdgeConfig } from '../config/schema.ts'
 import type { Clock, Governor } from '../governor/governor.ts'
 import type { SyncHook } from '../governor/sync-types.ts'
-import { contextWaitUntil, handOffSync, isFailureStatus, Pass, runAdmitted } from './gate.ts'
+import { answerOutcome, contextWaitUntil, handOffSync, Pass, runAdmitted } from './gate.ts'
 import {
   appendHeaders,
   DEFAULT_PROBLEM_TYPE_BASE,
@@ -341,7 +341,8 @@ export function createProxyApp<E extends Env = Env>(options: ProxyAppOptions<E>)
         result = await forward(c, url, prefixes.get(route) as string, route.timeoutMs)
         // A client that hung up says nothing about the origin: capacity back, no sample.
         if (result.kind === 'client-closed') return 'cancel'
-        return result.kind === 'response' && !isFailureStatus(result.response.status)
+        // The origin's status and Retry-After; a timeout or network error has none.
+        return result.kind === 'response' ? answerOutcome(result.response) : false
       })
       return appendHeaders(reply(result, route.timeoutMs), pass.headers())
     } finally {

@@ -4,5 +4,5 @@ import * as wasm from '../../wasm/build/rheostat.wasm'
 
 Deno.test('deno smoke: wasm import gives instantiated exports', () => {
   assert.equal(typeof wasm.abiVersion, 'function')
-  assert.equal(wasm.abiVersion(), 2)
+  assert.equal(wasm.abiVersion(), 3)
 })

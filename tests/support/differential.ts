@@ -77,7 +77,7 @@ export const DEFAULT_PARAMS: PhysicsParams = {
   outageOkFraction: 0.05,
   outageAfterS: 0.3,
   outageSamples: 10,
-  silenceFactor: 5,
+  silenceFactor: 8,
   rampStart: 0.0625,
   rampDoubleS: 0.25,
   priorityReserve: 0.1,

@@ -167,20 +167,14 @@ function fakeSync(): { hook: SyncHook; calls: number; pending: Promise<void>[] }
 
 /** Healthy traffic, then slow traffic, straight through the governor API, until low is shed. */
 function shedLowOnly(r: Rig, route: string): void {
-  const step = (latencyMs: number, seconds: number) => {
-    for (let i = 0; i < seconds * 50; i++) {
-      r.clock.now += 20
-      const d = r.gov.admit(route, { priority: 'critical' })
-      if (d.ticket) r.gov.complete(d.ticket, { latencyMs, ok: true })
+  // 95 critical requests held in flight against the initial limit of 100: critical is still
+  // admitted, low meets the reserve held back for a more important class that is asking.
+  for (let i = 0; i < 95; i++) {
+    if (r.gov.admit(route, { priority: 'critical' }).ticket === null) {
+      throw new Error('critical was refused below the limit')
     }
   }
-  step(50, 20)
-  for (let latencyMs = 120; latencyMs < 5000; latencyMs += 40) {
-    step(latencyMs, 2)
-    const a = r.gov.snapshot(route)!.admission
-    if (a.low === 0 && a.critical === 1) return
-  }
-  throw new Error('never reached a state that sheds low but admits critical')
+  if (r.gov.admit(route, { priority: 'low' }).allow) throw new Error('low was not shed')
 }
 
 // ---- tests --------------------------------------------------------------------------------------

@@ -39,25 +39,45 @@ describe.each(ENGINES)('20. injected pressure on the %s engine', (engine) => {
   })
 
   it('inject() takes the max with the measured pressure, never the sum', () => {
-    // Two routes under the same slow traffic; one also gets an injection below its pressure.
+    // Two routes under the same measured pressure (reported saturation); one also gets an
+    // injection below it, which changes nothing: not its pressure, R, limit or decisions.
     const a = rig(engine)
     const b = rig(engine)
+    const saturated = (x: typeof a, seconds: number) => {
+      const out: boolean[] = []
+      for (let k = 0; k < seconds * 10; k++) {
+        x.gov.observe('slow', { saturation: 0.95 })
+        drive(x, {
+          route: 'slow',
+          rps: 50,
+          seconds: 0.1,
+          latencyMs: () => 50,
+          onDecision: (d) => out.push(d.allow),
+        })
+      }
+      return out
+    }
     for (const x of [a, b]) {
       warmUp(x, 'slow')
-      drive(x, { route: 'slow', rps: 50, seconds: 3, latencyMs: () => 220 })
+      saturated(x, 3)
     }
     const measured = a.gov.snapshot('slow')!.pressure.combined
     expect(measured).toBeGreaterThan(0.3)
     b.gov.inject('slow', measured / 2, 30)
-    for (const x of [a, b]) drive(x, { route: 'slow', rps: 50, seconds: 2, latencyMs: () => 220 })
+    const plainDecisions = saturated(a, 2)
+    const injectedDecisions = saturated(b, 2)
     const plain = a.gov.snapshot('slow')!
     const injected = b.gov.snapshot('slow')!
+    expect(injectedDecisions).toEqual(plainDecisions)
     expect(injected.pressure.combined).toBe(plain.pressure.combined)
     expect(injected.resistanceOhm).toBe(plain.resistanceOhm)
-    // Above the measured pressure, the injection is the pressure.
+    expect(injected.capacity.localLimit).toBe(plain.capacity.localLimit)
+    // Above the measured pressure, the injection is the pressure and scales the limit.
     b.gov.inject('slow', 0.99, 30)
-    drive(b, { route: 'slow', rps: 50, seconds: 0.5, latencyMs: () => 220 })
-    expect(b.gov.snapshot('slow')!.pressure.combined).toBe(0.99)
+    drive(b, { route: 'slow', rps: 50, seconds: 0.5, latencyMs: () => 50 })
+    const strong = b.gov.snapshot('slow')!
+    expect(strong.pressure.combined).toBe(0.99)
+    expect(strong.capacity.localLimit).toBeCloseTo(strong.capacity.limit * 0.01, 9)
   })
 
   it('inject() refuses a pressure outside 0..1 and a ttl that is not a positive number', () => {

@@ -9,8 +9,8 @@ describe('node smoke', () => {
     expect(WebAssembly.Module.imports(mod)).toEqual([])
   })
 
-  it('reports ABI version 1', async () => {
+  it('reports ABI version 3', async () => {
     const { abiVersion } = await instantiateRheostat<{ abiVersion: () => number }>()
-    expect(abiVersion()).toBe(2)
+    expect(abiVersion()).toBe(3)
   })
 })

@@ -106,7 +106,7 @@ function edgeIsolate(
 
 describe('governor processes sharing one Redis through the Upstash front', () => {
   it(
-    'a fault seen only by process A makes B and C shed within two sync intervals of A; all recover',
+    'a fault seen only by process A reaches B and C through Redis as signals, not as shedding; all recover',
     async () => {
       const { url, token } = inject('upstash')
       const prefix = crypto.randomUUID()
@@ -160,11 +160,13 @@ describe('governor processes sharing one Redis through the Upstash front', () =>
             if (!allow && firstShed[k] === Infinity) firstShed[k] = t - faultAt
           },
         )
-        // B and C never saw an error themselves: Redis told them, within two intervals of A.
-        expect(firstShed[0]).toBeLessThan(Infinity)
-        expect(firstShed[1]).toBeLessThanOrEqual(firstShed[0]! + 2 * INTERVAL_MS)
-        expect(firstShed[2]).toBeLessThanOrEqual(firstShed[0]! + 2 * INTERVAL_MS)
-        for (const s of last.slice(1)) expect(s!.errorRate).toBeGreaterThan(0.1)
+        // A's requests got no answer: an outage for A. B and C never saw an error themselves:
+        // Redis told them (their error rate), and they keep admitting what they can serve.
+        expect(firstShed[0]).toBeLessThanOrEqual(1000)
+        expect(firstShed[1]).toBe(Infinity)
+        expect(firstShed[2]).toBe(Infinity)
+        // A sheds most of its traffic once it has declared the outage: few failures travel.
+        for (const s of last.slice(1)) expect(s!.errorRate).toBeGreaterThan(0.01)
 
         await run(40, () => ({ latencyMs: 40, ok: true }))
         for (const s of last) {

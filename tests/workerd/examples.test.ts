@@ -97,7 +97,10 @@ describe('examples/hono-middleware', () => {
       )
       expect(failures).toBeGreaterThan(0)
       await expectShedProblem(shed, 'search', 'low')
-      // Pro callers still reach the (failing) index: critical is shed last.
+      // The index fails every request: an outage. Its probes, which grow with the capacity
+      // (docs/physics.md §9), go to the most important class asking: pro callers still reach the
+      // (failing) index once a probe is due.
+      clock.now += 200
       const pro = await app.request('https://shop.test/api/search?q=x', {
         headers: { authorization: 'Bearer pro-token' },
       })

@@ -7,12 +7,12 @@ describe('workerd smoke', () => {
     expect(wasmModule).toBeInstanceOf(WebAssembly.Module)
     const instance = new WebAssembly.Instance(wasmModule, {})
     const { abiVersion } = instance.exports as { abiVersion: () => number }
-    expect(abiVersion()).toBe(2)
+    expect(abiVersion()).toBe(3)
   })
 
   it('serves the wasm ABI version through the entry worker', async () => {
     const response = await exports.default.fetch('https://rheostat.test/abi')
     expect(response.status).toBe(200)
-    expect(await response.json()).toEqual({ abiVersion: 2 })
+    expect(await response.json()).toEqual({ abiVersion: 3 })
   })
 })

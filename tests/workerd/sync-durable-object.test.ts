@@ -46,7 +46,7 @@ function isolates(
 
 describe('governors sharing the Durable Object store', () => {
   it(
-    'a fault seen only by isolate A makes B and C shed within two sync intervals of A; all recover',
+    'a fault seen only by isolate A reaches B and C through the object as signals, not as shedding; all recover',
     async () => {
       const clock = virtualClock()
       const route = `checkout-${crypto.randomUUID()}`
@@ -85,13 +85,14 @@ describe('governors sharing the Durable Object store', () => {
           if (!allow && firstShed[k] === Infinity) firstShed[k] = t - faultAt
         },
       )
-      // B and C never saw an error; the Durable Object told them, at most two intervals late.
-      const interval = all[0]!.gov.config.sync.intervalMs
-      expect(firstShed[0]).toBeLessThan(Infinity)
-      expect(firstShed[1]).toBeLessThanOrEqual(firstShed[0]! + 2 * interval)
-      expect(firstShed[2]).toBeLessThanOrEqual(firstShed[0]! + 2 * interval)
+      // A's requests got no answer: an outage for A. B and C never saw an error themselves: the
+      // Durable Object told them (their error rate), and they keep admitting what they can serve.
+      expect(firstShed[0]).toBeLessThanOrEqual(1000)
+      expect(firstShed[1]).toBe(Infinity)
+      expect(firstShed[2]).toBe(Infinity)
       for (const iso of all.slice(1)) {
-        expect(iso.gov.snapshot(route)!.signals.errorRate).toBeGreaterThan(0.1)
+        // A sheds most of its traffic once it has declared the outage: few failures travel.
+        expect(iso.gov.snapshot(route)!.signals.errorRate).toBeGreaterThan(0.01)
       }
 
       await run(40, () => ({ latencyMs: 40, ok: true }))

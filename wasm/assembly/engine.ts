@@ -91,6 +91,7 @@ import {
   S_GHOSTS,
   S_HOLD_UNTIL,
   S_INFLIGHT,
+  S_INJ_EFF,
   S_INJ_P,
   S_INJ_UNTIL,
   S_LAST_DONE,
@@ -506,7 +507,7 @@ function pass(b: usize, ci: i32, now: f64): void {
 
 function localLimit(b: usize, p: usize): f64 {
   let limit = ld(b, S_LIMIT) * ld(b, S_SHARE)
-  const inj = ld(b, S_INJ_P)
+  const inj = ld(b, S_INJ_EFF)
   if (inj > 0) limit = limit * (1 - inj)
   if (ld(b, S_DRAIN) > 0) {
     limit = limit * ld(p, P_DRAIN_FRACTION)
@@ -574,7 +575,7 @@ function tokenRate(b: usize, p: usize): f64 {
   let lat = ld(b, S_BASE)
   if (!(lat >= 1)) lat = 1
   let rate = ld(b, S_RAMP) * ld(b, S_LIMIT) * ld(b, S_SHARE) * ld(p, P_TICK_MS) / lat
-  const inj = ld(b, S_INJ_P)
+  const inj = ld(b, S_INJ_EFF)
   if (inj > 0) rate = rate * (1 - inj)
   return rate
 }
@@ -681,9 +682,13 @@ function dataTick(b: usize, p: usize): void {
   const pOld = ld(b, S_P)
   let pNew = 1 - (1 - q) * (1 - ovShare) * (1 - psat)
   const inj = ld(b, S_INJ_P)
+  st(b, S_INJ_EFF, 0)
   if (inj > 0) {
     if (tickEnd <= ld(b, S_INJ_UNTIL)) {
-      if (inj > pNew) pNew = inj
+      if (inj > pNew) {
+        pNew = inj
+        st(b, S_INJ_EFF, inj)
+      }
     } else {
       st(b, S_INJ_P, 0)
     }
@@ -696,7 +701,7 @@ function dataTick(b: usize, p: usize): void {
   if (m < -MAX_MOMENTUM) m = -MAX_MOMENTUM
   st(b, S_M, m)
   const tickS = ld(p, P_TICK_S)
-  if (ld(b, S_INJ_P) > 0 && pNew >= ld(p, P_TRIP_P)) st(b, S_ABOVE_S, ld(b, S_ABOVE_S) + tickS)
+  if (ld(b, S_INJ_EFF) >= ld(p, P_TRIP_P)) st(b, S_ABOVE_S, ld(b, S_ABOVE_S) + tickS)
   else st(b, S_ABOVE_S, 0)
 
   const mode = <i32> ld(b, S_MODE)
@@ -813,7 +818,7 @@ function capacityTick(b: usize, p: usize, tickEnd: f64, ovShare: f64, psat: f64)
 
 function idleTicks(b: usize, p: usize, k: f64): void {
   st(b, S_M, ld(b, S_M) * ipow(1 - ld(p, P_A_MOM), k))
-  if (ld(b, S_INJ_P) > 0 && ld(b, S_P) >= ld(p, P_TRIP_P)) {
+  if (ld(b, S_INJ_EFF) >= ld(p, P_TRIP_P)) {
     st(b, S_ABOVE_S, ld(b, S_ABOVE_S) + k * ld(p, P_TICK_S))
   }
   if (<i32> ld(b, S_MODE) == MODE_CIRCUIT_BREAKER) addTokens(b, p, k)

@@ -8,8 +8,8 @@
  * @module
  */
 
-/** f64 fields per route slot: 88 × 8 bytes = 704 bytes. */
-export const SLOT_FIELDS: i32 = 88
+/** f64 fields per route slot: 89 × 8 bytes = 712 bytes. */
+export const SLOT_FIELDS: i32 = 89
 /** f64 fields per parameter set. */
 export const PARAM_FIELDS: i32 = 64
 /** f64 scratch registers. */
@@ -138,6 +138,9 @@ export const S_OFF0: i32 = 64
 export const S_ADM0: i32 = 72
 /** Smoothed admitted share of class 0; classes 1..7 follow. */
 export const S_SHARE0: i32 = 80
+
+/** The injection in force: the injected pressure while it exceeds the measured one, else 0. */
+export const S_INJ_EFF: i32 = 88
 
 // ---- Parameter fields ----------------------------------------------------------------------------
 /** Tick length, ms. */

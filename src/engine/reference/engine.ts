@@ -98,6 +98,7 @@ import {
   S_GHOSTS,
   S_HOLD_UNTIL,
   S_INFLIGHT,
+  S_INJ_EFF,
   S_INJ_P,
   S_INJ_UNTIL,
   S_LAST_DONE,
@@ -508,7 +509,7 @@ export class ReferenceEngine implements EngineCore {
     const s = this.state
     const pr = this.params
     let limit = s[b + S_LIMIT] * s[b + S_SHARE]
-    const inj = s[b + S_INJ_P]
+    const inj = s[b + S_INJ_EFF]
     if (inj > 0) limit = limit * (1 - inj)
     if (s[b + S_DRAIN] > 0) {
       // Drain to a share of the limit, and no higher than the servers the answers show (Little).
@@ -590,7 +591,7 @@ export class ReferenceEngine implements EngineCore {
     let lat = s[b + S_BASE]
     if (!(lat >= 1)) lat = 1
     let rate = s[b + S_RAMP] * s[b + S_LIMIT] * s[b + S_SHARE] * pr[p + P_TICK_MS] / lat
-    const inj = s[b + S_INJ_P]
+    const inj = s[b + S_INJ_EFF]
     if (inj > 0) rate = rate * (1 - inj)
     return rate
   }
@@ -707,9 +708,13 @@ export class ReferenceEngine implements EngineCore {
     const pOld = s[b + S_P]
     let pNew = 1 - (1 - q) * (1 - ovShare) * (1 - psat)
     const inj = s[b + S_INJ_P]
+    s[b + S_INJ_EFF] = 0
     if (inj > 0) {
       if (tickEnd <= s[b + S_INJ_UNTIL]) {
-        if (inj > pNew) pNew = inj
+        if (inj > pNew) {
+          pNew = inj
+          s[b + S_INJ_EFF] = inj
+        }
       } else {
         s[b + S_INJ_P] = 0
       }
@@ -722,7 +727,8 @@ export class ReferenceEngine implements EngineCore {
     if (m < -MAX_MOMENTUM) m = -MAX_MOMENTUM
     s[b + S_M] = m
     const tickS = pr[p + P_TICK_S]
-    if (s[b + S_INJ_P] > 0 && pNew >= pr[p + P_TRIP_P]) s[b + S_ABOVE_S] = s[b + S_ABOVE_S] + tickS
+    // An injection in force at the trip level for tripAfterS is an outage (docs/physics.md §10).
+    if (s[b + S_INJ_EFF] >= pr[p + P_TRIP_P]) s[b + S_ABOVE_S] = s[b + S_ABOVE_S] + tickS
     else s[b + S_ABOVE_S] = 0
 
     const mode = s[b + S_MODE]
@@ -856,7 +862,7 @@ export class ReferenceEngine implements EngineCore {
     const s = this.state
     const pr = this.params
     s[b + S_M] = s[b + S_M] * ipow(1 - pr[p + P_A_MOM], k)
-    if (s[b + S_INJ_P] > 0 && s[b + S_P] >= pr[p + P_TRIP_P]) {
+    if (s[b + S_INJ_EFF] >= pr[p + P_TRIP_P]) {
       s[b + S_ABOVE_S] = s[b + S_ABOVE_S] + k * pr[p + P_TICK_S]
     }
     if (s[b + S_MODE] === MODE_CIRCUIT_BREAKER) this.addTokens(b, p, k)

@@ -8,8 +8,8 @@
  * @module
  */
 
-/** f64 fields per route slot: 88 × 8 bytes = 704 bytes. */
-export const SLOT_FIELDS = 88
+/** f64 fields per route slot: 89 × 8 bytes = 712 bytes. */
+export const SLOT_FIELDS = 89
 /** f64 fields per parameter set. */
 export const PARAM_FIELDS = 64
 /** f64 scratch registers. */
@@ -138,6 +138,9 @@ export const S_OFF0 = 64
 export const S_ADM0 = 72
 /** Smoothed admitted share of class 0; classes 1..7 follow. */
 export const S_SHARE0 = 80
+
+/** The injection in force: the injected pressure while it exceeds the measured one, else 0. */
+export const S_INJ_EFF = 88
 
 // ---- Parameter fields ----------------------------------------------------------------------------
 /** Tick length, ms. */
