@@ -34,9 +34,13 @@ const STRATEGY_COLOURS: Record<string, string> = {
   breaker: '#ff7f0e',
   gradient2: '#2ca02c',
   atrion: '#9467bd',
+  vegas: '#8c564b',
+  'envoy-gradient': '#e377c2',
+  'sre-throttle': '#17becf',
+  bbr: '#bcbd22',
   ideal: '#000000',
 }
-const EXTRA_COLOURS = ['#8c564b', '#e377c2', '#17becf', '#bcbd22']
+const EXTRA_COLOURS = ['#393b79', '#637939', '#8c6d31', '#843c39']
 const CLASS_COLOURS = ['#d62728', '#1f77b4', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b']
 /** Mode bands of panel 4; OPERATIONAL is the normal state and stays unshaded. */
 const MODE_COLOURS: Record<string, string> = {

@@ -36,7 +36,9 @@ function tunnel(...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 
-describe('tunnel command', () => {
+// Each test spawns the command several times (every strategy, ideal included, by default): on a
+// shared 2-core machine that takes longer than vitest's 5 s default. A ceiling, not a timing.
+describe('tunnel command', { timeout: 120_000 }, () => {
   it('tunnel prints one Markdown row per strategy and writes the JSON report', () => {
     const json = join(dir, 'report.json')
     const r = tunnel(file('a.json', SCENARIO), '--strategies', 'rheostat,none', '--json', json)

@@ -87,7 +87,8 @@ describe('renderPlot()', () => {
   })
 })
 
-describe('tunnel --plot', () => {
+// Spawns the command twice (every strategy, the ideal included): a ceiling for a shared machine.
+describe('tunnel --plot', { timeout: 120_000 }, () => {
   it('tunnel --plot writes DIR/<scenario>.svg, prints its path and repeats byte for byte', () => {
     const file = join(dir, 'scenario.json')
     writeFileSync(file, JSON.stringify(SCENARIO))
