@@ -238,7 +238,7 @@ export const PhysicsSchema = z.strictObject({
   silenceFactor: z.optional(z.number().check(z.gte(0), z.lte(1000))),
   /** First ramp level after an outage, share of the capacity (1: no ramp). @default 0.0625 */
   rampStart: z.optional(z.number().check(z.gt(0), z.lte(1))),
-  /** The recovery ramp doubles in this many seconds while probes are answered. @default 0.25 */
+  /** The recovery ramp doubles in this many seconds while probes are answered. @default 0.1 */
   rampDoubleS: z.optional(positive()),
   /** Share of the limit held back per more important class that is asking (0: off). @default 0.1 */
   priorityReserve: z.optional(z.number().check(z.gte(0), z.lt(1))),

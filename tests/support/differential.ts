@@ -79,7 +79,7 @@ export const DEFAULT_PARAMS: PhysicsParams = {
   outageSamples: 10,
   silenceFactor: 8,
   rampStart: 0.0625,
-  rampDoubleS: 0.25,
+  rampDoubleS: 0.1,
   priorityReserve: 0.1,
   askWindowS: 1,
   spreadMs: 250,

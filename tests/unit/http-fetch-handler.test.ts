@@ -30,7 +30,7 @@ describe('withGovernor()', () => {
     )
     expect(await res.text()).toBe('hello /hi')
     expect(res.headers.get('RateLimit')).toBe('"worker:normal";r=100;t=1')
-    expect(r.completions).toEqual([{ latencyMs: 40, ok: true }])
+    expect(r.completions).toEqual([{ latencyMs: 40, ok: true, status: 200 }])
     expect(waited).toEqual(sync.state.pending)
     worker.scheduled()
     expect(scheduled).toBe(1)

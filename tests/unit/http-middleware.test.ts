@@ -33,7 +33,7 @@ describe('governor()', () => {
     expect(res.headers.get('RateLimit-Policy')).toBe(
       '"api:normal";q=100;w=1;rheostat-unit="percent"',
     )
-    expect(r.completions).toEqual([{ latencyMs: 250, ok: true }])
+    expect(r.completions).toEqual([{ latencyMs: 250, ok: true, status: 200 }])
     r.clock.now += 100
     expect(r.gov.snapshot('api')!.signals.latencyMs).toBe(250)
     expect(r.gov.snapshot('api')!.inflight).toBe(0)
@@ -41,7 +41,7 @@ describe('governor()', () => {
     const broken = await app.request('http://localhost/api/broken')
     expect(broken.status).toBe(503)
     expect(await broken.text()).toBe('down')
-    expect(r.completions[1]).toEqual({ latencyMs: 10, ok: false })
+    expect(r.completions[1]).toEqual({ latencyMs: 10, ok: false, status: 503 })
     r.clock.now += 100
     expect(r.gov.snapshot('api')!.signals.errorRate).toBeGreaterThan(0)
   })
@@ -57,7 +57,8 @@ describe('governor()', () => {
     const res = await app.request('http://localhost/boom')
     expect(res.status).toBe(500)
     expect(res.headers.get('RateLimit')).not.toBeNull()
-    expect(r.completions).toEqual([{ latencyMs: 0, ok: false }])
+    // A handler's throw is an application error (500), not overload.
+    expect(r.completions).toEqual([{ latencyMs: 0, ok: false, status: 500 }])
     expect(r.gov.snapshot('api')!.inflight).toBe(0)
   })
 

@@ -370,7 +370,7 @@ describe('createProxyApp()', () => {
       },
     })
     await (await app.request(`${EDGE}/o/echo`)).arrayBuffer()
-    expect(r.completions).toEqual([{ ok: true, latencyMs: 80 }])
+    expect(r.completions).toEqual([{ ok: true, status: 200, latencyMs: 80 }])
   })
 
   it('createProxyApp() sheds with a failing origin: 503 problem, Retry-After, RateLimit', async () => {

@@ -72,6 +72,7 @@ import {
   S_ACC_LAT,
   S_ACC_LN,
   S_ACC_LOK,
+  S_ACC_LOST,
   S_ACC_N,
   S_ACC_OKLAT,
   S_ACC_OKN,
@@ -369,6 +370,7 @@ export function complete(
     if (kind == <f64> OUTCOME_OVERLOAD || kind == <f64> OUTCOME_LOST) {
       st(b, S_ACC_OV, ld(b, S_ACC_OV) + 1)
     }
+    if (kind == <f64> OUTCOME_LOST) st(b, S_ACC_LOST, ld(b, S_ACC_LOST) + 1)
   }
   if (retryAfterS > 0) {
     let wait = retryAfterS
@@ -706,12 +708,13 @@ function dataTick(b: usize, p: usize): void {
 
   const mode = <i32> ld(b, S_MODE)
   if (mode == MODE_CIRCUIT_BREAKER) {
-    if (ln > 0) {
-      if (lok >= 0.5 * ln) {
+    const answered = ln - ld(b, S_ACC_LOST)
+    if (answered > 0) {
+      if (lok >= 0.5 * answered) {
         let r = ld(b, S_RAMP) * ld(p, P_RAMP_GROWTH)
         if (r > 1) r = 1
         st(b, S_RAMP, r)
-      } else if (lok < ld(p, P_OUTAGE_OK) * ln) {
+      } else if (lok < ld(p, P_OUTAGE_OK) * answered) {
         let r = ld(b, S_RAMP) * 0.5
         if (r < ld(p, P_RAMP_START)) r = ld(p, P_RAMP_START)
         st(b, S_RAMP, r)
@@ -744,6 +747,7 @@ function dataTick(b: usize, p: usize): void {
   st(b, S_ACC_LN, 0)
   st(b, S_ACC_LOK, 0)
   st(b, S_ACC_FLAT, 0)
+  st(b, S_ACC_LOST, 0)
 }
 
 function capacityTick(b: usize, p: usize, tickEnd: f64, ovShare: f64, psat: f64): void {

@@ -8,8 +8,8 @@
  * @module
  */
 
-/** f64 fields per route slot: 89 × 8 bytes = 712 bytes. */
-export const SLOT_FIELDS: i32 = 89
+/** f64 fields per route slot: 90 × 8 bytes = 720 bytes. */
+export const SLOT_FIELDS: i32 = 90
 /** f64 fields per parameter set. */
 export const PARAM_FIELDS: i32 = 64
 /** f64 scratch registers. */
@@ -141,6 +141,8 @@ export const S_SHARE0: i32 = 80
 
 /** The injection in force: the injected pressure while it exceeds the measured one, else 0. */
 export const S_INJ_EFF: i32 = 88
+/** Local outcomes without an answer (timeouts, network errors) in the current tick. */
+export const S_ACC_LOST: i32 = 89
 
 // ---- Parameter fields ----------------------------------------------------------------------------
 /** Tick length, ms. */

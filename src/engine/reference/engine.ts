@@ -79,6 +79,7 @@ import {
   S_ACC_LAT,
   S_ACC_LN,
   S_ACC_LOK,
+  S_ACC_LOST,
   S_ACC_N,
   S_ACC_OKLAT,
   S_ACC_OKN,
@@ -345,6 +346,7 @@ export class ReferenceEngine implements EngineCore {
       if (lat === lat) s[b + S_ACC_FLAT] = s[b + S_ACC_FLAT] + lat
       if (kind !== OUTCOME_LOST) s[b + S_LAST_DONE] = now
       if (kind === OUTCOME_OVERLOAD || kind === OUTCOME_LOST) s[b + S_ACC_OV] = s[b + S_ACC_OV] + 1
+      if (kind === OUTCOME_LOST) s[b + S_ACC_LOST] = s[b + S_ACC_LOST] + 1
     }
     if (retryAfterS > 0) {
       // The origin's Retry-After: no growth of the limit until then.
@@ -733,13 +735,15 @@ export class ReferenceEngine implements EngineCore {
 
     const mode = s[b + S_MODE]
     if (mode === MODE_CIRCUIT_BREAKER) {
-      // Recovery: the ramp doubles per rampDoubleS while probes are answered, halves on failure.
-      if (ln > 0) {
-        if (lok >= 0.5 * ln) {
+      // Recovery: the ramp doubles per rampDoubleS while probes are answered, halves when the
+      // answers fail. A timeout reports on the past (its request left a while ago): not counted.
+      const answered = ln - s[b + S_ACC_LOST]
+      if (answered > 0) {
+        if (lok >= 0.5 * answered) {
           let r = s[b + S_RAMP] * pr[p + P_RAMP_GROWTH]
           if (r > 1) r = 1
           s[b + S_RAMP] = r
-        } else if (lok < pr[p + P_OUTAGE_OK] * ln) {
+        } else if (lok < pr[p + P_OUTAGE_OK] * answered) {
           let r = s[b + S_RAMP] * 0.5
           if (r < pr[p + P_RAMP_START]) r = pr[p + P_RAMP_START]
           s[b + S_RAMP] = r
@@ -773,6 +777,7 @@ export class ReferenceEngine implements EngineCore {
     s[b + S_ACC_LN] = 0
     s[b + S_ACC_LOK] = 0
     s[b + S_ACC_FLAT] = 0
+    s[b + S_ACC_LOST] = 0
   }
 
   /**
