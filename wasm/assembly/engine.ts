@@ -724,10 +724,11 @@ function dataTick(b: usize, p: usize): void {
     addTokens(b, p, 1)
   } else {
     capacityTick(b, p, tickEnd, ovShare, psat)
-    if (ld(p, P_OUTAGE_OK) > 0 && ln > 0) {
-      if (lok < ld(p, P_OUTAGE_OK) * ln) {
+    const judged = ln - (ld(b, S_ACC_OV) - ld(b, S_ACC_LOST))
+    if (ld(p, P_OUTAGE_OK) > 0 && judged > 0) {
+      if (lok < ld(p, P_OUTAGE_OK) * judged) {
         st(b, S_STREAK_S, ld(b, S_STREAK_S) + tickS)
-        st(b, S_STREAK_N, ld(b, S_STREAK_N) + ln)
+        st(b, S_STREAK_N, ld(b, S_STREAK_N) + judged)
       } else {
         st(b, S_STREAK_S, 0)
         st(b, S_STREAK_N, 0)

@@ -754,10 +754,13 @@ export class ReferenceEngine implements EngineCore {
     } else {
       this.capacityTick(b, p, tickEnd, ovShare, psat)
       // Outage candidate: a streak of ticks where almost nothing succeeded.
-      if (pr[p + P_OUTAGE_OK] > 0 && ln > 0) {
-        if (lok < pr[p + P_OUTAGE_OK] * ln) {
+      // Overload answers (429/503/504) are the limit's business, not an outage: a full queue
+      // answering 503 to almost everything is an origin at work.
+      const judged = ln - (s[b + S_ACC_OV] - s[b + S_ACC_LOST])
+      if (pr[p + P_OUTAGE_OK] > 0 && judged > 0) {
+        if (lok < pr[p + P_OUTAGE_OK] * judged) {
           s[b + S_STREAK_S] = s[b + S_STREAK_S] + tickS
-          s[b + S_STREAK_N] = s[b + S_STREAK_N] + ln
+          s[b + S_STREAK_N] = s[b + S_STREAK_N] + judged
         } else {
           s[b + S_STREAK_S] = 0
           s[b + S_STREAK_N] = 0
