@@ -13,6 +13,7 @@ const newTs = () => new ReferenceEngine(4, 4)
 const newWasm = () => loadWasmEngine(wasmModule(), 4, 4)
 
 describe('differential', () => {
+  // A ceiling for a loaded machine (it runs in about 10 s on a quiet one), not a timing.
   it(
     'runSequence() gives identical decisions and state on both engines for 10,000 random sequences',
     () => {
