@@ -240,8 +240,8 @@ export const PhysicsSchema = z.strictObject({
   rampStart: z.optional(z.number().check(z.gt(0), z.lte(1))),
   /** The recovery ramp doubles in this many seconds while probes are answered. @default 0.1 */
   rampDoubleS: z.optional(positive()),
-  /** Share of the limit held back per more important class that is asking (0: off). @default 0.1 */
-  priorityReserve: z.optional(z.number().check(z.gte(0), z.lt(1))),
+  /** Multiple of the more important classes' in-flight demand held back for them (0: off). @default 1 */
+  priorityReserve: z.optional(z.number().check(z.gte(0), z.lte(10))),
   /** A class counts as asking for this long after its last request, s. @default 1 */
   askWindowS: z.optional(positive()),
 })

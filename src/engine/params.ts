@@ -75,7 +75,10 @@ export interface PhysicsParams {
   rampStart: number
   /** The ramp doubles in this many seconds while probes are answered. */
   rampDoubleS: number
-  /** Share of the limit held back per more important class that is asking (0: off). */
+  /**
+   * Multiple of the more important classes' in-flight demand (offered rate × latency) held back
+   * for them (0: off).
+   */
   priorityReserve: number
   /** A class is asking for this long after its last request, s. */
   askWindowS: number

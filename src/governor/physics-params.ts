@@ -92,7 +92,7 @@ export function physicsFor(
     silenceFactor: ph.silenceFactor ?? 8,
     rampStart: ph.rampStart ?? 0.0625,
     rampDoubleS: ph.rampDoubleS ?? 0.1,
-    priorityReserve: ph.priorityReserve ?? 0.1,
+    priorityReserve: ph.priorityReserve ?? 1,
     askWindowS: ph.askWindowS ?? 1,
     spreadMs: config.sync.intervalMs,
   }

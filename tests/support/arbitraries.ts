@@ -29,7 +29,7 @@ export const paramsArb: fc.Arbitrary<PhysicsParams> = fc.record({
   outageOkFraction: fc.constantFrom(0, 0.05),
   silenceFactor: fc.constantFrom(0, 5),
   rampStart: fc.constantFrom(0.0625, 1),
-  priorityReserve: fc.constantFrom(0, 0.1),
+  priorityReserve: fc.constantFrom(0, 1),
 }).map((p) => ({ ...DEFAULT_PARAMS, ...p }))
 
 const dt = fc.oneof(

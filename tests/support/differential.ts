@@ -80,7 +80,7 @@ export const DEFAULT_PARAMS: PhysicsParams = {
   silenceFactor: 8,
   rampStart: 0.0625,
   rampDoubleS: 0.1,
-  priorityReserve: 0.1,
+  priorityReserve: 1,
   askWindowS: 1,
   spreadMs: 250,
 }

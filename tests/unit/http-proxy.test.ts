@@ -167,13 +167,19 @@ function fakeSync(): { hook: SyncHook; calls: number; pending: Promise<void>[] }
 
 /** Healthy traffic, then slow traffic, straight through the governor API, until low is shed. */
 function shedLowOnly(r: Rig, route: string): void {
-  // 95 critical requests held in flight against the initial limit of 100: critical is still
-  // admitted, low meets the reserve held back for a more important class that is asking.
-  for (let i = 0; i < 95; i++) {
+  // A second of critical requests held in flight (99 of the limit of 100), then low fills the
+  // last place and the next low request is shed: the limit binds. With one low request answered,
+  // critical still fits, and low meets what critical's demand reserves (docs/physics.md §7).
+  for (let i = 0; i < 99; i++) {
+    r.clock.now += 10
     if (r.gov.admit(route, { priority: 'critical' }).ticket === null) {
       throw new Error('critical was refused below the limit')
     }
   }
+  const last = r.gov.admit(route, { priority: 'low' }).ticket
+  if (last === null) throw new Error('low was refused below the limit')
+  if (r.gov.admit(route, { priority: 'low' }).allow) throw new Error('the limit did not bind')
+  r.gov.complete(last, { latencyMs: 50, status: 200 })
   if (r.gov.admit(route, { priority: 'low' }).allow) throw new Error('low was not shed')
 }
 

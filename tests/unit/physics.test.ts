@@ -119,9 +119,6 @@ describe.each(ENGINES)('physics on the %s engine', (engine) => {
   })
 
   describe('5. strict priority, probes included', () => {
-    // Under a steady overload the limit reserves only priorityReserve of itself per more important
-    // class asking: critical gets more than low, but low is not fully shed first (docs/physics.md
-    // §8 says so; it is the open part of strict priority).
     it('critical and low alternating at 400 req/s against 500 ms answers and 30% errors: critical first', () => {
       const r = rig(engine)
       const res = serve(r, {
@@ -137,8 +134,26 @@ describe.each(ENGINES)('physics on the %s engine', (engine) => {
       // Capacity 16 req/s, critical asks for 200: low gets almost nothing, critical most of it.
       const critical = res.admitted['critical'] ?? 0
       const low = res.admitted['low'] ?? 0
-      expect(critical + low).toBeGreaterThan(0.8 * 16 * 20)
-      expect(critical).toBeGreaterThan(1.5 * low)
+      // Not yet strict: low still gets about a seventh of critical's admissions (in the first
+      // second, before the limit binds, and in drains); docs/physics.md §7.
+      expect(critical).toBeGreaterThan(0.8 * 16 * 20)
+      expect(low).toBeLessThan(0.2 * critical)
+    })
+
+    it('a less important class gets what the more important ones leave', () => {
+      const r = rig(engine)
+      // Capacity 40 req/s; critical asks 10 (a quarter of it), low 110: low gets the other 30.
+      const res = serve(r, {
+        rps: 120,
+        seconds: 30,
+        priority: (i) => (i % 12 === 0 ? 'critical' : 'low'),
+        origin: { servers: () => 4, serviceMs: () => 100 },
+      })
+      // Most of critical passes (drains and bursts still shed some), and low takes the rest of the
+      // capacity, less what the reserve counts twice (critical's own requests in flight are in
+      // the count and in the reserve): docs/physics.md §7.
+      expect(res.admitted['critical']!).toBeGreaterThan(0.75 * res.offered['critical']!)
+      expect(rate(res, 5, 30, 'good')).toBeGreaterThan(0.78 * 40)
     })
 
     it('after an outage the ramp slots go to the most important class that is asking', () => {

@@ -81,6 +81,7 @@ import {
   S_ADM0,
   S_ASK0,
   S_BASE,
+  S_DEM0,
   S_DRAIN,
   S_DRAIN_N,
   S_DRAIN_SUM,
@@ -276,8 +277,10 @@ export function admit(slot: i32, classIndex: f64, nowMs: f64): i32 {
   st(b, S_ASK0 + ci, now)
   st(b, S_OFF0 + ci, ld(b, S_OFF0 + ci) + 1)
   let asking: f64 = 0.0
+  let demand: f64 = 0.0
   for (let c = 0; c < ci; c++) {
     if (now - ld(b, S_ASK0 + c) < ld(p, P_ASK_MS)) asking = asking + 1
+    demand = demand + ld(b, S_DEM0 + c)
   }
 
   if (mode == MODE_CIRCUIT_BREAKER) {
@@ -293,7 +296,13 @@ export function admit(slot: i32, classIndex: f64, nowMs: f64): i32 {
 
   drainCheck(b, p, now)
   const limit = localLimit(b, p)
-  const reserve = asking * ld(p, P_RESERVE) * limit
+  let reserve: f64 = 0.0
+  if (ld(b, S_LIMITED_UNTIL) > now) {
+    let unit = ld(b, S_SHORT)
+    if (!(unit > 0)) unit = ld(b, S_BASE)
+    reserve = demand * unit * ld(p, P_RESERVE)
+    if (reserve > limit) reserve = limit
+  }
   const eff = ld(b, S_INFLIGHT) - ld(b, S_GHOSTS)
   if (eff < limit - reserve) {
     pass(b, ci, now)
@@ -671,6 +680,8 @@ function dataTick(b: usize, p: usize): void {
   const nClasses = <i32> ld(p, P_N_CLASSES)
   for (let c = 0; c < nClasses; c++) {
     const off = ld(b, S_OFF0 + c)
+    const dem = ld(b, S_DEM0 + c)
+    st(b, S_DEM0 + c, dem + aFast * (off / ld(p, P_TICK_MS) - dem))
     if (off > 0) {
       const sh = ld(b, S_SHARE0 + c)
       st(b, S_SHARE0 + c, sh + aFast * (ld(b, S_ADM0 + c) / off - sh))
@@ -823,6 +834,9 @@ function capacityTick(b: usize, p: usize, tickEnd: f64, ovShare: f64, psat: f64)
 
 function idleTicks(b: usize, p: usize, k: f64): void {
   st(b, S_M, ld(b, S_M) * ipow(1 - ld(p, P_A_MOM), k))
+  const decay = ipow(1 - ld(p, P_A_FAST), k)
+  const nClasses = <i32> ld(p, P_N_CLASSES)
+  for (let c = 0; c < nClasses; c++) st(b, S_DEM0 + c, ld(b, S_DEM0 + c) * decay)
   if (ld(b, S_INJ_EFF) >= ld(p, P_TRIP_P)) {
     st(b, S_ABOVE_S, ld(b, S_ABOVE_S) + k * ld(p, P_TICK_S))
   }

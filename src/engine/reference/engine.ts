@@ -88,6 +88,7 @@ import {
   S_ADM0,
   S_ASK0,
   S_BASE,
+  S_DEM0,
   S_DRAIN,
   S_DRAIN_N,
   S_DRAIN_SUM,
@@ -243,10 +244,13 @@ export class ReferenceEngine implements EngineCore {
     const maxRetry = pr[p + P_MAX_RETRY_S]
     s[b + S_ASK0 + cls] = now
     s[b + S_OFF0 + cls] = s[b + S_OFF0 + cls] + 1
-    // More important classes asking within the last askMs: each holds back a reserve.
+    // More important classes asking within the last askMs, and the requests in flight their
+    // demand needs (offered rate × latency, Little): held back for them.
     let asking = 0.0
+    let demand = 0.0
     for (let c = 0; c < cls; c++) {
       if (now - s[b + S_ASK0 + c] < pr[p + P_ASK_MS]) asking = asking + 1
+      demand = demand + s[b + S_DEM0 + c]
     }
 
     if (mode === MODE_CIRCUIT_BREAKER) {
@@ -265,7 +269,15 @@ export class ReferenceEngine implements EngineCore {
     // OPERATIONAL or BOOTSTRAP: the capacity estimate bounds requests in flight.
     this.drainCheck(b, p, now)
     const limit = this.localLimit(b, p)
-    const reserve = asking * pr[p + P_RESERVE] * limit
+    // While the limit binds, more important classes keep the requests in flight their demand
+    // needs (offered rate × latency): a class gets only what the ones above it leave.
+    let reserve = 0.0
+    if (s[b + S_LIMITED_UNTIL] > now) {
+      let unit = s[b + S_SHORT]
+      if (!(unit > 0)) unit = s[b + S_BASE]
+      reserve = demand * unit * pr[p + P_RESERVE]
+      if (reserve > limit) reserve = limit
+    }
     const eff = s[b + S_INFLIGHT] - s[b + S_GHOSTS]
     if (eff < limit - reserve) {
       this.pass(b, cls, now)
@@ -692,10 +704,12 @@ export class ReferenceEngine implements EngineCore {
       s[b + S_OVERLOAD] = ovShare
     }
 
-    // Per class: the share admitted, smoothed.
+    // Per class: the offered rate and the share admitted, smoothed.
     const nClasses = pr[p + P_N_CLASSES]
     for (let c = 0; c < nClasses; c++) {
       const off = s[b + S_OFF0 + c]
+      const dem = s[b + S_DEM0 + c]
+      s[b + S_DEM0 + c] = dem + aFast * (off / pr[p + P_TICK_MS] - dem)
       if (off > 0) {
         const sh = s[b + S_SHARE0 + c]
         s[b + S_SHARE0 + c] = sh + aFast * (s[b + S_ADM0 + c] / off - sh)
@@ -870,6 +884,9 @@ export class ReferenceEngine implements EngineCore {
     const s = this.state
     const pr = this.params
     s[b + S_M] = s[b + S_M] * ipow(1 - pr[p + P_A_MOM], k)
+    const decay = ipow(1 - pr[p + P_A_FAST], k)
+    const nClasses = pr[p + P_N_CLASSES]
+    for (let c = 0; c < nClasses; c++) s[b + S_DEM0 + c] = s[b + S_DEM0 + c] * decay
     if (s[b + S_INJ_EFF] >= pr[p + P_TRIP_P]) {
       s[b + S_ABOVE_S] = s[b + S_ABOVE_S] + k * pr[p + P_TICK_S]
     }

@@ -8,8 +8,8 @@
  * @module
  */
 
-/** f64 fields per route slot: 90 × 8 bytes = 720 bytes. */
-export const SLOT_FIELDS = 90
+/** f64 fields per route slot: 98 × 8 bytes = 784 bytes. */
+export const SLOT_FIELDS = 98
 /** f64 fields per parameter set. */
 export const PARAM_FIELDS = 64
 /** f64 scratch registers. */
@@ -143,6 +143,8 @@ export const S_SHARE0 = 80
 export const S_INJ_EFF = 88
 /** Local outcomes without an answer (timeouts, network errors) in the current tick. */
 export const S_ACC_LOST = 89
+/** Requests of class 0 offered per ms, smoothed; classes 1..7 follow. */
+export const S_DEM0 = 90
 
 // ---- Parameter fields ----------------------------------------------------------------------------
 /** Tick length, ms. */
@@ -223,7 +225,7 @@ export const P_SILENCE = 36
 export const P_RAMP_START = 37
 /** Ramp growth factor per healthy tick, 2^(tick/rampDoubleS). */
 export const P_RAMP_GROWTH = 38
-/** Share of the limit reserved per more important class that is asking (0: off). */
+/** Multiple of the more important classes' in-flight demand held back for them (0: off). */
 export const P_RESERVE = 39
 /** How long a class counts as asking after its last request, ms. */
 export const P_ASK_MS = 40
