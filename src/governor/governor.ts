@@ -282,7 +282,7 @@ export interface Governor {
   admission(route: string, priority: string): number
   /**
    * Injects pressure (0..1) for `ttlS` seconds: until then the route's pressure is the larger of
-   * the measured one and this (docs/physics.md §20). Replaces an earlier injection on the route.
+   * the measured one and this (docs/physics.md §14). Replaces an earlier injection on the route.
    * @throws {RangeError} When pressure is not within 0..1 or ttlS is not a positive number.
    */
   inject(route: string, pressure: number, ttlS: number, options?: AdmitOptions): void

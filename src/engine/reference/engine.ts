@@ -743,7 +743,7 @@ export class ReferenceEngine implements EngineCore {
     if (m < -MAX_MOMENTUM) m = -MAX_MOMENTUM
     s[b + S_M] = m
     const tickS = pr[p + P_TICK_S]
-    // An injection in force at the trip level for tripAfterS is an outage (docs/physics.md §10).
+    // An injection in force at the trip level for tripAfterS is an outage (docs/physics.md §8).
     if (s[b + S_INJ_EFF] >= pr[p + P_TRIP_P]) s[b + S_ABOVE_S] = s[b + S_ABOVE_S] + tickS
     else s[b + S_ABOVE_S] = 0
 
