@@ -59,11 +59,11 @@ export const ThresholdsSchema = z.strictObject({
   learnCeiling: z.optional(z.number().check(z.gte(1))),
 })
 
-/** The adaptive concurrency limit of one route (per isolate). */
+/** The capacity estimate of one route: requests in flight at the whole origin (docs/physics.md §4). */
 export const ConcurrencySchema = z.strictObject({
   /** @default 100 */
   initial: z.optional(count()),
-  /** @default 4 */
+  /** @default 1 */
   min: z.optional(count()),
   /** @default 10000 */
   max: z.optional(count()),
