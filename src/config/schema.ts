@@ -9,6 +9,7 @@
 
 import * as z from 'zod/mini'
 import { en } from 'zod/locales'
+import { parseBlock } from '../http/forwarding.ts'
 
 z.config(en())
 
@@ -24,6 +25,24 @@ export const PROFILES = {
 export type ProfileName = keyof typeof PROFILES
 
 export const PROFILE_NAMES = Object.keys(PROFILES) as ProfileName[]
+
+/**
+ * Most routes one isolate keeps. Each held route costs about 0.95 KB of engine, exchange and
+ * stats arrays and map entries (measured with 20-character ids in Node 24, both engines), up to
+ * 1.25 KB with 200-character ids. A Workers isolate has 128 MB for everything; giving the governor
+ * at most a quarter of it (32 MiB) leaves room for the code, the WASM module and the requests in
+ * flight: 32 MiB / 1.25 KB ≈ 26,800, rounded down. docs/config.md.
+ */
+export const MAX_ROUTES_BOUND = 25_000
+
+/** Most routes a config lists: each is compiled and matched in order on every request. */
+export const MAX_CONFIG_ROUTES = 1000
+
+/** Longest `match.path` pattern, characters. */
+export const MAX_PATTERN_LENGTH = 1000
+
+/** An HTTP field name: an RFC 9110 §5.1 token. */
+export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 
 const positive = () => z.number().check(z.positive())
 const openFraction = () => z.number().check(z.gt(0), z.lt(1))
@@ -108,8 +127,26 @@ export const MatchSchema = z.strictObject({
   methods: z.optional(
     z.array(z.string().check(z.regex(/^[A-Z]+$/, 'Methods are upper-case words like "POST"'))),
   ),
-  /** A URLPattern pathname, e.g. "/api/checkout/*" or "/users/:id". */
-  path: z.string().check(z.startsWith('/', 'A path pattern starts with "/"')),
+  /**
+   * A URLPattern pathname, e.g. "/api/checkout/*" or "/users/:id", matched against the
+   * normalised path (docs/http.md "Paths"). Regular-expression groups (`(…)`) are refused: a
+   * pattern is matched on every request, and a user-written regex could backtrack for seconds.
+   */
+  path: z.string().check(
+    z.startsWith('/', 'A path pattern starts with "/"'),
+    z.maxLength(MAX_PATTERN_LENGTH),
+    z.refine(
+      (path) => !/[()]/.test(path),
+      'A path pattern cannot hold a regular-expression group "(…)": use a named group like ' +
+        '":id" or a wildcard "*"',
+    ),
+  ),
+  /**
+   * Lets paths holding an encoded "/" or "\\" (`%2F`, `%5C`) through on this route; otherwise they
+   * answer 400 problem, since an origin that decodes them sees other segments than the route did.
+   * @default false
+   */
+  allowEncodedSlashes: z.optional(z.boolean()),
 })
 
 export const RouteSchema = z.strictObject({
@@ -145,6 +182,10 @@ export const AdminSchema = z.strictObject({
         /^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/,
         'An admin prefix is a path like "/__rheostat": a leading "/", no trailing "/", no wildcards',
       ),
+      z.refine(
+        (prefix) => !prefix.split('/').some((segment) => segment === '.' || segment === '..'),
+        'An admin prefix has no "." or ".." segment: no normalised path could reach it',
+      ),
     ),
     '/__rheostat',
   ),
@@ -165,8 +206,11 @@ export const DecisionLogSchema = z.strictObject({
 
 /** Sets a request's priority from a header. The first rule that matches wins. */
 export const PriorityRuleSchema = z.strictObject({
-  /** Header name, case-insensitive. */
-  header: z.string().check(z.minLength(1)),
+  /** Header name, case-insensitive: an HTTP token (letters, digits, ``!#$%&'*+-.^_`|~``). */
+  header: z.string().check(
+    z.regex(HEADER_NAME, "A header name is an HTTP token: letters, digits and !#$%&'*+-.^_`|~"),
+    z.maxLength(256),
+  ),
   /** Exact value to match; absent means "header present". */
   equals: z.optional(z.string()),
   priority: z.string().check(z.minLength(1)),
@@ -221,11 +265,14 @@ export const GovernorConfigSchema = z.strictObject({
     z.array(z.string().check(z.minLength(1))).check(z.minLength(1), z.maxLength(8)),
     [...DEFAULT_PRIORITIES],
   ),
-  /** Most routes one isolate keeps; the least recently used is evicted. @default 10000 */
-  maxRoutes: z._default(z.number().check(z.int(), z.gte(1), z.lte(1000000)), 10000),
+  /**
+   * Most routes one isolate keeps; the least recently used is evicted. At most 25000, what fits a
+   * Workers isolate's memory (MAX_ROUTES_BOUND). @default 10000
+   */
+  maxRoutes: z._default(z.number().check(z.int(), z.gte(1), z.lte(MAX_ROUTES_BOUND)), 10000),
   /** Options of every route that does not set its own, including routes not configured. */
   defaults: z._default(RouteOptionsSchema, {}),
-  routes: z._default(z.array(RouteSchema), []),
+  routes: z._default(z.array(RouteSchema).check(z.maxLength(MAX_CONFIG_ROUTES)), []),
   physics: z._default(PhysicsSchema, {}),
   sync: z._default(SyncSchema, {
     store: 'memory',
@@ -236,6 +283,19 @@ export const GovernorConfigSchema = z.strictObject({
   priorityRules: z._default(z.array(PriorityRuleSchema), []),
   admin: z._default(AdminSchema, { prefix: '/__rheostat', maxBodyBytes: 65536 }),
   decisionLog: z._default(DecisionLogSchema, { enabled: false, maxDecisionsPerS: 1 }),
+  /**
+   * Proxies in front of the edge whose forwarding fields (X-Forwarded-For, Forwarded, X-Real-IP …)
+   * the proxy passes on: IP addresses or CIDR blocks. From any other peer those fields are
+   * dropped and X-Forwarded-For is the peer's address alone (docs/http.md). @default []
+   */
+  trustedProxies: z._default(
+    z.array(
+      z.string().check(
+        z.refine((text) => parseBlock(text) !== null, 'Expected an IP address or a CIDR block'),
+      ),
+    ).check(z.maxLength(256)),
+    [],
+  ),
   /** Requests that match no route: forwarded ungoverned, or answered 404. @default "pass" */
   unmatched: z._default(z.enum(['pass', 'reject']), 'pass'),
 }).check(

@@ -25,6 +25,7 @@ import {
 import { physicsFor, type ResolvedProfile, resolveProfile } from './physics-params.ts'
 import { withTimeout } from './timeout.ts'
 import { Recorder, type RouteCounters } from './recorder.ts'
+import { ticketBoundMs, TicketLedger } from './tickets.ts'
 import {
   type ExchangeResult,
   HISTOGRAM_BUCKETS,
@@ -73,6 +74,8 @@ export interface Ticket {
   readonly startMs: number
   /** @internal */ readonly slot: number
   /** @internal */ readonly generation: number
+  /** @internal The admission epoch (src/governor/tickets.ts); NaN for a lease's ticket. */
+  epoch: number
   /** @internal */ done: boolean
 }
 
@@ -368,7 +371,7 @@ class GovernorImpl implements Governor {
   private readonly scheduler: Scheduler | undefined
   private readonly maxSlots: number
   private readonly classIndex = new Map<string, number>()
-  private readonly configured = new Map<string, RouteOptions>()
+  private readonly configured = new Map<string, RouteOptions & { timeoutMs?: number | undefined }>()
   private readonly paramSets = new Map<string, number>()
   // Per parameter set: R_base and the sum of the weights, to turn the cached R into the excess.
   private readonly excessScale: { base: number; sum: number }[] = []
@@ -397,6 +400,8 @@ class GovernorImpl implements Governor {
   private readonly seenTransitions: Float64Array
   // Slots freed by reconfigure(), taken before growing `used` or evicting.
   private readonly freeSlots: number[] = []
+  // Open tickets per slot and epoch: a ticket never completed gives its slot back (H1).
+  private readonly tickets: TicketLedger
 
   constructor(options: GovernorOptions) {
     this.config = parseConfig(options.config ?? {})
@@ -424,12 +429,14 @@ class GovernorImpl implements Governor {
     this.recorder = new Recorder(this.maxSlots, this.config.priorities.length)
     this.seenMode = new Uint8Array(this.maxSlots)
     this.seenTransitions = new Float64Array(this.maxSlots)
+    this.tickets = new TicketLedger(this.maxSlots)
   }
 
   admit(route: string, options?: AdmitOptions): Decision {
     const now = this.now()
     if (now >= this.nextLeaseExpiry) this.expireLeases(now)
     const slot = this.slotFor(route, options?.profile, now)
+    if (now >= (this.tickets.nextAt[slot] as number)) this.expireTickets(slot, now)
     const info = this.info[slot] as RouteInfo
     const cls = this.classOf(info, options?.priority)
     if (this.storeDegraded && cls > 0 && this.config.sync.onStoreFailure === 'closed') {
@@ -465,6 +472,7 @@ class GovernorImpl implements Governor {
           startMs: now,
           slot,
           generation: this.generation[slot] as number,
+          epoch: this.tickets.take(slot),
           done: false,
         }
         : null,
@@ -476,6 +484,9 @@ class GovernorImpl implements Governor {
     if (now >= this.nextLeaseExpiry) this.expireLeases(now)
     if (ticket.done || this.generation[ticket.slot] !== ticket.generation) return false
     ticket.done = true
+    if (now >= (this.tickets.nextAt[ticket.slot] as number)) this.expireTickets(ticket.slot, now)
+    // An expired ticket's slot was given back already, and its sample would be stale.
+    if (!this.tickets.close(ticket.slot, ticket.epoch)) return false
     const latencyMs = outcome?.latencyMs ?? now - ticket.startMs
     const ok = outcome?.ok ?? true
     this.engine.complete(ticket.slot, Number(latencyMs), ok ? 0 : 1, now, 1)
@@ -487,6 +498,7 @@ class GovernorImpl implements Governor {
   cancel(ticket: Ticket): boolean {
     if (ticket.done || this.generation[ticket.slot] !== ticket.generation) return false
     ticket.done = true
+    if (!this.tickets.close(ticket.slot, ticket.epoch)) return false
     this.engine.complete(ticket.slot, NaN, NaN, this.now(), 0)
     return true
   }
@@ -587,6 +599,9 @@ class GovernorImpl implements Governor {
     }
     const decision = this.admit(route, options)
     if (!decision.allow || decision.ticket === null) throw new TaskRefusedError(route, decision)
+    // A lease has its own expiry (heartbeats): its ticket leaves the ticket ledger.
+    this.tickets.close(slot, decision.ticket.epoch)
+    decision.ticket.epoch = NaN
     const lease = new LeaseImpl(this, ++this.leaseIds, decision.ticket, heartbeatMs, controller)
     lease.key = info.key
     lease.requiresLease = info.profile.requiresLease
@@ -662,6 +677,7 @@ class GovernorImpl implements Governor {
     const info = this.info[slot] as RouteInfo
     const e = this.engine
     const now = this.now()
+    if (now >= (this.tickets.nextAt[slot] as number)) this.expireTickets(slot, now)
     e.advance(slot, now)
     if (this.watching) this.checkMode(slot, now)
     e.inspect(slot)
@@ -1031,6 +1047,7 @@ class GovernorImpl implements Governor {
       : Math.floor(this.config.priorities.length / 2)
     this.info[slot] = { key, route, profile: resolved, defaultClass }
     this.engine.initSlot(slot, paramSet, now)
+    this.tickets.reset(slot, ticketBoundMs(this.configured.get(route)?.timeoutMs), now)
     this.syncSeen(slot)
     this.slots.set(key, slot)
     this.pushFront(slot)
@@ -1091,6 +1108,12 @@ class GovernorImpl implements Governor {
     if (this.head !== NO_SLOT) this.prev[this.head] = slot
     this.head = slot
     if (this.tail === NO_SLOT) this.tail = slot
+  }
+
+  /** Gives back the slots of tickets that outlived their bound; the physics learns nothing. */
+  private expireTickets(slot: number, now: number): void {
+    const expired = this.tickets.advance(slot, now)
+    for (let i = 0; i < expired; i++) this.engine.complete(slot, NaN, NaN, now, 0)
   }
 
   private expireLeases(now: number): void {

@@ -16,7 +16,12 @@ import {
   resolve,
   runAdmitted,
 } from './gate.ts'
-import { appendHeaders, DEFAULT_PROBLEM_TYPE_BASE, noRouteResponse } from './responses.ts'
+import {
+  appendHeaders,
+  DEFAULT_PROBLEM_TYPE_BASE,
+  encodedSlashResponse,
+  noRouteResponse,
+} from './responses.ts'
 import { compileRoutes } from './routes.ts'
 
 /** Hands background work to the runtime so it outlives the response. */
@@ -152,6 +157,7 @@ export function withGovernor(
         route: typeof route === 'function' ? route(request) : route,
         priority: typeof priority === 'function' ? priority(request) : priority,
       })
+      if (target === 'encoded-slash') return encodedSlashResponse(problemTypeBase)
       if (target === null) {
         if (table.unmatched === 'reject') {
           return noRouteResponse(
@@ -168,7 +174,7 @@ export function withGovernor(
       await runAdmitted(pass, clock, async () => {
         response = await call()
         return !isFailureStatus(response.status)
-      })
+      }, waitUntil)
       return appendHeaders(response as Response, pass.headers())
     } finally {
       handOffSync(sync, waitUntil)

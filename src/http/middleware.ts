@@ -16,7 +16,7 @@ import {
   resolve,
   runAdmitted,
 } from './gate.ts'
-import { DEFAULT_PROBLEM_TYPE_BASE, noRouteResponse } from './responses.ts'
+import { DEFAULT_PROBLEM_TYPE_BASE, encodedSlashResponse, noRouteResponse } from './responses.ts'
 import { compileRoutes } from './routes.ts'
 
 /** Options of the `governor()` middleware. */
@@ -90,6 +90,7 @@ export const governor = <E extends Env = Env>(
         route: typeof route === 'function' ? route(c) : route,
         priority: typeof priority === 'function' ? priority(c) : priority,
       })
+      if (target === 'encoded-slash') return encodedSlashResponse(problemTypeBase)
       if (target === null) {
         if (table.unmatched === 'reject') {
           return noRouteResponse(
@@ -107,7 +108,7 @@ export const governor = <E extends Env = Env>(
         await next()
         // Hono turns a handler's throw into a 500 before next() returns; c.error says it threw.
         return c.error === undefined && !isFailureStatus(c.res.status)
-      })
+      }, contextWaitUntil(c))
       const headers = pass.headers()
       for (const name in headers) c.header(name, headers[name], { append: true })
     } finally {

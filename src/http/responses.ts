@@ -284,3 +284,45 @@ export function appendHeaders(response: Response, headers: Record<string, string
     return copy
   }
 }
+
+/**
+ * The 400 problem response for a path holding an encoded `/` or `\` (`%2F`, `%5C`) that no route
+ * lets through: an origin that decodes it would see other segments than the route table did.
+ *
+ * @example Usage
+ * ```ts
+ * import { encodedSlashResponse } from './responses.ts'
+ * if (encodedSlashResponse().status !== 400) throw new Error('400')
+ * ```
+ */
+export function encodedSlashResponse(
+  problemTypeBase: string = DEFAULT_PROBLEM_TYPE_BASE,
+): Response {
+  return problemResponse({
+    type: `${problemTypeBase}encoded-slash`,
+    title: 'Encoded slash in path',
+    status: 400,
+    detail: 'The path holds an encoded "/" or "\\" (%2F or %5C), which this route does not accept',
+  })
+}
+
+/**
+ * The 400 problem response for a request the edge cannot forward as sent (a method or header its
+ * runtime's fetch refuses, a malformed Host): the client's doing, so no origin sample is taken.
+ *
+ * @example Usage
+ * ```ts
+ * import { unforwardableResponse } from './responses.ts'
+ * if (unforwardableResponse().status !== 400) throw new Error('400')
+ * ```
+ */
+export function unforwardableResponse(
+  problemTypeBase: string = DEFAULT_PROBLEM_TYPE_BASE,
+): Response {
+  return problemResponse({
+    type: `${problemTypeBase}request-not-forwardable`,
+    title: 'Request not forwardable',
+    status: 400,
+    detail: 'The edge cannot forward this request as sent (its method or header fields)',
+  })
+}
