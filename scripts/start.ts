@@ -93,7 +93,7 @@ const config = await shippedConfig()
 // The admin API (config uploads, stats, metrics, dashboard) needs a token: the one in the
 // environment, else a fresh one per run, handed to wrangler dev as a variable. It is printed
 // below because it is this machine's own; a deployment's is a secret and never printed.
-const adminToken = process.env.RHEOSTAT_ADMIN_TOKEN || randomBytes(18).toString('base64url')
+const adminToken = process.env.RHEOSTAT_ADMIN_TOKEN || randomBytes(32).toString('base64url')
 const env: NodeJS.ProcessEnv = {
   ...process.env,
   // Tools started from here run on the Node in node_modules/.bin, as under `npm run`.

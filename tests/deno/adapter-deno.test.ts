@@ -63,7 +63,8 @@ Deno.test('createDenoHandler() under Deno.serve forwards a governed request to a
 
 Deno.test('createDenoHandler() serves metrics and the event stream under Deno.serve with the admin token', async () => {
   const origin = startOrigin()
-  const env = (name: string) => name === 'RHEOSTAT_ADMIN_TOKEN' ? 'deno-admin' : undefined
+  const env = (name: string) =>
+    name === 'RHEOSTAT_ADMIN_TOKEN' ? 'deno-admin-0123456789abcdefghijklmnopqr' : undefined
   const handler = createDenoHandler({ config: edgeConfig(origin.url), env, wasm: module })
   const edge = Deno.serve({ hostname: '127.0.0.1', port: 0, onListen() {} }, handler.fetch)
   const base = `http://127.0.0.1:${edge.addr.port}/__rheostat`

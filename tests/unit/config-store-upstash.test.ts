@@ -55,7 +55,7 @@ describe('config uploads through Upstash', () => {
       RHEOSTAT_CONFIG: JSON.stringify(deployed),
       UPSTASH_REDIS_REST_URL: target.url,
       UPSTASH_REDIS_REST_TOKEN: target.token,
-      RHEOSTAT_ADMIN_TOKEN: 'tok',
+      RHEOSTAT_ADMIN_TOKEN: 'tok-0123456789abcdefghijklmnopqrstuv',
     }
     const pending: Promise<unknown>[] = []
     const ctx = {

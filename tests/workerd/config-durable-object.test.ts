@@ -17,7 +17,7 @@ configStoreContract(
 )
 
 const origins = inject('demoOrigins')
-const TOKEN = 'workerd-admin-token'
+const TOKEN = 'workerd-admin-token-0123456789abcdefg'
 const quiet = { error() {}, warn() {} }
 
 function deployment(tag: string) {
