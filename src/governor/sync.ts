@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { TelemetryStore } from '../store/types.ts'
+import { type ExchangeResult, exchangeResultProblem, type TelemetryStore } from '../store/types.ts'
 import type { Clock, Governor } from './governor.ts'
 import type { LiveConfig } from './live-config.ts'
 import { initialSyncStatus, type SyncHook, type SyncStatus } from './sync-types.ts'
@@ -94,30 +94,57 @@ export function createSyncer(options: SyncerOptions): Syncer {
     ).finally(() => {
       status.configVersion = live.version()
     })
+    // Aborted at the timeout, so a store that can cancel its requests does not pile them up.
+    const abort = new AbortController()
+    let result: ExchangeResult | undefined
     try {
-      const result = await withTimeout(
-        store.exchange(status.isolateId, deltas, started),
-        timeoutMs(),
-        'Store exchange',
-        timers,
-      )
-      governor.applyExchange(result)
-      status.degraded = false
-      status.lastOkMs = clock()
-      governor.setStoreDegraded(false)
-    } catch (error) {
-      if (error instanceof TimeoutError) {
-        // Unknown outcome: the store may still apply it. Sending the deltas again would count
-        // them twice, and again after every further timeout, so they are dropped (at most once).
-        status.timeouts++
-      } else {
-        // The store refused: send the deltas again with the next exchange (at least once).
-        governor.returnDeltas(deltas)
+      try {
+        result = await withTimeout(
+          store.exchange(status.isolateId, deltas, started, abort.signal),
+          timeoutMs(),
+          'Store exchange',
+          timers,
+        )
+        // An answer of the wrong shape is refused before it touches any state.
+        const problem = exchangeResultProblem(result, deltas.map((d) => d.route))
+        if (problem !== null) throw new MalformedAnswerError(problem)
+      } catch (error) {
+        abort.abort()
+        result = undefined
+        if (error instanceof TimeoutError) {
+          // Unknown outcome: the store may still apply it. Sending the deltas again would count
+          // them twice, and again after every further timeout, so they are dropped (at most once).
+          status.timeouts++
+        } else if (!(error instanceof MalformedAnswerError)) {
+          // The store refused: send the deltas again with the next exchange (at least once). A
+          // malformed answer came from a store that may have applied them: dropped, as above.
+          governor.returnDeltas(deltas)
+        }
+        status.failures++
+        status.degraded = true
+        status.lastError = describe(error)
+        governor.setStoreDegraded(true)
       }
-      status.failures++
-      status.degraded = true
-      status.lastError = describe(error)
-      governor.setStoreDegraded(true)
+      // Outside the try that gives deltas back: a throw here must not send them twice.
+      if (result !== undefined) {
+        const failed = result.failed ?? []
+        if (failed.length > 0) {
+          // Partly taken: only the failed routes' deltas go again, never the others'.
+          governor.returnDeltas(deltas.filter((d) => failed.includes(d.route)))
+          status.failures++
+          status.lastError = `Store exchange failed for ${failed.length} of ${deltas.length} routes`
+        }
+        try {
+          governor.applyExchange(result)
+          status.degraded = false
+          status.lastOkMs = clock()
+          governor.setStoreDegraded(false)
+        } catch (error) {
+          // The deltas reached the store: they are not sent again.
+          status.failures++
+          status.lastError = describe(error)
+        }
+      }
     } finally {
       status.lastLatencyMs = clock() - started
       await polled
@@ -142,6 +169,14 @@ export function createSyncer(options: SyncerOptions): Syncer {
       if (live !== undefined) status.configVersion = live.version()
       return { ...status }
     },
+  }
+}
+
+/** A store answer that is not an exchange result. */
+class MalformedAnswerError extends Error {
+  constructor(problem: string) {
+    super(`Store answered an exchange with a malformed result: ${problem}`)
+    this.name = 'MalformedAnswerError'
   }
 }
 

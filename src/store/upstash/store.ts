@@ -78,7 +78,12 @@ export class UpstashStore implements TelemetryStore {
     this.idleTtlS = idleTtlS
   }
 
-  async exchange(isolateId: string, deltas: RouteDelta[], nowMs: number): Promise<ExchangeResult> {
+  async exchange(
+    isolateId: string,
+    deltas: RouteDelta[],
+    nowMs: number,
+    signal?: AbortSignal,
+  ): Promise<ExchangeResult> {
     const clean: RouteDelta[] = []
     for (const raw of deltas) {
       const delta = cleanDelta(raw)
@@ -93,7 +98,7 @@ export class UpstashStore implements TelemetryStore {
       for (const n of delta.histogram) args.push(String(n))
       args.push(String(delta.inflight))
     }
-    const routes = await this.views(isolateId, clean.map((d) => d.route), args, nowMs)
+    const routes = await this.views(isolateId, clean.map((d) => d.route), args, nowMs, signal)
     return { routes, configVersion: 0 }
   }
 
@@ -167,6 +172,7 @@ export class UpstashStore implements TelemetryStore {
     routes: string[],
     routeArgs: string[],
     nowMs: number,
+    signal?: AbortSignal,
   ): Promise<RouteView[]> {
     finite('nowMs', nowMs)
     const reply = await this.run(SCRIPTS.exchange, routes.map((r) => this.key(r)), [
@@ -178,7 +184,7 @@ export class UpstashStore implements TelemetryStore {
       String(COUNT_FIELDS.length),
       String(HISTOGRAM_BUCKETS),
       ...routeArgs,
-    ])
+    ], signal)
     if (!Array.isArray(reply) || reply.length !== routes.length * VIEW_STRIDE) {
       throw unexpected('exchange', reply)
     }
@@ -206,8 +212,13 @@ export class UpstashStore implements TelemetryStore {
     })
   }
 
-  private run(script: PinnedScript, keys: string[], args: string[]): Promise<unknown> {
-    return runPinned(this.redis, script, keys, args)
+  private run(
+    script: PinnedScript,
+    keys: string[],
+    args: string[],
+    signal?: AbortSignal,
+  ): Promise<unknown> {
+    return runPinned(this.redis, script, keys, args, signal)
   }
 
   private key(route: string, suffix?: string): string {
