@@ -144,7 +144,8 @@ export function withGovernor(
     waitUntil,
     problemTypeBase = DEFAULT_PROBLEM_TYPE_BASE,
   } = options
-  const table = compileRoutes(gov.config)
+  let table = compileRoutes(gov.config)
+  let compiledFor = gov.config
   if (typeof priority === 'string') assertKnownPriority(table, priority)
 
   async function governed(
@@ -153,6 +154,12 @@ export function withGovernor(
     waitUntil: WaitUntil | undefined,
   ): Promise<Response> {
     try {
+      // governor.reconfigure() swaps the config: a table of the old one would hand out classes
+      // the governor no longer knows (L5). One reference comparison per request.
+      if (gov.config !== compiledFor) {
+        table = compileRoutes(gov.config)
+        compiledFor = gov.config
+      }
       const target = resolve(table, request, {
         route: typeof route === 'function' ? route(request) : route,
         priority: typeof priority === 'function' ? priority(request) : priority,

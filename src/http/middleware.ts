@@ -82,10 +82,17 @@ export const governor = <E extends Env = Env>(
     problemTypeBase = DEFAULT_PROBLEM_TYPE_BASE,
   }: GovernorMiddlewareOptions<E>,
 ): MiddlewareHandler<E> => {
-  const table = compileRoutes(gov.config)
+  let table = compileRoutes(gov.config)
+  let compiledFor = gov.config
   if (typeof priority === 'string') assertKnownPriority(table, priority)
   return async function governor(c, next) {
     try {
+      // governor.reconfigure() swaps the config: a table of the old one would hand out classes
+      // the governor no longer knows (L5). One reference comparison per request.
+      if (gov.config !== compiledFor) {
+        table = compileRoutes(gov.config)
+        compiledFor = gov.config
+      }
       const target = resolve(table, c.req.raw, {
         route: typeof route === 'function' ? route(c) : route,
         priority: typeof priority === 'function' ? priority(c) : priority,

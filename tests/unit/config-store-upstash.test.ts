@@ -75,7 +75,10 @@ describe('config uploads through Upstash', () => {
     const put = await handlers[0]!.fetch(
       new Request('http://edge/__rheostat/api/config', {
         method: 'PUT',
-        headers: { authorization: 'Bearer tok', 'content-type': 'application/json' },
+        headers: {
+          authorization: 'Bearer tok-0123456789abcdefghijklmnopqrstuv',
+          'content-type': 'application/json',
+        },
         body: JSON.stringify(next),
       }),
       env,

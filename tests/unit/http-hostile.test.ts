@@ -244,3 +244,26 @@ describe('fuzz: createProxyApp() in Node (item 8)', () => {
     )
   })
 })
+
+describe('route tables follow the governor (L5)', () => {
+  it('governor() and withGovernor() recompile after governor.reconfigure() changes the classes', async () => {
+    const { Hono } = await import('hono')
+    const { governor, withGovernor } = await import('../../src/mod.ts')
+    const config = { routes: [{ id: 'api', match: { path: '/api/*' }, priority: 'low' }] }
+    const gov = createGovernor({ engine: 'ts', config })
+    const app = new Hono()
+    app.use(governor({ governor: gov }))
+    app.get('/api/x', (c) => c.text('ok'))
+    const wrapped = withGovernor(() => new Response('ok'), { governor: gov })
+    expect((await app.request('http://e/api/x')).status).toBe(200)
+    gov.reconfigure({
+      priorities: ['gold', 'silver', 'bronze'],
+      routes: [{ id: 'api', match: { path: '/api/*' }, priority: 'bronze' }],
+    })
+    const res = await app.request('http://e/api/x')
+    expect(res.status).toBe(200)
+    expect(res.headers.get('ratelimit')).toMatch(/^"api:bronze"/)
+    const direct = await wrapped(new Request('http://e/api/y'))
+    expect(direct.headers.get('ratelimit')).toMatch(/^"api:bronze"/)
+  })
+})
