@@ -156,6 +156,8 @@ export function createSyncer(options: SyncerOptions): Syncer {
     maybeSync(): Promise<void> | null {
       if (running !== null) return null
       const now = clock()
+      // A clock that stepped back would otherwise hold sync off until it caught up (L12).
+      if (now < lastAttemptMs) lastAttemptMs = -Infinity
       if (now - lastAttemptMs < intervalMs()) return null
       running = exchange()
       return running

@@ -138,3 +138,18 @@ describe('a store slower than the sync timeout', () => {
     }
   })
 })
+
+describe('a clock that steps back', () => {
+  it('maybeSync() goes on after the clock steps back instead of waiting for it to catch up', async () => {
+    const clock = { now: 1_700_000_000_000 }
+    const gov = createGovernor({ engine: 'ts', clock: () => clock.now })
+    const sync = createSyncer({ governor: gov, store: new MemoryStore(), clock: () => clock.now })
+    await sync.maybeSync()
+    clock.now -= 3_600_000
+    gov.complete(gov.admit('r').ticket!, { latencyMs: 5 })
+    const next = sync.maybeSync()
+    expect(next).not.toBeNull()
+    await next
+    expect(sync.status().exchanges).toBe(2)
+  })
+})
