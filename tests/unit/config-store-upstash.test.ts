@@ -3,7 +3,11 @@
 import { createHash } from 'node:crypto'
 import { Redis } from '@upstash/redis'
 import { describe, expect, inject, it } from 'vitest'
-import { CONFIG_SCRIPTS, upstashConfigStore } from '../../src/store/upstash/index.ts'
+import {
+  CONFIG_SCRIPTS,
+  UpstashConfigStore,
+  upstashConfigStore,
+} from '../../src/store/upstash/index.ts'
 import { configStoreContract, sample } from '../support/config-store-contract.ts'
 
 const target = inject('upstash')
@@ -11,6 +15,22 @@ const target = inject('upstash')
 configStoreContract(
   'upstash',
   () => upstashConfigStore({ url: target.url, token: target.token, prefix: crypto.randomUUID() }),
+)
+
+// The client the docs advertise, which parses JSON replies itself (automaticDeserialization):
+// history items and registry records arrive as objects, not text (review L3).
+configStoreContract(
+  'upstash through @upstash/redis',
+  () =>
+    new UpstashConfigStore({
+      redis: new Redis({
+        url: target.url,
+        token: target.token,
+        retry: false,
+        enableTelemetry: false,
+      }),
+      prefix: crypto.randomUUID(),
+    }),
 )
 
 describe('UpstashConfigStore scripts', () => {
