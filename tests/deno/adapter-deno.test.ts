@@ -68,7 +68,7 @@ Deno.test('createDenoHandler() serves metrics and the event stream under Deno.se
   const handler = createDenoHandler({ config: edgeConfig(origin.url), env, wasm: module })
   const edge = Deno.serve({ hostname: '127.0.0.1', port: 0, onListen() {} }, handler.fetch)
   const base = `http://127.0.0.1:${edge.addr.port}/__rheostat`
-  const headers = { authorization: 'Bearer deno-admin' }
+  const headers = { authorization: 'Bearer deno-admin-0123456789abcdefghijklmnopqr' }
   try {
     await (await fetch(`http://127.0.0.1:${edge.addr.port}/api/items`)).body?.cancel()
     const metrics = await fetch(`${base}/metrics`, { headers })
@@ -87,6 +87,14 @@ Deno.test('createDenoHandler() serves metrics and the event stream under Deno.se
     await edge.shutdown()
     await origin.server.shutdown()
   }
+})
+
+Deno.test('createDenoHandler() refuses an admin token shorter than 32 characters, with the reason', () => {
+  const env = (name: string) => name === 'RHEOSTAT_ADMIN_TOKEN' ? 'deno-admin' : undefined
+  assert.throws(
+    () => createDenoHandler({ config: edgeConfig('http://127.0.0.1:1'), env, wasm: module }),
+    /RHEOSTAT_ADMIN_TOKEN: RHEOSTAT_ADMIN_TOKEN is 10 characters long; it needs at least 32/,
+  )
 })
 
 Deno.test('createDenoHandler() lists every config and store problem at once', () => {
