@@ -108,7 +108,9 @@ describe('a store slower than the sync timeout', () => {
   it('syncNow() aborts the Upstash request at the timeout; nothing piles up', async () => {
     const open = new Set<import('node:http').ServerResponse>()
     let closedEarly = 0
+    let arrived = 0
     const front = createServer((_req, res) => {
+      arrived++
       open.add(res)
       res.on('close', () => {
         if (!res.writableEnded) closedEarly++
@@ -127,11 +129,16 @@ describe('a store slower than the sync timeout', () => {
         clock.now += 300
         await sync.syncNow()
       }
-      expect(sync.status().timeouts).toBe(5)
+      expect(sync.status().failures).toBe(5)
+      expect(sync.status().timeouts).toBeGreaterThanOrEqual(1)
+      // On a loaded machine a request may be aborted before it even arrives; every one that did
+      // arrive was cancelled by the client, none is left open.
+      await new Promise((r) => setTimeout(r, 200))
       const deadline = Date.now() + 5000
       while (open.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+      expect(arrived).toBeGreaterThanOrEqual(1)
       expect(open.size).toBe(0)
-      expect(closedEarly).toBe(5)
+      expect(closedEarly).toBe(arrived)
     } finally {
       front.closeAllConnections()
       front.close()
