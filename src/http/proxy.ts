@@ -220,13 +220,18 @@ type Forwarded =
 /**
  * Creates the origin proxy: a Hono app that governs and forwards every request.
  *
+ * - The path is normalised (`normalizePath`) before matching and forwarded normalised; a path
+ *   with an encoded `/` or `\` answers 400 problem unless its route allows it.
  * - A matched, admitted request goes to `route.origin` + path + query with its method, headers
- *   (hop-by-hop removed; X-Forwarded-For/-Proto/-Host set) and streamed body. The origin's
- *   response comes back as it was sent (hop-by-hop removed, RateLimit fields added), 5xx too.
- * - Latency is the time from the origin fetch to its response headers. A 5xx, a 429, a network
- *   error or a timeout completes the ticket as a failure.
- * - No response headers within the route's `timeoutMs` (10 s by default): 504 problem. Network
- *   error: 502 problem (`origin-unreachable`). Shed: 503 problem with Retry-After.
+ *   (hop-by-hop and Expect removed; client forwarding fields dropped unless the peer is one of
+ *   `trustedProxies`; X-Forwarded-For/-Proto/-Host set) and streamed body. The origin's response
+ *   comes back as it was sent (hop-by-hop removed, RateLimit fields added), 5xx too.
+ * - Latency is the time from the origin fetch to its response headers. A 5xx, a 429, an
+ *   unreachable origin or a timeout completes the ticket as a failure; a client that hung up and
+ *   a request the runtime refused to send cancel it (no sample).
+ * - No response headers within the route's `timeoutMs` (10 s by default): 504 problem. Origin not
+ *   reached: 502 problem (`origin-unreachable`, no internal address in it). Refused by the
+ *   runtime: 400 problem (`request-not-forwardable`). Shed: 503 problem with Retry-After.
  * - Unmatched requests: `unmatched: "reject"` answers 404 problem; `"pass"` goes to `fallback`,
  *   ungoverned, or answers 404 problem when there is none.
  *
