@@ -275,3 +275,46 @@ Deno.test('the start task serves the proxy and the admin API, and stops cleanly 
     await origin.server.shutdown()
   }
 })
+
+Deno.test('createDenoHandler() under Deno.serve: hostile requests are forwarded clean or refused', async () => {
+  const origin = startOrigin()
+  const probe = Deno.listen({ hostname: '127.0.0.1', port: 0 })
+  const closed = `http://127.0.0.1:${(probe.addr as Deno.NetAddr).port}/internal/base`
+  probe.close()
+  const handler = createDenoHandler({
+    config: {
+      routes: [
+        { id: 'down', match: { path: '/down/*' }, origin: closed },
+        { id: 'api', match: { path: '/api/*' }, origin: origin.url },
+      ],
+    },
+    env: noEnv,
+    wasm: module,
+  })
+  const edge = Deno.serve({ hostname: '127.0.0.1', port: 0, onListen() {} }, handler.fetch)
+  const base = `http://127.0.0.1:${edge.addr.port}`
+  try {
+    // Expect with a body over 1 KiB (what curl sends) reaches the origin, as the normalised path.
+    const expect = await fetch(`${base}/api//%69tems/./x`, {
+      method: 'POST',
+      headers: { expect: '100-continue', 'x-forwarded-for': '198.51.100.1' },
+      body: new Uint8Array(2048),
+    })
+    assert.equal(expect.status, 200)
+    assert.deepEqual(await expect.json(), { path: '/api/items/x', forwardedFor: '127.0.0.1' })
+    // An encoded slash is refused before anything is forwarded.
+    const slash = await fetch(`${base}/api/a/..%2F..%2Fadmin`)
+    assert.equal(slash.status, 400)
+    assert.equal(slash.headers.get('content-type'), 'application/problem+json')
+    await slash.body?.cancel()
+    // Deno's fetch error names the URL it tried: the 502 does not.
+    const down = await fetch(`${base}/down/x`)
+    assert.equal(down.status, 502)
+    const text = await down.text()
+    assert.ok(!text.includes('127.0.0.1') && !text.includes('internal'), text)
+    assert.equal(handler.governor.snapshot('api')?.inflight, 0)
+  } finally {
+    await edge.shutdown()
+    await origin.server.shutdown()
+  }
+})
