@@ -12,8 +12,10 @@ import {
   assertKnownPriority,
   handOffSync,
   isFailureStatus,
+  LiveRoutes,
   Pass,
   resolve,
+  type RheostatInfo,
   runAdmitted,
 } from './gate.ts'
 import {
@@ -22,7 +24,6 @@ import {
   encodedSlashResponse,
   noRouteResponse,
 } from './responses.ts'
-import { compileRoutes } from './routes.ts'
 
 /** Hands background work to the runtime so it outlives the response. */
 export type WaitUntil = (promise: Promise<unknown>) => void
@@ -60,6 +61,17 @@ export interface WithGovernorOptions {
    * @default "urn:rheostat:problem:"
    */
   problemTypeBase?: string | undefined
+  /**
+   * Your own answer to a shed request (the decision has `retryAfterS`, `reason`, `mode`); the
+   * RateLimit fields are added to it.
+   * @default a 503 `application/problem+json` with Retry-After and the RateLimit fields
+   */
+  onShed?: ((request: Request, info: RheostatInfo) => Response | Promise<Response>) | undefined
+  /**
+   * Requests for which this returns true go to the handler ungoverned.
+   * @default none
+   */
+  skip?: ((request: Request) => boolean | Promise<boolean>) | undefined
 }
 
 /** A Workers module handler: the part `withGovernor` wraps. */
@@ -143,23 +155,20 @@ export function withGovernor(
     clock = Date.now,
     waitUntil,
     problemTypeBase = DEFAULT_PROBLEM_TYPE_BASE,
+    onShed,
+    skip,
   } = options
-  let table = compileRoutes(gov.config)
-  let compiledFor = gov.config
-  if (typeof priority === 'string') assertKnownPriority(table, priority)
+  const routes = new LiveRoutes(gov)
+  if (typeof priority === 'string') assertKnownPriority(routes.table, priority)
 
   async function governed(
     request: Request,
     call: () => Response | Promise<Response>,
     waitUntil: WaitUntil | undefined,
   ): Promise<Response> {
+    if (skip !== undefined && await skip(request)) return await call()
     try {
-      // governor.reconfigure() swaps the config: a table of the old one would hand out classes
-      // the governor no longer knows (L5). One reference comparison per request.
-      if (gov.config !== compiledFor) {
-        table = compileRoutes(gov.config)
-        compiledFor = gov.config
-      }
+      const table = routes.table
       const target = resolve(table, request, {
         route: typeof route === 'function' ? route(request) : route,
         priority: typeof priority === 'function' ? priority(request) : priority,
@@ -176,7 +185,11 @@ export function withGovernor(
         return await call()
       }
       const pass = new Pass(gov, target.route, target.priority)
-      if (!pass.allowed) return pass.shed()
+      if (!pass.allowed) {
+        return onShed === undefined
+          ? pass.shed()
+          : appendHeaders(await onShed(request, pass), pass.headers())
+      }
       let response: Response | undefined
       await runAdmitted(pass, clock, async () => {
         response = await call()
