@@ -60,9 +60,10 @@ export const INVALID_UPLOAD_TYPE = `${DEFAULT_PROBLEM_TYPE_BASE}invalid-config`
  * const deployed = { routes: [{ id: 'api', match: { path: '/*' }, origin: 'https://o.example' }] }
  * const governor = createGovernor({ engine: 'ts', config: deployed })
  * const live = createLiveConfig({ governor, deployed, store: new MemoryConfigStore() })
- * const admin = createAdminApp({ token: 'an-admin-token-of-32-characters-', sections: [configSection({ live })] })
+ * const token = 'an-admin-token-of-32-characters-'
+ * const admin = createAdminApp({ token, sections: [configSection({ live })] })
  * const res = await admin.request('http://edge/__rheostat/api/config', {
- *   headers: { authorization: 'Bearer t' },
+ *   headers: { authorization: `Bearer ${token}` },
  * })
  * if ((await res.json()).version !== 0) throw new Error('version 0 is the deployed config')
  * ```
