@@ -85,6 +85,17 @@ describe('hop-level fields and failures (item 2)', () => {
     expect(gov.snapshot('checkout')!.signals.errorRate).toBe(0)
   })
 
+  it('createProxyApp() forwards a request whose Connection lists names that are no field names', async () => {
+    // Headers.delete throws on them: the proxy used to answer 500 and book an origin failure.
+    const { gov, app } = proxy(fuzzConfig(origin))
+    const res = await app.request('https://edge.example/api/items', {
+      headers: { connection: 'x y, (comment), @@', 'x-kept': '1' },
+    })
+    expect(res.status).toBe(200)
+    expect(seen.at(-1)!.headers['x-kept']).toBe('1')
+    expect(gov.snapshot('api')!.signals.errorRate).toBe(0)
+  })
+
   it('createProxyApp() answers 400 without a sample when the runtime refuses to send the request', async () => {
     const { gov, app } = proxy(fuzzConfig(origin))
     const before = seen.length
