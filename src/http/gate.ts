@@ -10,7 +10,7 @@
 import type { Context } from 'hono'
 import type { Clock, Decision, Governor, Ticket } from '../governor/governor.ts'
 import type { SyncHook } from '../governor/sync-types.ts'
-import { rateLimitFor, rateLimitHeaders, shedResponse } from './responses.ts'
+import { rateLimitFields, shedResponse } from './responses.ts'
 import { compileRoutes, type RouteTable } from './routes.ts'
 import { hasEncodedSeparator, normalizePath } from './path.ts'
 
@@ -105,8 +105,8 @@ export class Pass implements RheostatInfo {
   }
 
   /** The RateLimit fields as of now. */
-  headers(): Record<string, string> {
-    return rateLimitHeaders(rateLimitFor(this.governor, this.route, this.priority, this.decision))
+  headers(): Readonly<Record<string, string>> {
+    return rateLimitFields(this.governor, this.route, this.priority, this.decision)
   }
 }
 
