@@ -1,6 +1,7 @@
 /**
- * The exchange loop of one isolate, driven by requests: at most one store round trip per sync
- * interval, never awaited on a request's path, never failing a request. docs/sync.md.
+ * The exchange loop of one isolate, driven by requests: it talks to the store when it has
+ * something worth telling (enough new samples, news, or a heartbeat falling due), at most once per
+ * sync interval, never awaited on a request's path, never failing a request. docs/sync.md.
  *
  * @module
  */
@@ -32,7 +33,7 @@ export interface SyncerOptions {
    * and applies a newer version it finds (docs/sync.md).
    * @default none: the config never changes
    */
-  config?: LiveConfig | undefined
+  config?: Pick<LiveConfig, 'poll' | 'version' | 'lastError'> | undefined
 }
 
 /** A SyncHook with its counters, for stats. */
@@ -59,8 +60,9 @@ export function createSyncer(options: SyncerOptions): Syncer {
   const { governor, store } = options
   const live = options.config
   // Read per exchange: a live config may change them.
-  const intervalMs = () => options.intervalMs ?? governor.config.sync.intervalMs
-  const timeoutMs = () => options.timeoutMs ?? governor.config.sync.timeoutMs
+  const sync = () => governor.config.sync
+  const intervalMs = () => options.intervalMs ?? sync().intervalMs
+  const timeoutMs = () => options.timeoutMs ?? sync().timeoutMs
   const clock = options.clock ?? Date.now
   const timers = options.timers ?? GLOBAL_TIMERS
   governor.enableExchange()
@@ -71,15 +73,65 @@ export function createSyncer(options: SyncerOptions): Syncer {
   )
   governor.useLeaseStore(store, status.isolateId, timeoutMs())
   let lastAttemptMs = -Infinity
+  const createdMs = clock()
+  // The heartbeat's phase comes from the isolate id: a fleet's heartbeats spread over the period
+  // as if its isolates had started at different times, instead of all falling due together.
+  let lastBeatMs = clock() - phaseOf(status.isolateId) * sync().heartbeatMs
+  // After an early (news) exchange the next needs twice the samples, until a routine one.
+  let newsNeed = 1
+  let lastNewsWorse: boolean | undefined
+  // When this isolate first found news it will tell (its report waits its turn in the spread).
+  let newsAtMs: number | undefined
+  // Consecutive failures: each doubles the wait before the next attempt, up to the heartbeat.
+  let failed = 0
   let running: Promise<void> | null = null
 
-  const exchange = async (): Promise<void> => {
-    const started = clock()
-    lastAttemptMs = started
-    status.exchanges++
-    const deltas = governor.takeDeltas()
-    // Beside the exchange, not after it: one waitUntil, and neither waits on the other's failure.
-    const polled = live === undefined ? undefined : withTimeout(
+  const due = (now: number): ExchangeKind | null => {
+    const pending = governor.pendingSamples()
+    if (pending === 0) return null
+    const s = sync()
+    // The threshold varies by ±25% from one exchange to the next (a hash of the isolate and its
+    // exchange count, so replayable): a fleet started together would otherwise reach it together.
+    const draw = phaseOf(`${status.isolateId}:${status.exchanges}`)
+    if (pending >= Math.round(s.samplesPerExchange * (0.75 + 0.5 * draw))) return 'samples'
+    if (now - lastBeatMs >= s.heartbeatMs) return 'heartbeat'
+    // Errors are news on their evidence alone (one success after nothing but failures is);
+    // latency and mode need newsSamples. Either needs twice the samples after each news exchange
+    // in a row (when this isolate alone sees a fault, the window it hears never catches up with
+    // it), until a routine exchange or the heartbeat.
+    if (pending >= 1) {
+      let news = governor.exchangeNews(1, s.newsSamples)
+      // News the other way round (recovery after trouble) starts a new streak.
+      if (news !== null && news.worse !== lastNewsWorse) newsNeed = 1
+      else if (pending < newsNeed) news = null
+      else if (newsNeed > 1) {
+        news = governor.exchangeNews(newsNeed, Math.max(newsNeed, s.newsSamples))
+      }
+      // An isolate that never heard the store has no baseline to call anything news: its first
+      // word is a routine exchange or its heartbeat.
+      if (news !== null && news.heardPerS > 0) {
+        const spanS = Math.max(intervalMs(), now - Math.max(lastAttemptMs, createdMs)) / 1000
+        const share = news.requests / spanS / news.heardPerS
+        const chance = NEWS_TELLERS * share
+        if (draw < chance) {
+          // The tellers of one change spread their reports by the same draw over up to
+          // NEWS_SPREAD_MS, in proportion to how many they are (about min(1 / share,
+          // NEWS_TELLERS)), so that they do not all reach the store's key within one second.
+          newsAtMs ??= now
+          const tellers = Math.min(1 / Math.max(share, 1e-9), NEWS_TELLERS)
+          const spreadMs = (NEWS_SPREAD_MS * tellers) / NEWS_TELLERS
+          if (now - newsAtMs >= (draw / Math.min(1, chance)) * spreadMs) {
+            lastNewsWorse = news.worse
+            return 'news'
+          }
+        }
+      }
+    }
+    return null
+  }
+
+  const poll = (started: number): Promise<void> =>
+    live === undefined ? Promise.resolve() : withTimeout(
       live.poll({ isolateId: status.isolateId, syncDegraded: status.degraded }, started),
       timeoutMs(),
       'Config poll',
@@ -94,6 +146,26 @@ export function createSyncer(options: SyncerOptions): Syncer {
     ).finally(() => {
       status.configVersion = live.version()
     })
+
+  const exchange = async (kind: ExchangeKind): Promise<void> => {
+    const started = clock()
+    lastAttemptMs = started
+    status.exchanges++
+    const s = sync()
+    if (kind === 'news') newsNeed = Math.min(2 * newsNeed, s.samplesPerExchange)
+    else newsNeed = 1
+    // Without the version in the exchange's answer, the first exchange polls too: a new isolate
+    // learns which config runs with its first word to the store.
+    const beat = kind === 'heartbeat' || kind === 'now' ||
+      (!status.configHeard && store.carriesConfigVersion !== true)
+    if (beat) lastBeatMs = started
+    newsAtMs = undefined
+    const deltas = governor.takeDeltas()
+    // A heartbeat's poll goes beside the exchange, not after it: one waitUntil, and neither
+    // waits on the other's failure. Otherwise the exchange's answer says whether to poll.
+    const polled = beat ? poll(started) : undefined
+    if (beat) status.configHeard = true
+    let after: Promise<void> | undefined
     try {
       const result = await withTimeout(
         store.exchange(status.isolateId, deltas, started),
@@ -104,7 +176,14 @@ export function createSyncer(options: SyncerOptions): Syncer {
       governor.applyExchange(result)
       status.degraded = false
       status.lastOkMs = clock()
+      failed = 0
       governor.setStoreDegraded(false)
+      if (
+        !beat && live !== undefined && store.carriesConfigVersion === true &&
+        result.configVersion !== live.version()
+      ) {
+        after = poll(started)
+      }
     } catch (error) {
       if (error instanceof TimeoutError) {
         // Unknown outcome: the store may still apply it. Sending the deltas again would count
@@ -114,6 +193,7 @@ export function createSyncer(options: SyncerOptions): Syncer {
         // The store refused: send the deltas again with the next exchange (at least once).
         governor.returnDeltas(deltas)
       }
+      failed++
       status.failures++
       status.degraded = true
       status.lastError = describe(error)
@@ -121,6 +201,7 @@ export function createSyncer(options: SyncerOptions): Syncer {
     } finally {
       status.lastLatencyMs = clock() - started
       await polled
+      await after
       running = null
     }
   }
@@ -129,13 +210,20 @@ export function createSyncer(options: SyncerOptions): Syncer {
     maybeSync(): Promise<void> | null {
       if (running !== null) return null
       const now = clock()
-      if (now - lastAttemptMs < intervalMs()) return null
-      running = exchange()
+      const wait = failed === 0
+        ? intervalMs()
+        : Math.min(intervalMs() * 2 ** failed, Math.max(intervalMs(), sync().heartbeatMs))
+      if (now - lastAttemptMs < wait) return null
+      const kind = due(now)
+      if (kind === null) return null
+      status.lastKind = kind
+      running = exchange(kind)
       return running
     },
     syncNow(): Promise<void> {
       if (running !== null) return running
-      running = exchange()
+      status.lastKind = 'now'
+      running = exchange('now')
       return running
     },
     status(): SyncStatus {
@@ -143,6 +231,29 @@ export function createSyncer(options: SyncerOptions): Syncer {
       return { ...status }
     },
   }
+}
+
+/**
+ * How many isolates are expected to report news that the whole fleet sees (docs/sync.md): enough
+ * reports to carry the change, few enough that a fleet of thousands stays within the store's
+ * budget per key.
+ */
+export const NEWS_TELLERS = 50
+
+/** Over how long the reports of one change are spread, ms (with NEWS_TELLERS: ≤ 25 per second). */
+export const NEWS_SPREAD_MS = 2000
+
+/** Why an exchange was sent (docs/sync.md, "When an isolate talks"); `now` is `syncNow`. */
+export type ExchangeKind = 'samples' | 'news' | 'heartbeat' | 'now'
+
+/** A number in [0, 1) from a string (FNV-1a), the same for the same string everywhere. */
+export function phaseOf(id: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < id.length; i++) {
+    h ^= id.charCodeAt(i)
+    h = Math.imul(h, 0x01000193)
+  }
+  return (h >>> 0) / 0x100000000
 }
 
 /** An error's message without anything that looks like a credential. */

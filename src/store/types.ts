@@ -103,6 +103,11 @@ export interface LeaseGrant {
 export interface TelemetryStore {
   readonly kind: 'memory' | 'durable-object' | 'upstash'
   /**
+   * True when `exchange` answers the config store's current version: the syncer then polls the
+   * config store only when it differs from the isolate's, instead of with every heartbeat only.
+   */
+  readonly carriesConfigVersion?: boolean
+  /**
    * Adds an isolate's deltas and answers with the view of each route sent.
    * @param nowMs The caller's clock: buckets are keyed by it.
    */

@@ -7,6 +7,7 @@
  */
 
 import type { ClassSpec, Scenario } from './scenario.ts'
+import type { StoreOps } from './store-ops.ts'
 
 /** What happened to an admitted request. */
 export interface Outcome {
@@ -42,6 +43,8 @@ export interface StrategyInstance {
    */
   exchange?(isolate: number, sendMs: number, latencyMs: number): Promise<void>
   probe?(nowMs: number): StrategyProbe
+  /** Store operations of the run so far, for a run of `attempts` decided attempts. */
+  storeOps?(attempts: number): StoreOps
 }
 
 /**
