@@ -82,7 +82,9 @@ export function createSyncer(options: SyncerOptions): Syncer {
   let lastNewsWorse: boolean | undefined
   // When this isolate first found news it will tell (its report waits its turn in the spread).
   let newsAtMs: number | undefined
-  // Consecutive failures: each doubles the wait before the next attempt, up to the heartbeat.
+  // Consecutive failures: each doubles the wait before the next attempt, up to 64 intervals (16 s
+  // at the default): a store that is down is not asked by every isolate every interval, and one
+  // that is back is heard from again within seconds.
   let failed = 0
   let running: Promise<void> | null = null
 
@@ -212,7 +214,7 @@ export function createSyncer(options: SyncerOptions): Syncer {
       const now = clock()
       const wait = failed === 0
         ? intervalMs()
-        : Math.min(intervalMs() * 2 ** failed, Math.max(intervalMs(), sync().heartbeatMs))
+        : Math.min(intervalMs() * 2 ** Math.min(failed, MAX_BACKOFF_DOUBLINGS), sync().heartbeatMs)
       if (now - lastAttemptMs < wait) return null
       const kind = due(now)
       if (kind === null) return null
@@ -242,6 +244,9 @@ export const NEWS_TELLERS = 50
 
 /** Over how long the reports of one change are spread, ms (with NEWS_TELLERS: ≤ 25 per second). */
 export const NEWS_SPREAD_MS = 2000
+
+/** A failing store is retried after at most 2^6 = 64 intervals. */
+const MAX_BACKOFF_DOUBLINGS = 6
 
 /** Why an exchange was sent (docs/sync.md, "When an isolate talks"); `now` is `syncNow`. */
 export type ExchangeKind = 'samples' | 'news' | 'heartbeat' | 'now'
