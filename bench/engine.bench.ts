@@ -8,6 +8,11 @@
  * the first engine measured would bias the second. The parent collects one JSON line from each
  * child, prints the table, and ends with a single JSON object on the last line.
  *
+ * For scale, the same walk also times a bare in-process token bucket (a `Map` from route id to
+ * tokens and last refill, refilled and spent per check: what a user would write instead of a
+ * governor), and the run prints each engine's cost as a multiple of it. Absolute nanoseconds on a
+ * shared machine move ±50% with load; the ratio, measured in the same run, is the figure to quote.
+ *
  * Time inside the governor comes from a virtual clock advanced 0.01 ms per decision, so a run is
  * deterministic (the checksums must repeat, and agree between the engines) and the 100 ms ticks
  * happen on their own: with 10,000 routes each route is visited once every 100 virtual ms, so
@@ -220,6 +225,79 @@ function stateDigest(gov: Governor, order: readonly string[]): number {
   return digest
 }
 
+// ---- token-bucket child --------------------------------------------------------------------------
+
+/** One key's bucket: what a hand-written limiter keeps per route. */
+interface Bucket {
+  tokens: number
+  lastMs: number
+}
+
+const BUCKET_CAPACITY = 100
+const BUCKET_RATE_PER_MS = 1
+
+/** Loop state of the token-bucket walk (see `Walk`). */
+interface BucketWalk {
+  buckets: Map<string, Bucket>
+  order: string[]
+  routeAt: number
+  step: number
+  allowed: number
+}
+
+/** One check: refill by elapsed time, spend a token if there is one. */
+function takeToken(buckets: Map<string, Bucket>, key: string, nowMs: number): boolean {
+  let bucket = buckets.get(key)
+  if (bucket === undefined) {
+    bucket = { tokens: BUCKET_CAPACITY, lastMs: nowMs }
+    buckets.set(key, bucket)
+  }
+  const refilled = bucket.tokens + (nowMs - bucket.lastMs) * BUCKET_RATE_PER_MS
+  bucket.tokens = refilled > BUCKET_CAPACITY ? BUCKET_CAPACITY : refilled
+  bucket.lastMs = nowMs
+  if (bucket.tokens < 1) return false
+  bucket.tokens -= 1
+  return true
+}
+
+function decideBuckets(w: BucketWalk, count: number): void {
+  const { buckets, order } = w
+  const n = order.length
+  let routeAt = w.routeAt
+  let step = w.step
+  let allowed = 0
+  for (let i = 0; i < count; i++) {
+    virtualNow[0] = ++step * STEP_MS
+    if (takeToken(buckets, order[routeAt], clock())) allowed++
+    if (++routeAt === n) routeAt = 0
+  }
+  w.routeAt = routeAt
+  w.step = step
+  w.allowed += allowed
+}
+
+function timeTokenBucket(routes: number): { routes: number; roundsNs: number[]; allowed: number } {
+  const gc = collectGarbage()
+  const w: BucketWalk = {
+    buckets: new Map(),
+    order: visitOrder(routes),
+    routeAt: 0,
+    step: 0,
+    allowed: 0,
+  }
+  decideBuckets(w, routes)
+  decideBuckets(w, WARMUP_DECISIONS)
+  w.allowed = 0
+  const roundsNs: number[] = []
+  for (let r = 0; r < ROUNDS; r++) {
+    gc()
+    const start = process.hrtime.bigint()
+    decideBuckets(w, DECISIONS_PER_ROUND)
+    roundsNs.push(Number(process.hrtime.bigint() - start) / DECISIONS_PER_ROUND)
+  }
+  return { routes, roundsNs, allowed: w.allowed }
+}
+
 // ---- memory child --------------------------------------------------------------------------------
 
 function measureMemory(engine: Engine): MemoryResult {
@@ -290,6 +368,15 @@ function main(): void {
     }
     memory.set(engine, runChild(['--memory', engine]) as MemoryResult)
   }
+  const buckets = new Map<number, { roundsNs: number[] }>()
+  for (const routes of ROUTE_CASES) {
+    buckets.set(
+      routes,
+      runChild(['--token-bucket', 'ts', String(routes)]) as { roundsNs: number[] },
+    )
+  }
+  const bucketNs = (routes: number) =>
+    median((buckets.get(routes) as { roundsNs: number[] }).roundsNs)
   const get = (engine: Engine, routes: number) => results.get(`${engine}:${routes}`) as CaseResult
   const med = (engine: Engine, routes: number) => median(get(engine, routes).roundsNs)
 
@@ -333,6 +420,17 @@ function main(): void {
       }x   (engines ${same ? 'agree' : 'DISAGREE'} on decisions and state digest)`,
     )
   }
+  console.log('')
+  for (const routes of ROUTE_CASES) {
+    const rounds = (buckets.get(routes) as { roundsNs: number[] }).roundsNs
+    console.log(
+      `token bucket (Map, check only) at ${String(routes).padStart(5)} route(s): ` +
+        `${fmt(bucketNs(routes))} ns (min ${fmt(Math.min(...rounds))}, max ` +
+        `${fmt(Math.max(...rounds))}); governed decision / token-bucket check: wasm ` +
+        `${fmt(med('wasm', routes) / bucketNs(routes), 2)}x, ts ` +
+        `${fmt(med('ts', routes) / bucketNs(routes), 2)}x`,
+    )
+  }
   const worst = Math.max(med('ts', MAX_ROUTES), med('wasm', MAX_ROUTES))
   console.log(
     `Goal <= ${GOAL_NS} ns/decision at ${MAX_ROUTES} routes on both engines: ${
@@ -356,7 +454,16 @@ function main(): void {
     nsPerDecision: round1(med(engine, 1)),
     nsPerDecision10k: round1(med(engine, MAX_ROUTES)),
   })
-  console.log(JSON.stringify({ ts: line('ts'), wasm: line('wasm') }))
+  console.log(JSON.stringify({
+    ts: line('ts'),
+    wasm: line('wasm'),
+    tokenBucket: {
+      nsPerCheck: round1(bucketNs(1)),
+      nsPerCheck10k: round1(bucketNs(MAX_ROUTES)),
+    },
+    wasmOverTokenBucket10k: Math.round((med('wasm', MAX_ROUTES) / bucketNs(MAX_ROUTES)) * 100) /
+      100,
+  }))
 }
 
 function parseEngine(value: string | undefined): Engine {
@@ -367,6 +474,8 @@ function parseEngine(value: string | undefined): Engine {
 const [mode, engineArg, routesArg] = process.argv.slice(2)
 if (mode === '--time') {
   console.log(JSON.stringify(timeCase(parseEngine(engineArg), Number(routesArg))))
+} else if (mode === '--token-bucket') {
+  console.log(JSON.stringify(timeTokenBucket(Number(routesArg))))
 } else if (mode === '--memory') {
   console.log(JSON.stringify(measureMemory(parseEngine(engineArg))))
 } else {

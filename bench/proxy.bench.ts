@@ -9,31 +9,34 @@
  * 2. Starts a minimal node:http origin on 127.0.0.1 (answers at once: the proxy is measured, not
  *    the origin) and one `workerd serve` per worker, from a capnp config written here. The worker
  *    reaches the origin through a network service that allows local addresses.
- * 3. Loads each with `wrk -t2 -c64 -d10s --latency` after a 2 s warm-up, in rounds whose order
+ * 3. Loads each with `wrk -t2 -c64 -d10s --latency` after a 2 s warm-up (wrk is found, or
+ *    installed with apt-get where the machine can, by scripts/tools.ts; where it cannot, autocannon
+ *    from npm loads both workers instead, `-c64 -d10`, and the report says so), in rounds whose order
  *    alternates (ABBA…) so a drift in machine load hits both alike, and takes the median. Also
  *    reads the CPU time each workerd process spent per request (/proc), which moves far less than
  *    req/s when other work shares the machine.
  *
  * Everything listens on 127.0.0.1 and every child process is killed at the end, also on error or
  * Ctrl-C. Options (environment): PROXY_BENCH_ROUNDS (default 2), PROXY_BENCH_DURATION_S (10),
- * PROXY_BENCH_CONNECTIONS (64), PROXY_BENCH_VARIANTS=1 adds profiling variants of the governed
- * worker (VARIANTS below). The last line is one JSON object.
+ * PROXY_BENCH_CONNECTIONS (64), PROXY_BENCH_GENERATOR=autocannon (autocannon even where wrk is
+ * there), PROXY_BENCH_VARIANTS=1 adds profiling variants of the governed worker (VARIANTS below).
+ * The last line is one JSON object, naming the generator that produced its figures.
  *
  * @module
  */
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import { type AddressInfo, createServer as createNetServer } from 'node:net'
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { gzipSync } from 'node:zlib'
+import { ensureTools, WRK as WRK_TOOL } from '../scripts/tools.ts'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js')
 const WORKERD = join(ROOT, 'node_modules', 'workerd', 'bin', 'workerd')
-const WRK = process.env.WRK ?? '/usr/bin/wrk'
 const COMPATIBILITY_DATE = '2026-10-01'
 
 const ROUNDS = positiveInt('PROXY_BENCH_ROUNDS', 2)
@@ -51,6 +54,7 @@ const VARIANTS: readonly [label: string, variant: string][] = [
   ['proxy, no sync', 'no-sync'],
   ['proxy, ts engine', 'ts'],
 ]
+const AUTOCANNON = join(ROOT, 'node_modules', 'autocannon', 'autocannon.js')
 const ORIGIN_BODY = JSON.stringify({ ok: true, service: 'bench-origin' })
 
 /** A worker to build, and the configurations it is served in. */
@@ -283,22 +287,68 @@ function startOrigin(): Promise<{ server: Server; url: string }> {
 
 // ---- load ----------------------------------------------------------------------------------------
 
-function runWrk(url: string, seconds: number): Promise<string> {
+/** The load generator of this run: wrk where it can be had, else autocannon (npm). */
+type Generator = { kind: 'wrk'; path: string } | { kind: 'autocannon' }
+
+let generator: Generator = { kind: 'autocannon' }
+
+/** Finds (or installs) wrk; falls back to autocannon unless `WRK` names a binary that is not there. */
+function chooseGenerator(): Generator {
+  if (process.env.PROXY_BENCH_GENERATOR === 'autocannon') return { kind: 'autocannon' }
+  const found = ensureTools([{ tool: WRK_TOOL, neededBy: 'npm run bench:proxy' }])
+  if (found.ok) return { kind: 'wrk', path: found.paths.get(WRK_TOOL) as string }
+  if (process.env.WRK) throw new Error(found.message)
+  console.log(
+    `${found.message}\nLoad generator: autocannon (npm) instead of wrk, for both workers alike.`,
+  )
+  return { kind: 'autocannon' }
+}
+
+function describeGenerator(): string {
+  return generator.kind === 'wrk'
+    ? `wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION_S}s`
+    : `autocannon -c${CONNECTIONS} -d${DURATION_S}`
+}
+
+function runGenerator(url: string, seconds: number): Promise<string> {
+  const [command, args] = generator.kind === 'wrk'
+    ? [generator.path, [`-t${THREADS}`, `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', url]]
+    : [process.execPath, [AUTOCANNON, `-c${CONNECTIONS}`, `-d${seconds}`, '-j', url]]
   return new Promise((done, fail) => {
-    const child = track(
-      spawn(WRK, [`-t${THREADS}`, `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', url], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      }),
-    )
+    const child = track(spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] }))
     let out = ''
     child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()))
-    child.stderr?.on('data', (chunk: Buffer) => (out += chunk.toString()))
+    // autocannon writes its progress to stderr and its JSON to stdout.
+    if (generator.kind === 'wrk') {
+      child.stderr?.on('data', (chunk: Buffer) => (out += chunk.toString()))
+    } else child.stderr?.resume()
     child.once('error', fail)
     child.once('exit', (code) => {
       if (code === 0) done(out)
-      else fail(new Error(`wrk exited with status ${code}:\n${out}`))
+      else fail(new Error(`${generator.kind} exited with status ${code}:\n${out}`))
     })
   })
+}
+
+/** autocannon's `-j` report as a Load (latency in ms; errors and timeouts as socket errors). */
+function parseAutocannon(out: string): Load {
+  const report = JSON.parse(out.slice(out.indexOf('{'))) as {
+    duration: number
+    errors: number
+    timeouts: number
+    non2xx: number
+    latency: { p50: number; p99: number }
+    requests: { total: number }
+  }
+  return {
+    rps: report.requests.total / report.duration,
+    p50Ms: report.latency.p50,
+    p99Ms: report.latency.p99,
+    requests: report.requests.total,
+    non2xx: report.non2xx,
+    socketErrors: report.errors + report.timeouts,
+    cpuUsPerRequest: NaN,
+  }
 }
 
 function toMs(value: string, unit: string): number {
@@ -354,9 +404,10 @@ function cpuSeconds(pid: number | undefined): number {
  * machine throughput moves with everyone else's load, CPU per request much less.
  */
 async function measure(url: string, pid?: number): Promise<Load> {
-  await runWrk(url, WARMUP_S)
+  await runGenerator(url, WARMUP_S)
   const before = cpuSeconds(pid)
-  const load = parseWrk(await runWrk(url, DURATION_S))
+  const out = await runGenerator(url, DURATION_S)
+  const load = generator.kind === 'wrk' ? parseWrk(out) : parseAutocannon(out)
   load.cpuUsPerRequest = ((cpuSeconds(pid) - before) * 1e6) / load.requests
   return load
 }
@@ -401,11 +452,7 @@ function printBundles(bundles: Bundle[]): void {
 // ---- main ----------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  if (!existsSync(WRK)) {
-    throw new Error(
-      `wrk not found at "${WRK}": install it (Debian: \`apt-get install -y wrk\`) or set WRK=/path/to/wrk`,
-    )
-  }
+  generator = chooseGenerator()
   const started = performance.now()
   const outRoot = mkdtempSync(join(tmpdir(), 'rheostat-proxy-bench-'))
   let origin: { server: Server; url: string } | undefined
@@ -434,8 +481,8 @@ async function main(): Promise<void> {
     }
 
     console.log(
-      `Rheostat proxy benchmark: workerd ${COMPATIBILITY_DATE} compat, wrk -t${THREADS} ` +
-        `-c${CONNECTIONS} -d${DURATION_S}s (+${WARMUP_S} s warm-up), ${ROUNDS} round(s), ` +
+      `Rheostat proxy benchmark: workerd ${COMPATIBILITY_DATE} compat, load generator ` +
+        `${describeGenerator()} (+${WARMUP_S} s warm-up), ${ROUNDS} round(s), ` +
         `${availableParallelism()} CPUs (${cpus()[0]?.model ?? 'unknown CPU'}), load average ` +
         `${loadavg().map((n) => n.toFixed(2)).join(' ')}`,
     )
@@ -501,7 +548,7 @@ async function main(): Promise<void> {
         `${ratio >= GOAL_RATIO ? 'MET' : 'NOT MET'}); total ` +
         `${fmt((performance.now() - started) / 1000, 1)} s`,
     )
-    console.log(JSON.stringify({ governedRps, ungovernedRps, ratio }))
+    console.log(JSON.stringify({ governedRps, ungovernedRps, ratio, generator: generator.kind }))
   } finally {
     await killChildren()
     if (origin !== undefined) {

@@ -1,6 +1,6 @@
 // Prints the size of the Worker bundle `wrangler deploy --dry-run --outdir DIR` wrote: raw and
 // gzip, per module and in total, against the 64 KiB gzip goal (the `.wasm` engine counts too).
-// Usage: node scripts/bundle-size.ts [DIR]   (default dist)
+// Usage: node scripts/bundle-size.ts [DIR]   (default .wrangler/deploy-dry)
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import process from 'node:process'
@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib'
 
 const GOAL_GZIP_BYTES = 64 * 1024
 
-const dir = process.argv[2] ?? 'dist'
+const dir = process.argv[2] ?? '.wrangler/deploy-dry'
 const modules = readdirSync(dir).filter((name) => /\.(m?js|wasm)$/.test(name)).sort()
 if (modules.length === 0) {
   console.error(`No bundle in "${dir}": run wrangler deploy --dry-run --outdir ${dir} first`)

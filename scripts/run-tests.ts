@@ -1,7 +1,10 @@
 // Runs every test suite (node, workerd, deno) even when one fails, keeps machine-readable
 // reports in test-output/, and ends with a plain `N passed, N failed` line summing all suites.
 // Usage: npm test [-- SUITE...]   where SUITE is node, workerd, deno or e2e (default: all four).
-// e2e drives the dashboard in headless Chromium (tests/support/chromium.ts says how to get one).
+// Before any suite starts, the programs the selected suites need beyond npm are found or installed
+// in one visible step (scripts/tools.ts): redis-server for node and deno (the Upstash store against
+// a real Redis), Chromium for e2e (the dashboard). What cannot be had stops the run at once with
+// the command that fixes it: no suite is silently skipped.
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { delimiter, join, resolve } from 'node:path'
@@ -13,6 +16,7 @@ import {
   countVitestReport,
   formatCounts,
 } from './test-summary.ts'
+import { CHROMIUM, ensureTools, type Need, REDIS_SERVER } from './tools.ts'
 
 const root = resolve(import.meta.dirname, '..')
 const outDir = join(root, 'test-output')
@@ -69,7 +73,7 @@ async function runVitest(project: Suite): Promise<{ code: number; counts?: Count
   return { code, counts: countVitestReport(JSON.parse(readFileSync(report, 'utf8'))) }
 }
 
-async function runDeno(): Promise<{ code: number; counts?: Counts }> {
+async function runDeno(redisServer: string): Promise<{ code: number; counts?: Counts }> {
   const { code, output } = await run(
     'deno',
     // Same flags as package.json's test:deno (tests/deno/store-upstash.test.ts starts redis-server
@@ -80,7 +84,7 @@ async function runDeno(): Promise<{ code: number; counts?: Counts }> {
       '--allow-read',
       '--allow-env',
       '--allow-net=127.0.0.1',
-      '--allow-run=redis-server,node_modules/deno/deno',
+      `--allow-run=redis-server,${redisServer},node_modules/deno/deno`,
       '--config',
       'deno.json',
     ],
@@ -98,6 +102,32 @@ if (unknown.length > 0) {
 }
 const selected = requested.length > 0 ? (requested as Suite[]) : [...suites]
 
+const needs: Need[] = []
+const redisSuites = selected.filter((s) => s === 'node' || s === 'deno')
+if (redisSuites.length > 0) {
+  needs.push({
+    tool: REDIS_SERVER,
+    neededBy: `the ${redisSuites.join(' and ')} suite${
+      redisSuites.length > 1 ? 's' : ''
+    } (Upstash store)`,
+  })
+}
+if (selected.includes('e2e')) needs.push({ tool: CHROMIUM, neededBy: 'the e2e suite (dashboard)' })
+console.log(
+  `> setup: ${
+    needs.length === 0 ? 'nothing beyond npm' : needs.map((n) => n.tool.name).join(', ')
+  }`,
+)
+const tools = ensureTools(needs)
+if (!tools.ok) {
+  console.error(`\n${tools.message}`)
+  process.exit(1)
+}
+for (const [tool, path] of tools.paths) {
+  env[tool.envVar] = path
+  console.log(`  ${tool.name}: ${path}`)
+}
+
 mkdirSync(outDir, { recursive: true })
 const all: Counts[] = []
 const failedSuites: string[] = []
@@ -109,7 +139,9 @@ if (wasm.code !== 0) {
   all.push({ passed: 0, failed: 1 })
 }
 for (const suite of selected) {
-  const { code, counts } = suite === 'deno' ? await runDeno() : await runVitest(suite)
+  const { code, counts } = suite === 'deno'
+    ? await runDeno(env[REDIS_SERVER.envVar] as string)
+    : await runVitest(suite)
   if (counts) all.push(counts)
   if (code !== 0) failedSuites.push(suite)
   // A suite that exits non-zero yet reports no failing test (crash, config or type error)

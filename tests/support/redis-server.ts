@@ -14,6 +14,11 @@ export interface RedisServer {
   stop(): Promise<void>
 }
 
+/** The redis-server to run: `REDIS_SERVER` (set by `npm test`, scripts/tools.ts) or the PATH's. */
+export function redisServerCommand(): string {
+  return process.env.REDIS_SERVER || 'redis-server'
+}
+
 /** Starts redis-server without persistence on a free port; resolves once it answers PING. */
 export async function startRedisServer(): Promise<RedisServer> {
   let lastError: unknown
@@ -32,7 +37,7 @@ export async function startRedisServer(): Promise<RedisServer> {
 
 async function startOn(port: number): Promise<RedisServer> {
   const child = spawn(
-    'redis-server',
+    redisServerCommand(),
     ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   )
@@ -43,7 +48,9 @@ async function startOn(port: number): Promise<RedisServer> {
   const failed = new Promise<never>((_, reject) => {
     child.once('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') {
-        error.message = 'Cannot start "redis-server": not on PATH (apt-get install -y redis-server)'
+        error.message =
+          `Cannot start "${redisServerCommand()}": not found. \`npm test\` finds or ` +
+          'installs it before any suite; alone: apt-get install -y redis-server, or set REDIS_SERVER'
       }
       reject(error)
     })

@@ -41,6 +41,18 @@ import { createEdgeHandler } from './handler.ts'
 // Durable Object classes must be exports of the main module to be bound.
 export { RouteStateDO } from '../../store/durable-object/route-state.ts'
 export { ConfigDO } from '../../store/durable-object/config-do.ts'
+// For a Worker of your own (the package's `rheostat/cloudflare-workers`): the factory this entry
+// uses, and the Durable Object store for `createGovernor`/`createSyncer` by hand.
+export {
+  createEdgeHandler,
+  type EdgeHandler,
+  type EdgeHandlerOptions,
+  type WorkerEnv,
+} from './handler.ts'
+export { DurableObjectStore } from '../../store/durable-object/store.ts'
+export { DurableObjectConfigStore } from '../../store/durable-object/config.ts'
+/** The compiled WebAssembly engine, for `createEdgeHandler({ wasm })` or `createGovernor`. */
+export { wasm }
 
 /** The bindings wrangler.toml declares (generated `RheostatEnv`) and the Upstash secrets. */
 type Env = Omit<RheostatEnv, 'CONFIG_STORE'> & {
