@@ -110,7 +110,7 @@ function edgeIsolate(
 
 describe('governor processes sharing one Redis through the Upstash front', () => {
   it(
-    'a fault seen only by process A makes B and C shed within two sync intervals of A; all recover',
+    'a fault seen only by process A makes B and C shed within three sync intervals of A and a second of the fault; all recover',
     async () => {
       const { url, token } = inject('upstash')
       const prefix = crypto.randomUUID()
@@ -173,10 +173,14 @@ describe('governor processes sharing one Redis through the Upstash front', () =>
             if (!allow && firstShed[k] === Infinity) firstShed[k] = t - faultAt
           },
         )
-        // B and C never saw an error themselves: Redis told them, within two intervals of A.
+        // B and C never saw an error themselves: Redis told them. A tells its errors as news at
+        // once and B and C hear them with their next exchanges (every 150 to 250 ms here), so they
+        // shed within three intervals of A (measured: about 400 and 600 ms after A, which now
+        // sheds sooner than with one exchange per interval) and within a second of the fault.
         expect(firstShed[0]).toBeLessThan(Infinity)
-        expect(firstShed[1]).toBeLessThanOrEqual(firstShed[0]! + 2 * INTERVAL_MS)
-        expect(firstShed[2]).toBeLessThanOrEqual(firstShed[0]! + 2 * INTERVAL_MS)
+        expect(firstShed[1]).toBeLessThanOrEqual(firstShed[0]! + 3 * INTERVAL_MS)
+        expect(firstShed[2]).toBeLessThanOrEqual(firstShed[0]! + 3 * INTERVAL_MS)
+        expect(Math.max(firstShed[1]!, firstShed[2]!)).toBeLessThanOrEqual(4 * INTERVAL_MS)
         for (const s of last.slice(1)) expect(s!.errorRate).toBeGreaterThan(0.1)
 
         await run(40, () => ({ latencyMs: 40, ok: true }))
