@@ -87,6 +87,10 @@ async function runDeno(redisServer: string): Promise<{ code: number; counts?: Co
       `--allow-run=redis-server,${redisServer},node_modules/deno/deno`,
       '--config',
       'deno.json',
+      // The `@example` blocks of src/ run too: every one is an assertion, type-checked and run.
+      '--doc',
+      'tests/deno/',
+      'src/',
     ],
     true,
   )

@@ -50,7 +50,7 @@ export type { EngineChoice, EngineKind, Mode, Reason } from './engine/types.ts'
 export { loadWasmEngine, type WasmSource } from './engine/wasm/loader.ts'
 
 // HTTP layer: Hono middleware, fetch-handler wrapper, origin proxy, response helpers.
-export { governor, type GovernorMiddlewareOptions } from './http/middleware.ts'
+export { governor, type GovernorMiddlewareOptions, type WithRheostat } from './http/middleware.ts'
 export {
   type FetchFunction,
   type FetchHandlerObject,
@@ -85,4 +85,4 @@ export {
   SHED_PROBLEM_TYPE,
   shedResponse,
 } from './http/responses.ts'
-export { isFailureStatus } from './http/gate.ts'
+export { isFailureStatus, type RheostatInfo, type RheostatVariables } from './http/gate.ts'

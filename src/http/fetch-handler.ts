@@ -12,12 +12,13 @@ import {
   assertKnownPriority,
   handOffSync,
   isFailureStatus,
+  LiveRoutes,
   Pass,
   resolve,
+  type RheostatInfo,
   runAdmitted,
 } from './gate.ts'
 import { appendHeaders, DEFAULT_PROBLEM_TYPE_BASE, noRouteResponse } from './responses.ts'
-import { compileRoutes } from './routes.ts'
 
 /** Hands background work to the runtime so it outlives the response. */
 export type WaitUntil = (promise: Promise<unknown>) => void
@@ -55,6 +56,17 @@ export interface WithGovernorOptions {
    * @default "urn:rheostat:problem:"
    */
   problemTypeBase?: string | undefined
+  /**
+   * Your own answer to a shed request (the decision has `retryAfterS`, `reason`, `mode`); the
+   * RateLimit fields are added to it.
+   * @default a 503 `application/problem+json` with Retry-After and the RateLimit fields
+   */
+  onShed?: ((request: Request, info: RheostatInfo) => Response | Promise<Response>) | undefined
+  /**
+   * Requests for which this returns true go to the handler ungoverned.
+   * @default none
+   */
+  skip?: ((request: Request) => boolean | Promise<boolean>) | undefined
 }
 
 /** A Workers module handler: the part `withGovernor` wraps. */
@@ -138,16 +150,20 @@ export function withGovernor(
     clock = Date.now,
     waitUntil,
     problemTypeBase = DEFAULT_PROBLEM_TYPE_BASE,
+    onShed,
+    skip,
   } = options
-  const table = compileRoutes(gov.config)
-  if (typeof priority === 'string') assertKnownPriority(table, priority)
+  const routes = new LiveRoutes(gov)
+  if (typeof priority === 'string') assertKnownPriority(routes.table, priority)
 
   async function governed(
     request: Request,
     call: () => Response | Promise<Response>,
     waitUntil: WaitUntil | undefined,
   ): Promise<Response> {
+    if (skip !== undefined && await skip(request)) return await call()
     try {
+      const table = routes.table
       const target = resolve(table, request, {
         route: typeof route === 'function' ? route(request) : route,
         priority: typeof priority === 'function' ? priority(request) : priority,
@@ -163,7 +179,11 @@ export function withGovernor(
         return await call()
       }
       const pass = new Pass(gov, target.route, target.priority)
-      if (!pass.allowed) return pass.shed()
+      if (!pass.allowed) {
+        return onShed === undefined
+          ? pass.shed()
+          : appendHeaders(await onShed(request, pass), pass.headers())
+      }
       let response: Response | undefined
       await runAdmitted(pass, clock, async () => {
         response = await call()

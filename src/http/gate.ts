@@ -11,7 +11,7 @@ import type { Context } from 'hono'
 import type { Clock, Decision, Governor, Ticket } from '../governor/governor.ts'
 import type { SyncHook } from '../governor/sync-types.ts'
 import { rateLimitFor, rateLimitHeaders, shedResponse } from './responses.ts'
-import type { RouteTable } from './routes.ts'
+import { compileRoutes, type RouteTable } from './routes.ts'
 
 /**
  * Whether an origin status counts as a failure for the physics: any 5xx, and 429, which says the
@@ -27,8 +27,47 @@ export function isFailureStatus(status: number): boolean {
   return status >= 500 || status === 429
 }
 
+/**
+ * What the governor decided for one request, as the middleware puts it on the Hono context
+ * (`c.get('rheostat')`) and hands it to `onShed`: the route, the priority class and the decision.
+ */
+export interface RheostatInfo {
+  readonly route: string
+  readonly priority: string
+  readonly decision: Decision
+}
+
+/** The Hono `Variables` the middleware sets: `new Hono<{ Variables: RheostatVariables }>()`. */
+export type RheostatVariables = { rheostat: RheostatInfo }
+
+/**
+ * The route table of a governor's current config: compiled once, and again only when
+ * `reconfigure()` has replaced the config, so that routes and classes follow live changes.
+ */
+export class LiveRoutes {
+  private readonly governor: Governor
+  private config: Governor['config']
+  private compiled: RouteTable
+
+  constructor(governor: Governor) {
+    this.governor = governor
+    this.config = governor.config
+    this.compiled = compileRoutes(governor.config)
+  }
+
+  /** The table for the config in force now. */
+  get table(): RouteTable {
+    const config = this.governor.config
+    if (config !== this.config) {
+      this.compiled = compileRoutes(config)
+      this.config = config
+    }
+    return this.compiled
+  }
+}
+
 /** One request as the governor decided it. */
-export class Pass {
+export class Pass implements RheostatInfo {
   readonly route: string
   readonly priority: string
   readonly decision: Decision

@@ -12,12 +12,17 @@ import {
   contextWaitUntil,
   handOffSync,
   isFailureStatus,
+  LiveRoutes,
   Pass,
   resolve,
+  type RheostatInfo,
+  type RheostatVariables,
   runAdmitted,
 } from './gate.ts'
-import { DEFAULT_PROBLEM_TYPE_BASE, noRouteResponse } from './responses.ts'
-import { compileRoutes } from './routes.ts'
+import { appendHeaders, DEFAULT_PROBLEM_TYPE_BASE, noRouteResponse } from './responses.ts'
+
+/** An app's Env with the middleware's `rheostat` variable added. */
+export type WithRheostat<E extends Env> = E & { Variables: RheostatVariables }
 
 /** Options of the `governor()` middleware. */
 export interface GovernorMiddlewareOptions<E extends Env = Env> {
@@ -48,15 +53,30 @@ export interface GovernorMiddlewareOptions<E extends Env = Env> {
    * @default "urn:rheostat:problem:"
    */
   problemTypeBase?: string | undefined
+  /**
+   * Your own answer to a shed request (the decision has `retryAfterS`, `reason`, `mode`); the
+   * RateLimit fields are added to it.
+   * @default a 503 `application/problem+json` with Retry-After and the RateLimit fields
+   */
+  onShed?:
+    | ((c: Context<WithRheostat<E>>, info: RheostatInfo) => Response | Promise<Response>)
+    | undefined
+  /**
+   * Requests for which this returns true pass ungoverned (health checks, static assets, …).
+   * @default none
+   */
+  skip?: ((c: Context<E>) => boolean | Promise<boolean>) | undefined
 }
 
 /**
  * Hono middleware that governs each request: it admits before `next()` and answers a shed with a
- * 503 problem (Retry-After, RateLimit fields); after `next()` it completes the ticket with the
- * downstream latency and status (5xx, 429 or a thrown error count as failures) and sets the
- * RateLimit fields. A throw from `next()` is completed as a failure and rethrown.
+ * 503 problem (Retry-After, RateLimit fields) or your `onShed`; after `next()` it completes the
+ * ticket with the downstream latency and status (5xx, 429 or a thrown error count as failures)
+ * and sets the RateLimit fields. A throw from `next()` is completed as a failure and rethrown.
+ * The decision is on the context as `c.get('rheostat')` (type the app with `RheostatVariables`).
+ * Routes and classes follow `governor.reconfigure()`.
  *
- * @param options Governor, route, priority, sync hook, clock.
+ * @param options Governor, route, priority, sync hook, clock, onShed, skip.
  * @returns The middleware.
  * @throws {RangeError} When a fixed `priority` is not one of the governor's classes.
  *
@@ -71,6 +91,24 @@ export interface GovernorMiddlewareOptions<E extends Env = Env> {
  * const res = await app.request('http://localhost/api/hello')
  * if (!res.headers.get('RateLimit')) throw new Error('governed')
  * ```
+ *
+ * @example The decision on the context, your own shed response, requests that skip it
+ * ```ts
+ * import { Hono } from 'hono'
+ * import { createGovernor, governor, type RheostatVariables } from '../mod.ts'
+ * const gov = createGovernor({ engine: 'ts' })
+ * const app = new Hono<{ Variables: RheostatVariables }>()
+ * app.use('*', governor({
+ *   governor: gov,
+ *   route: 'api',
+ *   skip: (c) => c.req.path === '/health',
+ *   onShed: (c, info) => c.json({ busy: true, retryAfterS: info.decision.retryAfterS }, 503),
+ * }))
+ * app.get('/api/who', (c) => c.text(c.get('rheostat').priority))
+ * app.get('/health', (c) => c.text(String(c.get('rheostat') === undefined)))
+ * if (await (await app.request('http://localhost/api/who')).text() !== 'normal') throw new Error()
+ * if (await (await app.request('http://localhost/health')).text() !== 'true') throw new Error()
+ * ```
  */
 export const governor = <E extends Env = Env>(
   {
@@ -80,15 +118,24 @@ export const governor = <E extends Env = Env>(
     sync,
     clock = Date.now,
     problemTypeBase = DEFAULT_PROBLEM_TYPE_BASE,
+    onShed,
+    skip,
   }: GovernorMiddlewareOptions<E>,
-): MiddlewareHandler<E> => {
-  const table = compileRoutes(gov.config)
-  if (typeof priority === 'string') assertKnownPriority(table, priority)
+): MiddlewareHandler<WithRheostat<E>> => {
+  const routes = new LiveRoutes(gov)
+  if (typeof priority === 'string') assertKnownPriority(routes.table, priority)
   return async function governor(c, next) {
+    // The app's own view of the context, for the callbacks written against the app's Env.
+    const own = c as unknown as Context<E>
+    if (skip !== undefined && await skip(own)) {
+      await next()
+      return
+    }
     try {
+      const table = routes.table
       const target = resolve(table, c.req.raw, {
-        route: typeof route === 'function' ? route(c) : route,
-        priority: typeof priority === 'function' ? priority(c) : priority,
+        route: typeof route === 'function' ? route(own) : route,
+        priority: typeof priority === 'function' ? priority(own) : priority,
       })
       if (target === null) {
         if (table.unmatched === 'reject') {
@@ -101,8 +148,12 @@ export const governor = <E extends Env = Env>(
         await next()
         return
       }
-      const pass = new Pass(gov, target.route, target.priority)
-      if (!pass.allowed) return pass.shed()
+      const pass = new Pass(gov, target.route, target.priority) // The context's Variables are the app's; this key is the one the middleware documents.
+      ;(c as unknown as Context<{ Variables: { rheostat: RheostatInfo } }>).set('rheostat', pass)
+      if (!pass.allowed) {
+        if (onShed === undefined) return pass.shed()
+        return appendHeaders(await onShed(c, pass), pass.headers())
+      }
       await runAdmitted(pass, clock, async () => {
         await next()
         // Hono turns a handler's throw into a 500 before next() returns; c.error says it threw.

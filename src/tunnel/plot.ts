@@ -239,7 +239,8 @@ function strategyColour(name: string, index: number): string {
  * @returns The SVG text; the same inputs give the same bytes.
  *
  * @example Write the plot of a run
- * ```ts
+ * ```ts ignore
+ * // A whole simulated run: `npm run tunnel -- FILE --plot DIR` does this for every scenario.
  * const report = await runScenario(scenario, STRATEGIES)
  * writeFileSync(`${scenario.name}.svg`, renderPlot(scenario, report))
  * ```

@@ -119,3 +119,71 @@ describe('withGovernor()', () => {
     expect(await other.json()).toMatchObject({ type: 'urn:rheostat:problem:no-route' })
   })
 })
+
+describe('withGovernor(): onShed, skip, reconfigure', () => {
+  const oneSlot = {
+    routes: [{
+      id: 'api',
+      match: { path: '/api/*' },
+      concurrency: { initial: 1, min: 1, max: 1 },
+    }],
+  }
+
+  it('answers a shed with onShed, with the RateLimit fields added', async () => {
+    const r = rig(oneSlot)
+    let release = () => {}
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    const serve = withGovernor(async () => {
+      await gate
+      return new Response('done')
+    }, {
+      governor: r.gov,
+      clock: r.read,
+      onShed: (request, info) =>
+        Response.json({ path: new URL(request.url).pathname, reason: info.decision.reason }, {
+          status: 503,
+        }),
+    })
+    const first = serve(new Request('http://localhost/api/a'))
+    await Promise.resolve()
+    const shed = await serve(new Request('http://localhost/api/b'))
+    expect(shed.status).toBe(503)
+    expect(await shed.json()).toEqual({ path: '/api/b', reason: 'concurrency' })
+    expect(shed.headers.get('RateLimit')).toMatch(/^"api:normal";r=\d+;t=\d+$/)
+    release()
+    expect((await first).status).toBe(200)
+  })
+
+  it('passes skip() requests to the handler ungoverned', async () => {
+    const r = rig(oneSlot)
+    const serve = withGovernor(() => new Response('ok'), {
+      governor: r.gov,
+      skip: (request) => new URL(request.url).pathname === '/api/health',
+    })
+    const res = await serve(new Request('http://localhost/api/health'))
+    expect(res.headers.get('RateLimit')).toBeNull()
+    expect(r.completions).toEqual([])
+    expect((await serve(new Request('http://localhost/api/x'))).headers.get('RateLimit'))
+      .not.toBeNull()
+  })
+
+  it('follows reconfigure(): new routes match, a dropped class falls back', async () => {
+    const r = rig({
+      priorities: ['critical', 'normal', 'low', 'batch'],
+      routes: [{ id: 'jobs', match: { path: '/jobs/*' }, priority: 'batch' }],
+    })
+    const serve = withGovernor(() => new Response('ok'), { governor: r.gov })
+    const policy = async (path: string) =>
+      (await serve(new Request(`http://localhost${path}`))).headers.get('RateLimit-Policy')
+    expect(await policy('/jobs/1')).toContain('"jobs:batch"')
+    r.gov.reconfigure({
+      priorities: ['critical', 'normal', 'low'],
+      routes: [
+        { id: 'jobs', match: { path: '/jobs/*' }, priority: 'low' },
+        { id: 'files', match: { path: '/files/*' }, priority: 'critical' },
+      ],
+    })
+    expect(await policy('/jobs/2')).toContain('"jobs:low"')
+    expect(await policy('/files/3')).toContain('"files:critical"')
+  })
+})

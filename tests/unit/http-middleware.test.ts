@@ -1,7 +1,7 @@
 // The governor() middleware on a plain Hono app: downstream latency and status feed the governor.
 import { Hono } from 'hono'
 import { describe, expect, it } from 'vitest'
-import { governor } from '../../src/mod.ts'
+import { governor, type RheostatVariables } from '../../src/mod.ts'
 import { fakeSync, rig } from '../support/http-fixtures.ts'
 
 function executionCtx(waited: Promise<unknown>[]) {
@@ -170,5 +170,90 @@ describe('governor()', () => {
     await app.request('http://localhost/')
     expect(sync.state.calls).toBe(2)
     expect(waited).toHaveLength(1)
+  })
+})
+
+describe('governor() as Hono users expect', () => {
+  // One slot: a request held in flight makes the next one shed (reason `concurrency`).
+  const oneSlot = {
+    routes: [{
+      id: 'api',
+      match: { path: '/api/*' },
+      concurrency: { initial: 1, min: 1, max: 1 },
+    }],
+  }
+
+  it('puts the decision on the context as c.get("rheostat")', async () => {
+    const r = rig(oneSlot)
+    const app = new Hono<{ Variables: RheostatVariables }>()
+    app.use(governor({ governor: r.gov, clock: r.read }))
+    app.get('/api/who', (c) => {
+      const info = c.get('rheostat')
+      return c.json({ route: info.route, priority: info.priority, allow: info.decision.allow })
+    })
+    const res = await app.request('http://localhost/api/who')
+    expect(await res.json()).toEqual({ route: 'api', priority: 'normal', allow: true })
+  })
+
+  it('answers a shed with onShed and adds the RateLimit fields to it', async () => {
+    const r = rig(oneSlot)
+    const app = new Hono<{ Variables: RheostatVariables }>()
+    let gate: Promise<void> = Promise.resolve()
+    const seen: string[] = []
+    app.use(governor({
+      governor: r.gov,
+      clock: r.read,
+      onShed: (c, info) => {
+        seen.push(`${c.get('rheostat').decision.reason}/${info.decision.reason}`)
+        return c.json({ busy: true, retryAfterS: info.decision.retryAfterS }, 429)
+      },
+    }))
+    app.get('/api/slow', async (c) => {
+      await gate
+      return c.text('done')
+    })
+    let release = () => {}
+    gate = new Promise<void>((resolve) => (release = resolve))
+    // The first request holds the only slot until released.
+    const first = app.request('http://localhost/api/slow')
+    await Promise.resolve()
+    const shed = await app.request('http://localhost/api/slow')
+    expect(shed.status).toBe(429)
+    const body = await shed.json() as { busy: boolean; retryAfterS: number }
+    expect(body.busy).toBe(true)
+    expect(body.retryAfterS).toBeGreaterThanOrEqual(1)
+    expect(shed.headers.get('RateLimit')).toMatch(/^"api:normal";r=\d+;t=\d+$/)
+    expect(seen).toEqual(['concurrency/concurrency'])
+    release()
+    expect((await first).status).toBe(200)
+  })
+
+  it('lets skip() requests through ungoverned, with nothing on the context', async () => {
+    const r = rig(oneSlot)
+    const app = new Hono<{ Variables: RheostatVariables }>()
+    app.use(governor({ governor: r.gov, clock: r.read, skip: (c) => c.req.path === '/api/health' }))
+    app.get('/api/health', (c) => c.text(String(c.get('rheostat') === undefined)))
+    const res = await app.request('http://localhost/api/health')
+    expect(await res.text()).toBe('true')
+    expect(res.headers.get('RateLimit')).toBeNull()
+    expect(r.completions).toEqual([])
+  })
+
+  it('follows reconfigure(): a dropped priority class falls back instead of failing', async () => {
+    const r = rig({
+      priorities: ['critical', 'normal', 'low', 'batch'],
+      routes: [{ id: 'jobs', match: { path: '/jobs/*' }, priority: 'batch' }],
+    })
+    const app = new Hono<{ Variables: RheostatVariables }>()
+    app.use(governor({ governor: r.gov, clock: r.read }))
+    app.get('/jobs/:id', (c) => c.text(c.get('rheostat').priority))
+    expect(await (await app.request('http://localhost/jobs/1')).text()).toBe('batch')
+    r.gov.reconfigure({
+      priorities: ['critical', 'normal', 'low'],
+      routes: [{ id: 'jobs', match: { path: '/jobs/*' }, priority: 'low' }],
+    })
+    const res = await app.request('http://localhost/jobs/2')
+    expect(res.status).toBe(200)
+    expect(await res.text()).toBe('low')
   })
 })

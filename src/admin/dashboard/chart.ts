@@ -53,7 +53,8 @@ export interface Ticks {
 }
 
 /**
- * The step of 1, 2 or 5 times a power of ten that cuts `span` into about `count` parts.
+ * The smallest step of 1, 2 or 5 times a power of ten that cuts `span` into at most `count` parts
+ * (the raw step `span / count` rounded up, so labels never crowd).
  *
  * @param span The axis length, > 0.
  * @param count How many parts are wanted, ≥ 1.
@@ -62,7 +63,7 @@ export interface Ticks {
  * @example Usage
  * ```ts
  * import { niceStep } from './chart.ts'
- * if (niceStep(100, 4) !== 20) throw new Error('100 in about 4 parts: steps of 20')
+ * if (niceStep(100, 4) !== 50) throw new Error('100 in at most 4 parts: 25 rounds up to 50')
  * ```
  */
 export function niceStep(span: number, count: number): number {
@@ -85,7 +86,7 @@ export function niceStep(span: number, count: number): number {
  * ```ts
  * import { niceTicks } from './chart.ts'
  * const t = niceTicks(0.3, 9.2, 4)
- * if (t.min !== 0 || t.max !== 10 || t.values.length !== 6) throw new Error('0, 2, … 10')
+ * if (t.min !== 0 || t.max !== 10 || t.values.join() !== '0,5,10') throw new Error('0, 5, 10')
  * ```
  */
 export function niceTicks(min: number, max: number, count = 4): Ticks {

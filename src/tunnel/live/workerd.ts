@@ -10,11 +10,12 @@
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, writeFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { parseEdgeConfig } from '../../config/schema.ts'
 import type { Scenario } from '../scenario.ts'
 
-const ROOT = resolve(import.meta.dirname, '..', '..', '..')
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url))
 const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js')
 /** The workerd binary the `workerd` package installs (a dependency of wrangler). */
 export const WORKERD = join(ROOT, 'node_modules', 'workerd', 'bin', 'workerd')

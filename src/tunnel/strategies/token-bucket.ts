@@ -26,7 +26,9 @@ const EPSILON = 1e-9
  * @example Usage
  * ```ts
  * // 64 servers, p50 40 ms, p99 160 ms: mean 47.8 ms, about 1,340 req/s
- * nominalCapacityRps(scenario)
+ * const origin = { concurrency: 64, queueLimit: 0, serviceMs: { p50: 40, p99: 160 }, timeoutMs: 1000 }
+ * const rps = nominalCapacityRps({ origin })
+ * if (Math.abs(rps - 1339) > 1) throw new Error(`expected about 1,339 req/s, got ${rps}`)
  * ```
  */
 export function nominalCapacityRps(scenario: Pick<Scenario, 'origin'>): number {
