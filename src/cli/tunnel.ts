@@ -320,6 +320,10 @@ function writePlot(dir: string | undefined, scenario: Scenario, report: Scenario
 function renderLiveFacts(report: LiveScenarioReport): string {
   const lines = Object.entries(report.strategies).map(([name, m]) => {
     const f = m.live
+    if (f === undefined) {
+      return `- ${name}: simulated on the same arrivals (it reads the simulator's origin, so it ` +
+        'cannot run live); the ideal share of the others is measured against it'
+    }
     return `- ${name}: ${f.sent} attempts sent, ${f.governorShed} shed by the governor; origin ` +
       `received ${f.origin.received} (${f.origin.ok} ok, ${f.origin.errors} errors, ` +
       `${f.origin.queueFull} queue full, ${f.origin.blackholed} blackholed), queue max ` +

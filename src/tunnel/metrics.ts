@@ -68,6 +68,12 @@ export interface ClassMetrics {
   shed: number
   /** Admitted attempts that failed: a 5xx, a full queue's 503 or the client's timeout. */
   failed: number
+  /** Of `failed`, answered with an overload status (429, 503 as a full queue's, 504). */
+  failedOverload: number
+  /** Of `failed`, answered with another status (500 as an `errors` fault's): application errors. */
+  failedError: number
+  /** Of `failed`, never answered: the client's timeout (a blackhole, a queue too slow). */
+  failedNoAnswer: number
   /** good / offered; null without requests. */
   goodRatio: number | null
 }
@@ -142,6 +148,8 @@ export class Recorder {
   readonly good: Float64Array
   readonly late: Float64Array
   readonly failed: Float64Array
+  /** Per class: failures by kind, [overload, error, no answer]. */
+  private readonly failedBy: Float64Array
   private readonly hist = new Float64Array(HIST_BUCKETS)
   private histCount = 0
   private readonly secondHist = new Float64Array(HIST_BUCKETS)
@@ -176,6 +184,7 @@ export class Recorder {
     this.good = new Float64Array(cells)
     this.late = new Float64Array(cells)
     this.failed = new Float64Array(cells)
+    this.failedBy = new Float64Array(this.k * 3)
     this.p95 = new Float64Array(this.seconds).fill(NaN)
     this.p99 = new Float64Array(this.seconds).fill(NaN)
     this.queueMean = new Float64Array(this.seconds)
@@ -216,11 +225,24 @@ export class Recorder {
    *
    * @param latencyMs The attempt's own latency (what the percentiles measure).
    * @param userLatencyMs Since the request's first attempt (what the SLO measures).
+   * @param ok A success.
+   * @param status The answer's HTTP status; undefined when none came (a client timeout). Only
+   *   failures use it, to count them by kind.
    */
-  answer(cls: number, tMs: number, latencyMs: number, userLatencyMs: number, ok: boolean): void {
+  answer(
+    cls: number,
+    tMs: number,
+    latencyMs: number,
+    userLatencyMs: number,
+    ok: boolean,
+    status?: number,
+  ): void {
     const i = this.cell(tMs, cls)
-    if (!ok) this.failed[i] = (this.failed[i] as number) + 1
-    else if (userLatencyMs <= (this.sloMs[cls] as number)) {
+    if (!ok) {
+      this.failed[i] = (this.failed[i] as number) + 1
+      const kind = status === undefined ? 2 : isOverloadStatus(status) ? 0 : 1
+      this.failedBy[cls * 3 + kind] = (this.failedBy[cls * 3 + kind] as number) + 1
+    } else if (userLatencyMs <= (this.sloMs[cls] as number)) {
       this.good[i] = (this.good[i] as number) + 1
     } else this.late[i] = (this.late[i] as number) + 1
     const b = bucketOf(latencyMs)
@@ -302,6 +324,9 @@ export class Recorder {
         late: 0,
         shed: 0,
         failed: 0,
+        failedOverload: this.failedBy[ci * 3] as number,
+        failedError: this.failedBy[ci * 3 + 1] as number,
+        failedNoAnswer: this.failedBy[ci * 3 + 2] as number,
         goodRatio: null,
       }
       const off: number[] = new Array<number>(n)
@@ -437,6 +462,14 @@ export function idealSeries(scenario: Scenario, offered: Float64Array, k: number
     out[s] = sum / CAPACITY_STEPS
   }
   return out
+}
+
+/**
+ * Whether an HTTP status says the origin is overloaded (shedding can help) rather than that the
+ * request failed on its own: 429, 503 and 504.
+ */
+export function isOverloadStatus(status: number): boolean {
+  return status === 429 || status === 503 || status === 504
 }
 
 /** Servers at work under a capacity factor: rounded, never negative. */

@@ -2,7 +2,8 @@
  * `--plot`: one hand-written SVG per scenario from the per-second series the simulator records.
  * Stacked panels share the time axis, fault windows are shaded on every one:
  *
- * 1. Demand and goodput, req/s: offered and ideal (the same for every strategy), good per strategy.
+ * 1. Demand and goodput, req/s: offered and the capacity bound Σ min(offered, capacity) (the same
+ *    for every strategy), good per strategy (the `ideal` reference's among them).
  * 2. Admitted, req/s, per strategy.
  * 3. The `rheostat` strategy per class: offered (dashed) and good (solid).
  * 4. `rheostat` resistance, Ω, over coloured bands of its mode.
@@ -33,8 +34,13 @@ const STRATEGY_COLOURS: Record<string, string> = {
   breaker: '#ff7f0e',
   gradient2: '#2ca02c',
   atrion: '#9467bd',
+  vegas: '#8c564b',
+  'envoy-gradient': '#e377c2',
+  'sre-throttle': '#17becf',
+  bbr: '#bcbd22',
+  ideal: '#000000',
 }
-const EXTRA_COLOURS = ['#8c564b', '#e377c2', '#17becf', '#bcbd22']
+const EXTRA_COLOURS = ['#393b79', '#637939', '#8c6d31', '#843c39']
 const CLASS_COLOURS = ['#d62728', '#1f77b4', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b']
 /** Mode bands of panel 4; OPERATIONAL is the normal state and stays unshaded. */
 const MODE_COLOURS: Record<string, string> = {
@@ -259,10 +265,11 @@ export function renderPlot(scenario: Scenario, report: ScenarioReport): string {
       dashed: true,
       values: sum(first.series.offered, seconds),
     },
-    { label: 'ideal', colour: '#969696', dashed: true, values: first.series.ideal },
+    // The capacity bound of goodputRatio (series.ideal), not the `ideal` strategy.
+    { label: 'bound', colour: '#969696', dashed: true, values: first.series.ideal },
   ]
   panels.push({
-    title: 'Offered, ideal and good (OK within SLO) per strategy',
+    title: 'Offered, capacity bound and good (OK within SLO) per strategy',
     unit: 'req/s',
     log: false,
     bands: faults,

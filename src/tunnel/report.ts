@@ -6,11 +6,24 @@
  * @module
  */
 
-import type { StrategyMetrics } from './metrics.ts'
+import { round, type StrategyMetrics } from './metrics.ts'
 import type { Scenario } from './scenario.ts'
 import type { StoreOps } from './store-ops.ts'
 import { simulate } from './simulator.ts'
 import type { Strategy } from './strategy.ts'
+import { ideal } from './strategies/ideal.ts'
+
+/** One strategy's results in a report. */
+export type StrategyReport = StrategyMetrics & {
+  simulatedRequests: number
+  /**
+   * Its good answers ÷ the `ideal` reference's in the same scenario and seed; null when the ideal
+   * has none (or, live, when it was not run).
+   */
+  idealShare: number | null
+  /** The store operations of a strategy that shares state through a store (docs/sync.md). */
+  storeOps?: StoreOps
+}
 
 /** Options of `runScenario`. */
 export interface RunOptions {
@@ -44,7 +57,7 @@ export interface ScenarioReport {
   isolates: number
   /** Live mode only: scenario seconds per wall second. */
   speed?: number
-  strategies: Record<string, StrategyMetrics & { simulatedRequests: number; storeOps?: StoreOps }>
+  strategies: Record<string, StrategyReport>
 }
 
 /** The JSON report. */
@@ -54,7 +67,9 @@ export interface TunnelReport {
 }
 
 /**
- * Runs every strategy on one scenario, one after the other, on the same arrivals.
+ * Runs every strategy on one scenario, one after the other, on the same arrivals, and the `ideal`
+ * reference after them when it is not among them: every report has it, and every strategy's
+ * `idealShare` is its good answers ÷ the ideal's.
  *
  * @param scenario A scenario from `parseScenario`.
  * @param strategies The strategies, in report order.
@@ -90,7 +105,8 @@ export async function runScenario(
     isolates: scenario.isolates,
     strategies: {},
   }
-  for (const strategy of strategies) {
+  const all = strategies.some((s) => s.name === ideal.name) ? strategies : [...strategies, ideal]
+  for (const strategy of all) {
     const cpuStart = options.cpuTimeS?.() ?? NaN
     const result = await simulate(scenario, strategy, {
       engine: options.engine,
@@ -106,15 +122,29 @@ export async function runScenario(
     out.strategies[strategy.name] = {
       ...result.metrics,
       simulatedRequests: result.simulatedRequests,
+      idealShare: null,
       ...(result.storeOps === undefined ? {} : { storeOps: result.storeOps }),
     }
   }
+  setIdealShares(out.strategies)
   return out
 }
 
+/**
+ * Sets every strategy's `idealShare` from the `ideal` entry's good answers (null without one, or
+ * when it has none).
+ */
+export function setIdealShares(strategies: Record<string, StrategyReport>): void {
+  const reference = strategies[ideal.name]?.good ?? 0
+  for (const m of Object.values(strategies)) {
+    m.idealShare = reference > 0 ? round(m.good / reference, 4) : null
+  }
+}
+
 /** The columns of the Markdown table: header, alignment, cell. */
-const COLUMNS: readonly [string, 'left' | 'right', (m: StrategyMetrics) => string][] = [
+const COLUMNS: readonly [string, 'left' | 'right', (m: StrategyReport) => string][] = [
   ['goodput', 'right', (m) => fixed(m.goodputRatio, 3)],
+  ['ideal share', 'right', (m) => fixed(m.idealShare, 3)],
   ['critical good', 'right', (m) => fixed(m.criticalGoodRatio, 3)],
   ['p99 ms', 'right', (m) => fixed(m.p99Ms, 0)],
   [

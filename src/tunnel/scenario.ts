@@ -82,6 +82,8 @@ export const ScenarioSchema = z.strictObject({
     serviceMs: z.strictObject({ p50: positive(), p99: positive() }),
     /** The client gives up (and the request fails) after this, ms. */
     timeoutMs: positive(),
+    /** A full queue's 503 carries `Retry-After` with this many whole seconds; without it, none. */
+    retryAfterS: z.optional(z.number().check(z.int(), z.gte(1))),
   }),
   classes: z.array(ClassSpecSchema).check(z.minLength(1)),
   load: z.array(LoadPointSchema).check(z.minLength(1)),

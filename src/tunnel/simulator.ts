@@ -7,10 +7,12 @@
  *   deviate and its error draw from the arrival stream, so every strategy faces the same
  *   requests (common random numbers); retries draw from a second stream.
  * - **The origin** has `concurrency` × capacity-factor servers and a FIFO queue of `queueLimit`;
- *   an attempt that finds every server busy and the queue full gets an immediate 503. Service time
+ *   an attempt that finds every server busy and the queue full gets an immediate 503 (with
+ *   `Retry-After` when `origin.retryAfterS` is set). Service time
  *   is lognormal with the scenario's p50 and p99 (σ = ln(p99/p50)/2.3263), × the latency and gray
  *   factors active when service starts. Under an `errors` fault that share of attempts fails fast:
- *   a 5xx after 5% of the median service time.
+ *   a 500 after 5% of the median service time. A success is a 200. The strategy's `complete`
+ *   gets the status; a client timeout has none.
  * - **Client timeouts**: an attempt not answered `timeoutMs` after it was sent fails at that
  *   moment. The origin does not know: a timed-out attempt keeps its place in the queue and is
  *   still served (the work is wasted), as most servers do without deadline propagation.
@@ -37,7 +39,15 @@ import { Recorder, serverCount, type StrategyMetrics, Z99 } from './metrics.ts'
 import { createRandom, type Random } from './random.ts'
 import type { ClassSpec, Scenario } from './scenario.ts'
 import type { StoreOps } from './store-ops.ts'
-import type { Strategy, StrategyInstance, StrategyProbe } from './strategy.ts'
+import {
+  type Outcome,
+  STATUS_ERROR,
+  STATUS_OK,
+  STATUS_OVERLOAD,
+  type Strategy,
+  type StrategyInstance,
+  type StrategyProbe,
+} from './strategy.ts'
 import { parseConfig } from '../config/schema.ts'
 
 /** Options of `simulate`. */
@@ -133,6 +143,7 @@ class Simulation {
   private readonly isolates: number
   private readonly timeoutMs: number
   private readonly queueLimit: number
+  private readonly retryAfterS: number | undefined
   private readonly p50: number
   private readonly sigma: number
   private readonly retries: number
@@ -189,6 +200,7 @@ class Simulation {
     const o = scenario.origin
     this.timeoutMs = o.timeoutMs
     this.queueLimit = o.queueLimit
+    this.retryAfterS = o.retryAfterS
     this.p50 = o.serviceMs.p50
     this.sigma = Math.log(o.serviceMs.p99 / o.serviceMs.p50) / Z99
     this.retries = scenario.clients.retries
@@ -218,6 +230,11 @@ class Simulation {
         const id = this.taskSeq++
         this.tasks.set(id, task)
         this.heap.push(Math.max(atMs, this.now), K_TASK, id)
+      },
+      oracle: {
+        faults: () => this.faults,
+        servers: () => this.servers,
+        occupancy: () => this.busy + this.qLen,
       },
     })
     if (this.inst.exchange !== undefined) {
@@ -363,7 +380,7 @@ class Simulation {
       this.armDeadline(r, t + this.timeoutMs)
     } else {
       // The queue is full: an immediate 503.
-      this.answer(r, t, false)
+      this.answer(r, t, STATUS_OVERLOAD)
       this.release(r)
     }
   }
@@ -403,7 +420,7 @@ class Simulation {
     this.busy--
     const f = (this.flags[r] as number) & ~F_AT_ORIGIN
     this.flags[r] = f
-    if ((f & F_ANSWERED) === 0) this.answer(r, t, (f & F_OK) !== 0)
+    if ((f & F_ANSWERED) === 0) this.answer(r, t, (f & F_OK) !== 0 ? STATUS_OK : STATUS_ERROR)
     this.dispatch(t)
     this.release(r)
   }
@@ -413,7 +430,7 @@ class Simulation {
     this.refs[r] = (this.refs[r] as number) - 1
     const f = (this.flags[r] as number) & ~F_DEADLINE
     this.flags[r] = f
-    if ((f & F_ANSWERED) === 0) this.answer(r, t, false)
+    if ((f & F_ANSWERED) === 0) this.answer(r, t, undefined)
     this.release(r)
   }
 
@@ -429,14 +446,21 @@ class Simulation {
     this.rec.queue(this.qLen, t)
   }
 
-  private answer(r: number, t: number, ok: boolean): void {
+  /** The client of attempt r has its answer: a status, or none (its timeout). */
+  private answer(r: number, t: number, status: number | undefined): void {
     this.flags[r] = (this.flags[r] as number) | F_ANSWERED
     this.unanswered--
     const latencyMs = t - (this.sendMs[r] as number)
     const c = this.cls[r] as number
-    this.inst.complete(this.isolate[r] as number, this.handles[r], { latencyMs, ok }, t)
+    const ok = status === STATUS_OK
+    const outcome: Outcome = status === undefined
+      ? { latencyMs, ok }
+      : status === STATUS_OVERLOAD && this.retryAfterS !== undefined
+      ? { latencyMs, ok, status, retryAfterS: this.retryAfterS }
+      : { latencyMs, ok, status }
+    this.inst.complete(this.isolate[r] as number, this.handles[r], outcome, t)
     this.handles[r] = undefined
-    this.rec.answer(c, t, latencyMs, t - (this.firstMs[r] as number), ok)
+    this.rec.answer(c, t, latencyMs, t - (this.firstMs[r] as number), ok, status)
     if (!ok) this.retryLater(r, t)
   }
 

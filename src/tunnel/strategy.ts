@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { FaultState } from './faults.ts'
 import type { ClassSpec, Scenario } from './scenario.ts'
 import type { StoreOps } from './store-ops.ts'
 
@@ -15,7 +16,22 @@ export interface Outcome {
   latencyMs: number
   /** True for a success (2xx) answered before the client's timeout. */
   ok: boolean
+  /**
+   * The origin's HTTP status: 200 for a success, 503 from a full queue (overload), 500 from an
+   * `errors` fault (an application error). Absent when no answer came: a client timeout, or a
+   * request sent into a blackhole.
+   */
+  status?: number
+  /** The `Retry-After` of the answer, s, where the origin sends one (`origin.retryAfterS`). */
+  retryAfterS?: number
 }
+
+/** The origin's status of a success. */
+export const STATUS_OK = 200
+/** The origin's status of an `errors` fault's fast failure: an application error. */
+export const STATUS_ERROR = 500
+/** The origin's status of a full queue: overload. */
+export const STATUS_OVERLOAD = 503
 
 /** A strategy's answer for one request. */
 export interface StrategyDecision {
@@ -59,6 +75,21 @@ export interface StrategyOptions {
    * and comes back at the right virtual times. Absent outside the simulator.
    */
   schedule?: ((atMs: number, task: () => void | Promise<void>) => void) | undefined
+  /**
+   * The origin's true state at the current virtual time, for the `ideal` reference only: no
+   * governor can see it. Absent outside the simulator.
+   */
+  oracle?: OriginOracle | undefined
+}
+
+/** What the simulator knows about its origin at the current virtual time. */
+export interface OriginOracle {
+  /** The active faults, combined. */
+  faults(): FaultState
+  /** Servers at work now (concurrency × capacity factors). */
+  servers(): number
+  /** Attempts at the origin now: in service plus queued (abandoned ones included: still served). */
+  occupancy(): number
 }
 
 /** A named strategy. */

@@ -36,7 +36,9 @@ function tunnel(...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 
-describe('tunnel command', () => {
+// Each test spawns the command several times (every strategy, ideal included, by default): on a
+// shared 2-core machine that takes longer than vitest's 5 s default. A ceiling, not a timing.
+describe('tunnel command', { timeout: 120_000 }, () => {
   it('tunnel prints one Markdown row per strategy and writes the JSON report', () => {
     const json = join(dir, 'report.json')
     const r = tunnel(file('a.json', SCENARIO), '--strategies', 'rheostat,none', '--json', json)
@@ -46,17 +48,23 @@ describe('tunnel command', () => {
     expect(lines[0]).toBe('### cli-overload')
     expect(lines[2]).toBe('seed 5 · 20 s · 2 isolates')
     expect(lines[4]).toMatch(
-      /^\| strategy \| goodput \| critical good \| p99 ms \| mode transitions/,
+      /^\| strategy \| goodput \| ideal share \| critical good \| p99 ms \| mode transitions/,
     )
     expect(lines.filter((l) => l.startsWith('| rheostat '))).toHaveLength(1)
     expect(lines.filter((l) => l.startsWith('| none '))).toHaveLength(1)
+    // The ideal reference runs in every report, asked for or not.
+    expect(lines.filter((l) => l.startsWith('| ideal '))).toHaveLength(1)
     const report = JSON.parse(readFileSync(json, 'utf8'))
     expect(report.engine).toBe('wasm')
     expect(report.scenarios).toHaveLength(1)
     const [s] = report.scenarios
     expect(s.name).toBe('cli-overload')
-    expect(Object.keys(s.strategies)).toEqual(['rheostat', 'none'])
+    expect(Object.keys(s.strategies)).toEqual(['rheostat', 'none', 'ideal'])
+    expect(s.strategies.ideal.idealShare).toBe(1)
     for (const m of Object.values<Record<string, unknown>>(s.strategies)) {
+      expect(m.idealShare).toBe(
+        Math.round(((m.good as number) / s.strategies.ideal.good) * 1e4) / 1e4,
+      )
       for (const key of ['goodputRatio', 'criticalGoodRatio', 'modeTransitions', 'detectS']) {
         expect(m).toHaveProperty(key)
       }

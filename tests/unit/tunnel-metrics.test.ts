@@ -78,7 +78,9 @@ describe('Recorder', () => {
       rec.arrival(1, 1250 + i)
       rec.decision(1, 1250 + i, i > 0, false)
     }
-    for (let i = 0; i < 9; i++) rec.answer(1, 1300 + i, 5, 5, false)
+    // By kind: 5 application errors (500), 2 overloads (503, 504), 2 without an answer.
+    const statuses = [500, 500, 500, 500, 500, 503, 504, undefined, undefined]
+    for (let i = 0; i < 9; i++) rec.answer(1, 1300 + i, 5, 5, false, statuses[i])
     rec.queue(0, 1500) // … to 1.5 s
     rec.closeSecond(1, { resistance: 5, mode: 'OPERATIONAL', modeTransitions: 1 })
     // Second 2: 20 of b, 10 admitted and good, 1 shed (10/11 < 95%: not yet recovered), 9
@@ -105,9 +107,21 @@ describe('Recorder', () => {
       late: 1,
       shed: 0,
       failed: 0,
+      failedOverload: 0,
+      failedError: 0,
+      failedNoAnswer: 0,
       goodRatio: 0.75,
     })
-    expect(m.classes.b).toMatchObject({ offered: 36, retries: 1, admitted: 23, shed: 5, failed: 9 })
+    expect(m.classes.b).toMatchObject({
+      offered: 36,
+      retries: 1,
+      admitted: 23,
+      shed: 5,
+      failed: 9,
+      failedOverload: 2,
+      failedError: 5,
+      failedNoAnswer: 2,
+    })
     expect(m.attempts).toBe(4 + 6 + 10 + 11 + 1)
     expect(m.shedRatio).toBe(round4(5 / 32))
     // 26 latencies: 9 × 5, 6 × 50, 10 × 80, 1 × 150 (within the histogram's 0.5%).

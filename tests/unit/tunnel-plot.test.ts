@@ -58,14 +58,16 @@ describe('renderPlot()', () => {
     expect(svg).not.toMatch(/NaN|Infinity|undefined/)
     const series = [...svg.matchAll(/<g class="series" data-series="([^"]*)">/g)].map((m) => m[1])
     expect(series).toEqual([
-      // offered, ideal, good per strategy
+      // offered, capacity bound, good per strategy
       'offered',
-      'ideal',
+      'bound',
       'good rheostat',
       'good none',
+      'good ideal',
       // admitted per strategy
       'rheostat',
       'none',
+      'ideal',
       // rheostat per class
       'checkout offered',
       'checkout good',
@@ -75,6 +77,7 @@ describe('renderPlot()', () => {
       // p99 per strategy
       'rheostat',
       'none',
+      'ideal',
     ])
     const groups = svg.split('<g class="series"').slice(1).map((g) => g.slice(0, g.indexOf('</g>')))
     for (const g of groups) expect(g).toContain('<polyline points="')
@@ -84,7 +87,8 @@ describe('renderPlot()', () => {
   })
 })
 
-describe('tunnel --plot', () => {
+// Spawns the command twice (every strategy, the ideal included): a ceiling for a shared machine.
+describe('tunnel --plot', { timeout: 120_000 }, () => {
   it('tunnel --plot writes DIR/<scenario>.svg, prints its path and repeats byte for byte', () => {
     const file = join(dir, 'scenario.json')
     writeFileSync(file, JSON.stringify(SCENARIO))

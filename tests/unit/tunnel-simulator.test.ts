@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest'
 import { parseScenario, type Scenario } from '../../src/tunnel/scenario.ts'
 import { simulate } from '../../src/tunnel/simulator.ts'
-import type { Strategy } from '../../src/tunnel/strategy.ts'
+import type { Outcome, Strategy } from '../../src/tunnel/strategy.ts'
 import { none } from '../../src/tunnel/strategies/none.ts'
 import { rheostat } from '../../src/tunnel/strategies/rheostat.ts'
 
@@ -199,6 +199,85 @@ describe('simulate() faults', () => {
       .toBeLessThan(3)
     expect(metrics.p99Ms).toBeCloseTo(2000, -2)
     expect(metrics.series.ideal[7]).toBe(0)
+  })
+})
+
+describe('simulate() outcomes say what failed', () => {
+  /** Admits everything and keeps each outcome with the virtual time it came at. */
+  function recording(seen: { t: number; outcome: Outcome }[]): Strategy {
+    return {
+      name: 'recording',
+      source: 'test',
+      create: () => ({
+        admit: () => ({ allow: true, handle: undefined }),
+        complete: (_isolate, _handle, outcome, nowMs) => void seen.push({ t: nowMs, outcome }),
+      }),
+    }
+  }
+
+  it('simulate() passes 200 for a success, 500 for an errors fault, 503 for a full queue, no status for a timeout', async () => {
+    const seen: { t: number; outcome: Outcome }[] = []
+    const sc = scenario({
+      durationS: 30,
+      origin: {
+        concurrency: 4,
+        queueLimit: 4,
+        serviceMs: { p50: 40, p99: 160 },
+        timeoutMs: 500,
+      },
+      load: [{ atS: 0, rps: 20 }, { atS: 10, rps: 400 }, { atS: 15, rps: 20 }],
+      faults: [
+        { kind: 'errors', atS: 5, untilS: 8, rate: 0.5 },
+        { kind: 'blackhole', atS: 20, untilS: 23 },
+      ],
+    })
+    const { metrics } = await simulate(sc, recording(seen))
+    const by = (from: number, to: number) =>
+      seen.filter((s) => s.t >= from * 1000 && s.t < to * 1000).map((s) => s.outcome)
+    // Healthy and light: every answer a 200, ok.
+    expect(by(0, 5).every((o) => o.status === 200 && o.ok)).toBe(true)
+    // The errors fault: failures are 500s (application errors), never overload.
+    const errors = by(5, 8).filter((o) => !o.ok)
+    expect(errors.length).toBeGreaterThan(10)
+    expect(errors.every((o) => o.status === 500)).toBe(true)
+    // 400 req/s on 4 servers of ~48 ms (≈ 84 req/s): the queue fills, 503s come back at once.
+    const overload = by(10, 15).filter((o) => !o.ok)
+    expect(overload.some((o) => o.status === 503 && o.latencyMs === 0)).toBe(true)
+    expect(overload.every((o) => o.status === 503 || o.status === undefined)).toBe(true)
+    expect(overload.every((o) => o.retryAfterS === undefined)).toBe(true)
+    // Sent into the blackhole: no answer, so no status, at the client's timeout.
+    const holes = seen.filter((s) => s.t >= 20_500 && s.t < 23_500 && !s.outcome.ok)
+    expect(holes.length).toBeGreaterThan(10)
+    expect(holes.every((s) => s.outcome.status === undefined && s.outcome.latencyMs === 500))
+      .toBe(true)
+    // The report counts them by kind, and they add up to the failures.
+    const m = metrics.classes.search as NonNullable<typeof metrics.classes.search>
+    expect(m.failedOverload + m.failedError + m.failedNoAnswer).toBe(m.failed)
+    expect(m.failedOverload).toBeGreaterThan(0)
+    expect(m.failedError).toBeGreaterThan(0)
+    expect(m.failedNoAnswer).toBeGreaterThan(0)
+  })
+
+  it("simulate() adds Retry-After to a full queue's 503 when the origin sets retryAfterS", async () => {
+    const seen: { t: number; outcome: Outcome }[] = []
+    const sc = scenario({
+      origin: {
+        concurrency: 2,
+        queueLimit: 2,
+        serviceMs: { p50: 40, p99: 160 },
+        timeoutMs: 5000,
+        retryAfterS: 2,
+      },
+      load: [{ atS: 0, rps: 300 }],
+      faults: [{ kind: 'errors', atS: 0, untilS: 20, rate: 0.2 }],
+    })
+    await simulate(sc, recording(seen))
+    const full = seen.filter((s) => s.outcome.status === 503)
+    const failed = seen.filter((s) => s.outcome.status === 500)
+    expect(full.length).toBeGreaterThan(100)
+    expect(full.every((s) => s.outcome.retryAfterS === 2)).toBe(true)
+    expect(failed.length).toBeGreaterThan(10)
+    expect(failed.every((s) => s.outcome.retryAfterS === undefined)).toBe(true)
   })
 })
 

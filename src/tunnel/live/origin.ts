@@ -4,7 +4,8 @@
  *
  * - `concurrency` × capacity-factor servers and a FIFO queue of `queueLimit`; a request that finds
  *   every server busy and the queue full gets an immediate 503 (`x-tunnel-origin: queue-full`,
- *   plain text, so it cannot be taken for the governor's shed, a problem+json).
+ *   plain text, so it cannot be taken for the governor's shed, a problem+json), with
+ *   `Retry-After` when the scenario's `origin.retryAfterS` sets one.
  * - Service time: lognormal with the scenario's p50 and p99, × the latency and gray factors active
  *   when service starts, divided by `speed` on the wall clock. The request carries its own normal
  *   deviate (`x-tunnel-z`) and error draw (`x-tunnel-u`), which the load generator draws from the
@@ -162,7 +163,13 @@ export async function startOrigin(scenario: Scenario, speed: number): Promise<Li
       return
     }
     log.queueFull++
-    res.writeHead(503, { 'content-type': 'text/plain', 'x-tunnel-origin': 'queue-full' })
+    const headers: Record<string, string> = {
+      'content-type': 'text/plain',
+      'x-tunnel-origin': 'queue-full',
+    }
+    // In scenario seconds: the governor's clock runs in scenario time.
+    if (o.retryAfterS !== undefined) headers['retry-after'] = String(o.retryAfterS)
+    res.writeHead(503, headers)
     res.end('queue full')
   }
 

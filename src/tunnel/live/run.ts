@@ -23,8 +23,10 @@ import { PROBLEM_JSON, SHED_PROBLEM_TYPE } from '../../http/responses.ts'
 import { Arrivals } from '../arrivals.ts'
 import { Recorder, type StrategyMetrics } from '../metrics.ts'
 import { createRandom } from '../random.ts'
-import type { ScenarioReport } from '../report.ts'
+import { type ScenarioReport, setIdealShares, type StrategyReport } from '../report.ts'
 import type { Scenario } from '../scenario.ts'
+import { simulate } from '../simulator.ts'
+import { ideal } from '../strategies/ideal.ts'
 import type { StrategyProbe } from '../strategy.ts'
 import type { OriginLog } from './origin.ts'
 import { ORIGIN_HEALTH_PATH, wallNowMs } from './origin.ts'
@@ -80,11 +82,15 @@ export interface LiveFacts {
   origin: Omit<OriginLog, 'queue'>
 }
 
-/** A live scenario report: the simulation's shape, plus what only a live run has. */
+/**
+ * A live scenario report: the simulation's shape, plus what only a live run has. The `ideal`
+ * reference cannot run live (it reads the simulator's origin): its entry is simulated, on the
+ * same arrivals, and has no `live` facts.
+ */
 export interface LiveScenarioReport extends ScenarioReport {
   mode: 'live'
   speed: number
-  strategies: Record<string, StrategyMetrics & { simulatedRequests: number; live: LiveFacts }>
+  strategies: Record<string, StrategyReport & { live?: LiveFacts }>
 }
 
 /** Options of `runLive`. */
@@ -341,8 +347,15 @@ export async function runLive(
         },
       )
       await killLiveChildren()
-      report.strategies[strategy] = run
+      report.strategies[strategy] = { ...run, idealShare: null }
     }
+    const reference = await simulate(scenario, ideal, { seed })
+    report.strategies[ideal.name] = {
+      ...reference.metrics,
+      simulatedRequests: reference.simulatedRequests,
+      idealShare: null,
+    }
+    setIdealShares(report.strategies)
   } finally {
     await killLiveChildren()
     rmSync(workDir, { recursive: true, force: true })
@@ -367,6 +380,8 @@ interface Event {
   retry: boolean
   latencyMs: number
   userLatencyMs: number
+  /** Answer: the HTTP status the client got; undefined for a timeout or a connection error. */
+  status?: number | undefined
 }
 
 /** One strategy's run: sends the plan, records, replays into a Recorder. */
@@ -444,7 +459,7 @@ async function drive(
     facts.sent++
     inFlight++
     let done = false
-    const finish = (kind: 'shed' | 'ok' | 'failed' | 'timeout' | 'error') => {
+    const finish = (kind: 'shed' | 'ok' | 'failed' | 'timeout' | 'error', status?: number) => {
       if (done) return
       done = true
       clearTimeout(deadline)
@@ -468,6 +483,7 @@ async function drive(
           flag: ok,
           latencyMs,
           userLatencyMs: t - first,
+          status,
         })
         if (!ok) retryLater(cls, n + 1, first, t)
       }
@@ -503,7 +519,7 @@ async function drive(
             return finish('shed')
           }
         }
-        finish(status === 200 ? 'ok' : 'failed')
+        finish(status === 200 ? 'ok' : 'failed', status)
       })
       res.on('error', () => finish('error'))
     })
@@ -627,7 +643,7 @@ async function drive(
         rec.decision(e.cls, t, e.flag, e.retry)
         break
       case E_ANSWER:
-        rec.answer(e.cls, t, e.latencyMs, e.userLatencyMs, e.flag)
+        rec.answer(e.cls, t, e.latencyMs, e.userLatencyMs, e.flag, e.status)
         break
       case E_QUEUE:
         rec.queue(e.cls, t)
