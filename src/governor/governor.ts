@@ -215,7 +215,7 @@ export class LeaseExpiredError extends Error {
 /** Why a route's pending samples are worth an exchange (`Governor.exchangeNews`). */
 export interface ExchangeNews {
   route: string
-  reason: 'mode' | 'errors' | 'latency'
+  reason: 'mode' | 'errors' | 'latency' | 'probes'
   /** Requests this isolate decided on the route since its last exchange. */
   requests: number
   /** Requests per second on the route, all isolates, in the window last heard; 0 if none. */
@@ -879,6 +879,11 @@ class GovernorImpl implements Governor {
         const worse = mode > (told === 0 ? TOLD_OPERATIONAL : told)
         return { route: info.key, reason: 'mode', requests, heardPerS, worse }
       }
+      // While the route sheds defensively (HALF_OPEN, CIRCUIT_BREAKER) its few admitted requests
+      // are the probes that decide when to reopen: every one is worth telling.
+      if (mode >= TOLD_HALF_OPEN) {
+        return { route: info.key, reason: 'probes', requests, heardPerS, worse: false }
+      }
       const heardN = d[o + D_HEARD_COUNT] as number
       if (!(heardN >= 1)) continue
       // Errors: news when the local count is unlikely under the heard rate, by the Chernoff
@@ -1268,6 +1273,7 @@ function klBernoulli(q: number, p: number): number {
   return a + b
 }
 const TOLD_OPERATIONAL = 2
+const TOLD_HALF_OPEN = 3
 
 /** A mode as the news test compares it (+1, so 0 means unknown): BOOTSTRAP counts as OPERATIONAL. */
 function tellableMode(mode: number): number {

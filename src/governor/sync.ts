@@ -80,6 +80,7 @@ export function createSyncer(options: SyncerOptions): Syncer {
   // After an early (news) exchange the next needs twice the samples, until a routine one.
   let newsNeed = 1
   let lastNewsWorse: boolean | undefined
+  let probing = false
   // When this isolate first found news it will tell (its report waits its turn in the spread).
   let newsAtMs: number | undefined
   // Consecutive failures: each doubles the wait before the next attempt, up to 64 intervals (16 s
@@ -97,14 +98,17 @@ export function createSyncer(options: SyncerOptions): Syncer {
     const draw = phaseOf(`${status.isolateId}:${status.exchanges}`)
     if (pending >= Math.round(s.samplesPerExchange * (0.75 + 0.5 * draw))) return 'samples'
     if (now - lastBeatMs >= s.heartbeatMs) return 'heartbeat'
-    // Errors are news on their evidence alone (one success after nothing but failures is);
-    // latency and mode need newsSamples. Either needs twice the samples after each news exchange
-    // in a row (when this isolate alone sees a fault, the window it hears never catches up with
-    // it), until a routine exchange or the heartbeat.
+    // Errors are news on their evidence alone (one success after nothing but failures is), and
+    // so is each probe of a route that sheds defensively; latency and mode need newsSamples.
+    // Errors, latency and mode need twice the samples after each news exchange in a row (when
+    // this isolate alone sees a fault, the window it hears never catches up with it), until a
+    // routine exchange or the heartbeat.
     if (pending >= 1) {
       let news = governor.exchangeNews(1, s.newsSamples)
       // News the other way round (recovery after trouble) starts a new streak.
-      if (news !== null && news.worse !== lastNewsWorse) newsNeed = 1
+      if (news !== null && news.reason === 'probes') {
+        // Probes are few by construction: each is told, without a streak.
+      } else if (news !== null && news.worse !== lastNewsWorse) newsNeed = 1
       else if (pending < newsNeed) news = null
       else if (newsNeed > 1) {
         news = governor.exchangeNews(newsNeed, Math.max(newsNeed, s.newsSamples))
@@ -123,7 +127,8 @@ export function createSyncer(options: SyncerOptions): Syncer {
           const tellers = Math.min(1 / Math.max(share, 1e-9), NEWS_TELLERS)
           const spreadMs = (NEWS_SPREAD_MS * tellers) / NEWS_TELLERS
           if (now - newsAtMs >= (draw / Math.min(1, chance)) * spreadMs) {
-            lastNewsWorse = news.worse
+            if (news.reason !== 'probes') lastNewsWorse = news.worse
+            probing = news.reason === 'probes'
             return 'news'
           }
         }
@@ -154,8 +159,8 @@ export function createSyncer(options: SyncerOptions): Syncer {
     lastAttemptMs = started
     status.exchanges++
     const s = sync()
-    if (kind === 'news') newsNeed = Math.min(2 * newsNeed, s.samplesPerExchange)
-    else newsNeed = 1
+    if (kind === 'news' && !probing) newsNeed = Math.min(2 * newsNeed, s.samplesPerExchange)
+    else if (kind !== 'news') newsNeed = 1
     // Without the version in the exchange's answer, the first exchange polls too: a new isolate
     // learns which config runs with its first word to the store.
     const beat = kind === 'heartbeat' || kind === 'now' ||
@@ -240,9 +245,9 @@ export function createSyncer(options: SyncerOptions): Syncer {
  * reports to carry the change, few enough that a fleet of thousands stays within the store's
  * budget per key.
  */
-export const NEWS_TELLERS = 50
+export const NEWS_TELLERS = 32
 
-/** Over how long the reports of one change are spread, ms (with NEWS_TELLERS: ≤ 25 per second). */
+/** Over how long the reports of one change are spread, ms (with NEWS_TELLERS: ≤ 16 per second). */
 export const NEWS_SPREAD_MS = 2000
 
 /** A failing store is retried after at most 2^6 = 64 intervals. */
