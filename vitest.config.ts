@@ -19,6 +19,9 @@ export default defineConfig({
           include: ['tests/unit/**/*.test.ts'],
           // A throw-away redis-server behind an Upstash REST front, for the upstash store tests.
           globalSetup: ['tests/support/global-setup-redis.ts'],
+          // Tests that spawn processes (the CLI, workerd, redis) wait for conditions; this is a
+          // ceiling for a loaded machine, not a timing (vitest's 5 s default tripped at load 9).
+          testTimeout: 30_000,
         },
       },
       {

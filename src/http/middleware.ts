@@ -21,6 +21,14 @@ import {
 } from './gate.ts'
 import { appendHeaders, DEFAULT_PROBLEM_TYPE_BASE, noRouteResponse } from './responses.ts'
 
+// As Hono's own middleware do: `c.get('rheostat')` is typed in any app that imports this module,
+// whatever its Env (`RheostatVariables` says the same for apps that list their Variables).
+declare module 'hono' {
+  interface ContextVariableMap {
+    rheostat: RheostatInfo
+  }
+}
+
 /** An app's Env with the middleware's `rheostat` variable added. */
 export type WithRheostat<E extends Env> = E & { Variables: RheostatVariables }
 

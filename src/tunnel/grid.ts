@@ -42,7 +42,8 @@ export interface Variant {
  * @throws {Error} Without a path, `=` or value.
  * @example Usage
  * ```ts
- * parseSetArg('physics.scarHalfLifeS=10,20') // { path: 'physics.scarHalfLifeS', values: [10, 20] }
+ * const { path, values } = parseSetArg('physics.scarHalfLifeS=10,20')
+ * if (path !== 'physics.scarHalfLifeS' || values.join() !== '10,20') throw new Error(path)
  * ```
  */
 export function parseSetArg(arg: string): { path: string; values: unknown[] } {
@@ -69,8 +70,9 @@ export function parseSetArg(arg: string): { path: string; values: unknown[] } {
  *
  * @example Usage
  * ```ts
- * gridVariants([{ path: 'a', values: [1, 2] }, { path: 'b', values: [true] }])
- * // [{ name: 'a=1 b=true', … }, { name: 'a=2 b=true', … }]
+ * const names = gridVariants([{ path: 'a', values: [1, 2] }, { path: 'b', values: [true] }])
+ *   .map((v) => v.name)
+ * if (names.join() !== 'a=1 b=true,a=2 b=true') throw new Error(names.join())
  * ```
  */
 export function gridVariants(sets: readonly { path: string; values: unknown[] }[]): Variant[] {

@@ -172,9 +172,12 @@ describe('rheostat config', () => {
     expect(closed.stderr).toMatch(/Cannot reach http:\/\/127\.0\.0\.1:9/)
   })
 
-  it('package.json names the CLI as the rheostat bin, runnable by node', () => {
+  it('package.json names the compiled CLI as the rheostat bin, runnable by node', () => {
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'))
-    expect(fileURLToPath(new URL(`../../${pkg.bin.rheostat}`, import.meta.url))).toBe(CLI)
+    // The bin is this file compiled into dist/ by `prepare` (scripts/build-dist.ts); the packed
+    // package's bin is run in tests/e2e/package.test.ts.
+    const compiled = CLI.replace(/\/src\/cli\/rheostat\.ts$/, '/dist/cli/rheostat.js')
+    expect(fileURLToPath(new URL(`../../${pkg.bin.rheostat}`, import.meta.url))).toBe(compiled)
     expect(readFileSync(CLI, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true)
   })
 

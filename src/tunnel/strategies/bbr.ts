@@ -35,7 +35,8 @@ export const BBR_DEFAULTS = {
  * @returns Requests in flight the limit allows.
  * @example Usage
  * ```ts
- * bbrMaxInFlight(130, 48, 10) // 130 answers per 100 ms × 48 ms: 62
+ * // 130 answers per 100 ms × 48 ms: 62.4 in flight, floored.
+ * if (bbrMaxInFlight(130, 48, 10) !== 62) throw new Error('expected 62')
  * ```
  */
 export function bbrMaxInFlight(maxPass: number, minRtMs: number, bucketsPerSecond: number): number {

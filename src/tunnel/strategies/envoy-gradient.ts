@@ -44,7 +44,8 @@ const ENVOY_STREAM = 102
  * @returns The new limit.
  * @example Usage
  * ```ts
- * envoyGradientLimit(100, 40, 40) // gradient 1.25: 125 + 11.18 → 136
+ * // At the minRTT the gradient is 1.25: 125 + √125 = 136.2 → 136.
+ * if (envoyGradientLimit(100, 40, 40) !== 136) throw new Error('expected 136')
  * ```
  */
 export function envoyGradientLimit(limit: number, minRttMs: number, sampleRttMs: number): number {

@@ -67,7 +67,7 @@ export const IDEAL_RATE_TAU_MS = 1000
  * @example Usage
  * ```ts
  * // 64 servers, mean 47.8 ms, p99 160 ms, SLO 400 ms: 64 + ⌊64·240/47.8⌋ = 385, queue 512
- * idealDepth(64, 47.8, 160, 400, 512) // 385
+ * if (idealDepth(64, 47.8, 160, 400, 512) !== 385) throw new Error('expected 385')
  * ```
  */
 export function idealDepth(
@@ -92,7 +92,8 @@ export function idealDepth(
  *   max(0, ⌈ln 100 / ln ρ⌉ − 1).
  * @example Usage
  * ```ts
- * idealBuffer(30) // 1: thirty times the capacity keeps the servers busy with one waiting
+ * // Thirty times the capacity keeps the servers busy with one waiting.
+ * if (idealBuffer(30) !== 1) throw new Error('expected 1')
  * ```
  */
 export function idealBuffer(rho: number): number {
@@ -107,7 +108,8 @@ export function idealBuffer(rho: number): number {
  * @returns 0 without them, Infinity at ρ ≥ 1, else max(1, ⌈ln 0.01 / ln ρ⌉).
  * @example Usage
  * ```ts
- * idealHeadroom(0.5) // 7: 0.5⁷ < 1%
+ * // 0.5⁷ < 1% ≤ 0.5⁶
+ * if (idealHeadroom(0.5) !== 7) throw new Error('expected 7')
  * ```
  */
 export function idealHeadroom(rho: number): number {

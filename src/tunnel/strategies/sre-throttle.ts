@@ -33,8 +33,9 @@ const SRE_STREAM = 103
  * @returns max(0, (requests − k·accepts)/(requests + 1)).
  * @example Usage
  * ```ts
- * sreRejectProbability(100, 50, 2) // 0: nothing is refused until accepts fall below half
- * sreRejectProbability(100, 10, 2) // 0.79
+ * // Nothing is refused until accepts fall below half of the requests.
+ * if (sreRejectProbability(100, 50, 2) !== 0) throw new Error('expected 0')
+ * if (Math.abs(sreRejectProbability(100, 10, 2) - 80 / 101) > 1e-12) throw new Error('expected 0.79')
  * ```
  */
 export function sreRejectProbability(requests: number, accepts: number, k: number): number {

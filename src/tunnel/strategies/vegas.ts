@@ -34,8 +34,7 @@ const VEGAS_STREAM = 101
  * @returns The step the alpha, beta, threshold, increase and decrease functions are built from.
  * @example Usage
  * ```ts
- * vegasLog10(20) // 1
- * vegasLog10(150) // 2
+ * if (vegasLog10(20) !== 1 || vegasLog10(150) !== 2) throw new Error('expected 1 and 2')
  * ```
  */
 export function vegasLog10(n: number): number {
@@ -76,9 +75,11 @@ export function vegasState(rng: Random): VegasState {
  * @returns The new integer limit.
  * @example Usage
  * ```ts
- * const st = vegasState(createRandom(1, 101))
- * vegasSample(st, 40, 20, false, createRandom(1, 101)) // first sample: the no-load RTT, 20
- * vegasSample(st, 40, 20, false, createRandom(1, 101)) // no queue: 20 + 6 = 26
+ * const draws = { next: () => 0.5, nextOpen: () => 0.5, normal: () => 0 }
+ * const st = vegasState(draws)
+ * vegasSample(st, 40, 20, false, draws) // the first sample is the no-load RTT: still 20
+ * // No queue at the no-load RTT: + beta, 6 · log10(20) = 6.
+ * if (vegasSample(st, 40, 20, false, draws) !== 26) throw new Error('expected 26')
  * ```
  */
 export function vegasSample(
