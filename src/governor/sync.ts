@@ -29,8 +29,9 @@ export interface SyncerOptions {
   /** Timers for the exchange timeout. @default globalThis.setTimeout / clearTimeout */
   timers?: Timers
   /**
-   * The isolate's live config: with it, each exchange also sends a heartbeat to the config store
-   * and applies a newer version it finds (docs/sync.md).
+   * The isolate's live config: with it, the heartbeat exchange (and an exchange whose answer
+   * carries another config version) also polls the config store and applies a newer version it
+   * finds (docs/sync.md).
    * @default none: the config never changes
    */
   config?: Pick<LiveConfig, 'poll' | 'version' | 'lastError'> | undefined
