@@ -3,8 +3,9 @@
  * runs physics. Protocol: docs/sync.md.
  *
  * Each isolate sends, when it has something worth telling (docs/sync.md) and at most once per sync
- * interval, the deltas it saw per route since its last exchange; the store adds them into cumulative totals and 1-second buckets, records the isolate's
- * in-flight gauge with a TTL, and answers with its view of every route it was sent. The isolate
+ * interval, the deltas it saw per route since its last exchange; the store adds them into
+ * cumulative totals and 1-second buckets, records the isolate's in-flight gauge with a TTL, and
+ * answers with its view of every route it was sent. The isolate
  * subtracts what it sent itself from the totals and folds the rest (the other isolates' samples)
  * into its engine, so every isolate's physics sees all the traffic.
  *
