@@ -167,6 +167,23 @@ export const SyncSchema = z.strictObject({
   store: z._default(z.enum(['memory', 'durable-object', 'upstash']), 'memory'),
   /** Least time between two exchanges of one isolate, ms. @default 250 */
   intervalMs: z._default(z.number().check(z.gte(10), z.lte(60000)), 250),
+  /**
+   * An isolate exchanges once it has completed this many requests since its last exchange (all
+   * routes together), so routine exchanges cost at most 1,000 / samplesPerExchange store
+   * operations per 1,000 requests, whatever the number of isolates. docs/sync.md. @default 200
+   */
+  samplesPerExchange: z._default(z.number().check(z.int(), z.gte(1), z.lte(1000000)), 200),
+  /**
+   * Fewest new samples of a route that can be news (a mode change, or errors or latency far from
+   * what the store last said): the isolate then exchanges early. Doubles after each early
+   * exchange until a routine one. docs/sync.md. @default 8
+   */
+  newsSamples: z._default(z.number().check(z.int(), z.gte(1), z.lte(1000000)), 8),
+  /**
+   * An isolate that served anything exchanges at least this often, whatever it has to say: the
+   * isolate registry and config versions ride on it. An idle isolate never exchanges. @default 600000
+   */
+  heartbeatMs: z._default(z.number().check(z.gte(1000), z.lte(600000)), 600000),
   /** An exchange slower than this counts as failed, ms. @default 1000 */
   timeoutMs: z._default(z.number().check(z.gte(1), z.lte(60000)), 1000),
   /** While the store fails: decide from local state, or shed all but the top class. @default "local" */
@@ -277,6 +294,9 @@ export const GovernorConfigSchema = z.strictObject({
   sync: z._default(SyncSchema, {
     store: 'memory',
     intervalMs: 250,
+    samplesPerExchange: 200,
+    newsSamples: 8,
+    heartbeatMs: 600000,
     timeoutMs: 1000,
     onStoreFailure: 'local',
   }),

@@ -2,9 +2,10 @@
  * The `TelemetryStore` contract: how isolates share what they see. A store aggregates; it never
  * runs physics. Protocol: docs/sync.md.
  *
- * Each isolate sends, at most once per sync interval, the deltas it saw per route since its last
- * exchange; the store adds them into cumulative totals and 1-second buckets, records the isolate's
- * in-flight gauge with a TTL, and answers with its view of every route it was sent. The isolate
+ * Each isolate sends, when it has something worth telling (docs/sync.md) and at most once per sync
+ * interval, the deltas it saw per route since its last exchange; the store adds them into
+ * cumulative totals and 1-second buckets, records the isolate's in-flight gauge with a TTL, and
+ * answers with its view of every route it was sent. The isolate
  * subtracts what it sent itself from the totals and folds the rest (the other isolates' samples)
  * into its engine, so every isolate's physics sees all the traffic.
  *
@@ -107,6 +108,11 @@ export interface LeaseGrant {
 /** Shared state for governors in many isolates. Every method may reject; callers must cope. */
 export interface TelemetryStore {
   readonly kind: 'memory' | 'durable-object' | 'upstash'
+  /**
+   * True when `exchange` answers the config store's current version: the syncer then polls the
+   * config store only when it differs from the isolate's, instead of with every heartbeat only.
+   */
+  readonly carriesConfigVersion?: boolean
   /**
    * Adds an isolate's deltas and answers with the view of each route sent.
    * @param nowMs The caller's clock: buckets are keyed by it.

@@ -37,7 +37,9 @@ const edgeConfig = (origin: string, extra: Record<string, unknown> = {}) => ({
 Deno.test('createDenoHandler() under Deno.serve forwards a governed request to a real origin', async () => {
   const origin = startOrigin()
   // The first handler of this isolate: the engine is the `.wasm` import itself.
-  const handler = createDenoHandler({ config: JSON.stringify(edgeConfig(origin.url)), env: noEnv })
+  // An exchange after every completed request: this test is about the wiring under Deno.
+  const config = edgeConfig(origin.url, { sync: { samplesPerExchange: 1 } })
+  const handler = createDenoHandler({ config: JSON.stringify(config), env: noEnv })
   const edge = Deno.serve({ hostname: '127.0.0.1', port: 0, onListen() {} }, handler.fetch)
   try {
     assert.equal(handler.governor.engineKind, 'wasm')

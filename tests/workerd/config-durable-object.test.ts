@@ -102,6 +102,10 @@ describe('config uploads on Workers', () => {
     const b = isolate(workerEnv)
     expect((await a.call('/api/x')).status).toBe(200)
     expect((await b.call('/api/x')).status).toBe(200)
+    // An isolate joins the registry with its heartbeat (docs/sync.md): one request is not worth
+    // an exchange, so the heartbeat is forced here.
+    await a.build().sync.syncNow()
+    await b.build().sync.syncNow()
     expect(a.build().configStore.kind).toBe('durable-object')
     const stats = await a.call('/__rheostat/api/stats', {
       headers: { authorization: `Bearer ${TOKEN}` },

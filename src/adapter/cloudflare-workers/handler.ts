@@ -276,7 +276,11 @@ function storeFor(config: GovernorConfig, env: WorkerEnv): TelemetryStore | Conf
             'class_name = "RouteStateDO" and a migration with new_sqlite_classes to wrangler.toml',
         }]
       }
-      return new DurableObjectStore(namespace)
+      // With the config object bound, route objects answer its version with each exchange.
+      const config = env.CONFIG_STORE
+      return new DurableObjectStore(namespace, {
+        configVersion: config !== undefined && typeof config.idFromName === 'function',
+      })
     }
     case 'upstash': {
       const missing = (['UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN'] as const).filter(

@@ -22,6 +22,12 @@ import {
 export interface RouteStateRpc {
   /** Adds deltas of this route, in order; answers one view per delta. */
   exchange(isolateId: string, deltas: RouteDelta[], nowMs: number): Promise<RouteView[]>
+  /** `exchange`, with the config store's current version (null when it cannot say). */
+  exchangeWithConfig(
+    isolateId: string,
+    deltas: RouteDelta[],
+    nowMs: number,
+  ): Promise<{ views: RouteView[]; configVersion: number | null }>
   acquireLease(
     leaseId: string,
     ttlMs: number,
@@ -55,11 +61,17 @@ export interface RouteStateNamespace<Id = unknown> {
  */
 export class DurableObjectStore<Id = unknown> implements TelemetryStore {
   readonly kind = 'durable-object' as const
+  readonly carriesConfigVersion: boolean
   private readonly namespace: RouteStateNamespace<Id>
 
-  /** @param namespace The Durable Object namespace binding of `RouteStateDO`. */
-  constructor(namespace: RouteStateNamespace<Id>) {
+  /**
+   * @param namespace The Durable Object namespace binding of `RouteStateDO`.
+   * @param options `configVersion: true` when the Worker binds `CONFIG_STORE` (`ConfigDO`): the
+   * first route's object then answers the config version with each exchange (docs/sync.md).
+   */
+  constructor(namespace: RouteStateNamespace<Id>, options: { configVersion?: boolean } = {}) {
     this.namespace = namespace
+    this.carriesConfigVersion = options.configVersion === true
   }
 
   /**
@@ -84,8 +96,19 @@ export class DurableObjectStore<Id = unknown> implements TelemetryStore {
     // One call per route carries all of that route's deltas, so a route sent twice in one
     // exchange gets its views in order without relying on the delivery order of two calls.
     const routes = [...byRoute.keys()]
+    // The first route's object also answers the config version (it reads it at most once a
+    // second), so the exchange needs no call to the config object of its own. Each route's call
+    // settles on its own: one failing object does not make the others' deltas go again.
+    let configVersion = 0
     const answers = await Promise.allSettled(
-      routes.map((route) => this.stub(route).exchange(isolateId, byRoute.get(route)!, nowMs)),
+      routes.map(async (route, i) => {
+        const stub = this.stub(route)
+        const list = byRoute.get(route)!
+        if (i > 0 || !this.carriesConfigVersion) return stub.exchange(isolateId, list, nowMs)
+        const answer = await stub.exchangeWithConfig(isolateId, list, nowMs)
+        if (answer.configVersion !== null) configVersion = answer.configVersion
+        return answer.views
+      }),
     )
     const queues = new Map<string, RouteView[]>()
     const failed: string[] = []
@@ -112,8 +135,8 @@ export class DurableObjectStore<Id = unknown> implements TelemetryStore {
       if (view !== undefined) views.push(view)
     }
     return failed.length > 0
-      ? { routes: views, configVersion: 0, failed }
-      : { routes: views, configVersion: 0 }
+      ? { routes: views, configVersion, failed }
+      : { routes: views, configVersion }
   }
 
   acquireLease(

@@ -61,6 +61,8 @@ const VIEW_STRIDE = 2 * COUNT_FIELDS.length + HISTOGRAM_BUCKETS + 3
 /** A TelemetryStore in Upstash Redis (or any Redis behind an Upstash-compatible REST API). */
 export class UpstashStore implements TelemetryStore {
   readonly kind = 'upstash' as const
+  /** The exchange script reads the config store's version key (`PREFIX:config:v`) too. */
+  readonly carriesConfigVersion = true
   private readonly redis: UpstashClient
   private readonly prefix: string
   private readonly idleTtlS: number
@@ -98,8 +100,7 @@ export class UpstashStore implements TelemetryStore {
       for (const n of delta.histogram) args.push(String(n))
       args.push(String(delta.inflight))
     }
-    const routes = await this.views(isolateId, clean.map((d) => d.route), args, nowMs, signal)
-    return { routes, configVersion: 0 }
+    return await this.views(isolateId, clean.map((d) => d.route), args, nowMs, signal)
   }
 
   async acquireLease(
@@ -162,7 +163,7 @@ export class UpstashStore implements TelemetryStore {
   async snapshot(route: string, nowMs: number): Promise<RouteView> {
     id('route', route)
     const args = ['0', ...new Array<string>(COUNT_FIELDS.length + HISTOGRAM_BUCKETS + 1).fill('0')]
-    const [view] = await this.views('', [route], args, nowMs)
+    const { routes: [view] } = await this.views('', [route], args, nowMs)
     return view as RouteView
   }
 
@@ -173,9 +174,10 @@ export class UpstashStore implements TelemetryStore {
     routeArgs: string[],
     nowMs: number,
     signal?: AbortSignal,
-  ): Promise<RouteView[]> {
+  ): Promise<ExchangeResult> {
     finite('nowMs', nowMs)
-    const reply = await this.run(SCRIPTS.exchange, routes.map((r) => this.key(r)), [
+    const keys = [`${this.prefix}:config:v`, ...routes.map((r) => this.key(r))]
+    const reply = await this.run(SCRIPTS.exchange, keys, [
       String(nowMs),
       isolateId,
       String(WINDOW_S),
@@ -185,15 +187,17 @@ export class UpstashStore implements TelemetryStore {
       String(HISTOGRAM_BUCKETS),
       ...routeArgs,
     ], signal)
-    if (!Array.isArray(reply) || reply.length !== routes.length * VIEW_STRIDE) {
+    if (!Array.isArray(reply) || reply.length !== 1 + routes.length * VIEW_STRIDE) {
       throw unexpected('exchange', reply)
     }
     // Through @upstash/redis with automaticDeserialization on (its default), numbers-as-strings
     // arrive parsed, except those whose JSON form differs ("0.10000000000000001"): Number()
     // takes both.
     const values = reply.map(Number)
-    return routes.map((route, i) => {
-      let at = i * VIEW_STRIDE
+    const version = values[0] as number
+    const configVersion = Number.isInteger(version) && version >= 0 ? version : 0
+    const views = routes.map((route, i) => {
+      let at = 1 + i * VIEW_STRIDE
       const totals = zeroCounts()
       for (const f of COUNT_FIELDS) totals[f] = values[at++] as number
       const window: Counts = zeroCounts()
@@ -210,6 +214,7 @@ export class UpstashStore implements TelemetryStore {
         leases: values[at + 2] as number,
       }
     })
+    return { routes: views, configVersion }
   }
 
   private run(
