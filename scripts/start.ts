@@ -9,6 +9,7 @@ import { delimiter, join, resolve } from 'node:path'
 import process from 'node:process'
 import { ConfigError, type GovernorConfig, parseEdgeConfigText } from '../src/config/schema.ts'
 import { defaultPriority } from '../src/http/routes.ts'
+import { tokenProblem } from '../src/admin/admin.ts'
 
 const HOST = '127.0.0.1'
 const ORIGIN_PORT = 9000
@@ -93,7 +94,11 @@ const config = await shippedConfig()
 // The admin API (config uploads, stats, metrics, dashboard) needs a token: the one in the
 // environment, else a fresh one per run, handed to wrangler dev as a variable. It is printed
 // below because it is this machine's own; a deployment's is a secret and never printed.
-const adminToken = process.env.RHEOSTAT_ADMIN_TOKEN || randomBytes(18).toString('base64url')
+const adminToken = process.env.RHEOSTAT_ADMIN_TOKEN || randomBytes(32).toString('base64url')
+const tokenRefused = tokenProblem('RHEOSTAT_ADMIN_TOKEN', adminToken)
+if (tokenRefused !== null) {
+  fail(`${tokenRefused}. Unset it and npm start makes one, or set a longer one.`)
+}
 const env: NodeJS.ProcessEnv = {
   ...process.env,
   // Tools started from here run on the Node in node_modules/.bin, as under `npm run`.

@@ -25,6 +25,12 @@ export interface AdminOptions {
    */
   token: string | undefined
   /**
+   * A read-only bearer token (`RHEOSTAT_READ_TOKEN`): it opens `GET {prefix}/metrics`,
+   * `{prefix}/api/stats` and `{prefix}/api/events` only, for scrapers and dashboards that must
+   * not be able to change anything. Undefined or empty: only the admin token opens them.
+   */
+  readToken?: string | undefined
+  /**
    * Path prefix (the config's `admin.prefix`).
    * @default "/__rheostat"
    */
@@ -53,6 +59,35 @@ export interface AdminOptions {
 export const DEFAULT_ADMIN_PREFIX = '/__rheostat'
 
 /**
+ * Shortest admin or read token accepted, characters: 32 characters of base64url (what
+ * `npm start` generates) carry 192 bits, beyond any online guessing.
+ */
+export const MIN_TOKEN_LENGTH = 32
+
+/** Paths under the prefix the read-only token opens, for GET (and HEAD). */
+const READ_ONLY_PATHS = ['/metrics', '/api/stats', '/api/events']
+
+/**
+ * Why a token cannot be used, or null when it can (or is unset, which turns the API off).
+ *
+ * @example Usage
+ * ```ts
+ * import { tokenProblem } from './admin.ts'
+ * if (tokenProblem('RHEOSTAT_ADMIN_TOKEN', 'short') === null) throw new Error('too short')
+ * if (tokenProblem('RHEOSTAT_ADMIN_TOKEN', undefined) !== null) throw new Error('off is fine')
+ * ```
+ */
+export function tokenProblem(name: string, token: string | undefined): string | null {
+  if (token === undefined || token === '') return null
+  if (token.length < MIN_TOKEN_LENGTH) {
+    return `${name} is ${token.length} characters long; it needs at least ${MIN_TOKEN_LENGTH} ` +
+      '(e.g. `openssl rand -base64 32`)'
+  }
+  if (/\s/.test(token)) return `${name} contains white space, which a bearer token cannot carry`
+  return null
+}
+
+/**
  * Creates the admin app. Its routes carry the prefix, so it mounts at the root of the edge app.
  *
  * @param options Token, prefix, route sections, health details.
@@ -62,13 +97,13 @@ export const DEFAULT_ADMIN_PREFIX = '/__rheostat'
  * ```ts
  * import { createAdminApp } from './admin.ts'
  * const admin = createAdminApp({
- *   token: 'secret',
+ *   token: 'an-admin-token-of-32-characters-',
  *   sections: [(app) => app.get('/api/ping', (c) => c.json({ pong: true }))],
  * })
  * const anonymous = await admin.request('http://edge/__rheostat/api/ping')
  * if (anonymous.status !== 401) throw new Error('needs the token')
  * const res = await admin.request('http://edge/__rheostat/api/ping', {
- *   headers: { authorization: 'Bearer secret' },
+ *   headers: { authorization: 'Bearer an-admin-token-of-32-characters-' },
  * })
  * if (res.status !== 200) throw new Error('the token opens it')
  * ```
@@ -76,13 +111,22 @@ export const DEFAULT_ADMIN_PREFIX = '/__rheostat'
 export function createAdminApp(options: AdminOptions): Hono {
   const {
     token,
+    readToken,
     prefix = DEFAULT_ADMIN_PREFIX,
     sections = [],
     publicSections = [],
     health,
     problemTypeBase = DEFAULT_PROBLEM_TYPE_BASE,
   } = options
+  for (
+    const [name, value] of [['RHEOSTAT_ADMIN_TOKEN', token], ['RHEOSTAT_READ_TOKEN', readToken]]
+  ) {
+    const problem = tokenProblem(name as string, value)
+    if (problem !== null) throw new RangeError(problem)
+  }
   const enabled = typeof token === 'string' && token !== ''
+  const reader = typeof readToken === 'string' && readToken !== '' ? readToken : undefined
+  const readOnly = new Set(READ_ONLY_PATHS.map((path) => prefix + path))
   // Not strict: `{prefix}/` and `{prefix}` are the same page.
   const app = new Hono({ strict: false }).basePath(prefix)
 
@@ -95,7 +139,23 @@ export function createAdminApp(options: AdminOptions): Hono {
   if (enabled) {
     for (const section of publicSections) section(app)
     app.use('*', async function bearerAuth(c, next) {
-      if (!(await tokenMatches(bearerOf(c), token))) {
+      const presented = bearerOf(c)
+      const reading = reader !== undefined &&
+        (c.req.method === 'GET' || c.req.method === 'HEAD') && readOnly.has(c.req.path)
+      // Both comparisons run whatever the first gives, so timing tells nothing about which failed.
+      const [admin, read] = await Promise.all([
+        tokenMatches(presented, token),
+        reader === undefined ? false : tokenMatches(presented, reader),
+      ])
+      if (!admin && !(read && reading)) {
+        if (read) {
+          return problemResponse({
+            type: `${problemTypeBase}forbidden`,
+            title: 'Forbidden',
+            status: 403,
+            detail: 'The read-only token opens GET metrics, api/stats and api/events only',
+          })
+        }
         return problemResponse(
           {
             type: `${problemTypeBase}unauthorized`,

@@ -60,9 +60,10 @@ export const INVALID_UPLOAD_TYPE = `${DEFAULT_PROBLEM_TYPE_BASE}invalid-config`
  * const deployed = { routes: [{ id: 'api', match: { path: '/*' }, origin: 'https://o.example' }] }
  * const governor = createGovernor({ engine: 'ts', config: deployed })
  * const live = createLiveConfig({ governor, deployed, store: new MemoryConfigStore() })
- * const admin = createAdminApp({ token: 't', sections: [configSection({ live })] })
+ * const token = 'an-admin-token-of-32-characters-'
+ * const admin = createAdminApp({ token, sections: [configSection({ live })] })
  * const res = await admin.request('http://edge/__rheostat/api/config', {
- *   headers: { authorization: 'Bearer t' },
+ *   headers: { authorization: `Bearer ${token}` },
  * })
  * if ((await res.json()).version !== 0) throw new Error('version 0 is the deployed config')
  * ```
@@ -90,9 +91,7 @@ export function configSection(deps: ConfigSectionDeps): AdminSection {
       503,
       'config-store-unavailable',
       'Config store unavailable',
-      `The config store did not answer (${
-        error instanceof Error ? error.message : String(error)
-      }); nothing was changed`,
+      `The config store did not answer (${redacted(error)}); nothing was changed`,
     )
   const conflict = (expected: number, current: number) =>
     problem(
@@ -192,7 +191,13 @@ export function configSection(deps: ConfigSectionDeps): AdminSection {
       }
       // The merge is against the store's newest version, and stored only if that is still the
       // newest: two patches at once cannot silently undo each other.
-      return upload(c, mergePatch(current.config, body.value), current.version)
+      let merged: unknown
+      try {
+        merged = mergePatch(current.config, body.value)
+      } catch (error) {
+        return invalid([{ path: '', message: (error as Error).message }])
+      }
+      return upload(c, merged, current.version)
     })
 
     app.get('/api/config/history', async (c) => {
@@ -280,12 +285,34 @@ function isObject(value: unknown): value is Record<string, unknown> {
  * if (JSON.stringify(merged) !== '{"a":1,"b":{"d":3,"e":4}}') throw new Error('merged')
  * ```
  */
-export function mergePatch(target: unknown, patch: unknown): unknown {
+export function mergePatch(target: unknown, patch: unknown, depth = 0): unknown {
   if (!isObject(patch)) return patch
-  const out: Record<string, unknown> = isObject(target) ? { ...target } : {}
+  if (depth >= MAX_PATCH_DEPTH) {
+    throw new RangeError(`A config patch nests deeper than ${MAX_PATCH_DEPTH} levels`)
+  }
+  const out: Record<string, unknown> = {}
+  if (isObject(target)) { for (const key of Object.keys(target)) define(out, key, target[key]) }
   for (const [key, value] of Object.entries(patch)) {
     if (value === null) delete out[key]
-    else out[key] = mergePatch(out[key], value)
+    else define(out, key, mergePatch(out[key], value, depth + 1))
   }
   return out
+}
+
+// A store error's message without anything that looks like a credential, as the syncer reports it.
+function redacted(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error)
+  return message.replace(/(Bearer\s+|token=)[^\s&"']+/gi, '$1[redacted]').slice(0, 300)
+}
+
+/**
+ * Deepest a config patch may nest: a config is at most 5 levels deep, and an unbounded merge of a
+ * 1 MiB body of brackets would recurse past the stack.
+ */
+export const MAX_PATCH_DEPTH = 32
+
+// An own data property even for "__proto__": assignment would set the object's prototype, and the
+// object validated would differ from the JSON stored. As an own key, validation refuses it.
+function define(out: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true })
 }

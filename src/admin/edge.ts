@@ -11,7 +11,7 @@ import type { GovernorConfig } from '../config/schema.ts'
 import type { Clock, Governor } from '../governor/governor.ts'
 import { isolateLister, type LiveConfig } from '../governor/live-config.ts'
 import type { Syncer } from '../governor/sync.ts'
-import { createAdminApp } from './admin.ts'
+import { createAdminApp, tokenProblem } from './admin.ts'
 import { configSection } from './config-api.ts'
 import { dashboardSection } from './dashboard/index.ts'
 import { observabilitySection } from './observability.ts'
@@ -20,6 +20,8 @@ import { observabilitySection } from './observability.ts'
 export interface EdgeAdminOptions {
   /** `RHEOSTAT_ADMIN_TOKEN`; undefined or empty turns the admin API off. */
   token: string | undefined
+  /** `RHEOSTAT_READ_TOKEN`: opens metrics, stats and events only. @default none */
+  readToken?: string | undefined
   /** The deployed config: its `admin` fields. */
   config: GovernorConfig
   governor: Governor
@@ -55,6 +57,7 @@ export function createEdgeAdmin(options: EdgeAdminOptions): Hono {
   const { config, governor, sync, live, clock } = options
   return createAdminApp({
     token: options.token,
+    readToken: options.readToken,
     prefix: config.admin.prefix,
     publicSections: [dashboardSection()],
     health: () => ({ sync: sync.status().degraded ? 'degraded' : 'ok' }),
@@ -70,4 +73,50 @@ export function createEdgeAdmin(options: EdgeAdminOptions): Hono {
       configSection({ live, clock }),
     ],
   })
+}
+
+/**
+ * The origins an upload may point at, from `RHEOSTAT_ORIGINS`: a comma- or space-separated list
+ * of origins ("https://api.example.com, http://127.0.0.1:9000"). Undefined when unset: the
+ * deployed config's origins then.
+ *
+ * @example Usage
+ * ```ts
+ * import { originsFromEnv } from './edge.ts'
+ * const list = originsFromEnv('https://a.example, http://127.0.0.1:9000')
+ * if (list?.length !== 2) throw new Error('two origins')
+ * ```
+ */
+export function originsFromEnv(text: string | undefined): string[] | undefined {
+  if (text === undefined || text.trim() === '') return undefined
+  return text.split(/[\s,]+/).filter((item) => item !== '')
+}
+
+/**
+ * What is wrong with the admin secrets, as config problems (path: the variable's name).
+ *
+ * @example Usage
+ * ```ts
+ * import { secretProblems } from './edge.ts'
+ * if (secretProblems('short', undefined).length !== 1) throw new Error('refused')
+ * ```
+ */
+export function secretProblems(
+  token: string | undefined,
+  readToken: string | undefined,
+): { path: string; message: string }[] {
+  const out: { path: string; message: string }[] = []
+  for (
+    const [name, value] of [['RHEOSTAT_ADMIN_TOKEN', token], ['RHEOSTAT_READ_TOKEN', readToken]]
+  ) {
+    const problem = tokenProblem(name as string, value)
+    if (problem !== null) out.push({ path: name as string, message: problem })
+  }
+  if (readToken && token && readToken === token) {
+    out.push({
+      path: 'RHEOSTAT_READ_TOKEN',
+      message: 'RHEOSTAT_READ_TOKEN equals RHEOSTAT_ADMIN_TOKEN: a read-only token must differ',
+    })
+  }
+  return out
 }

@@ -42,6 +42,13 @@ export interface EventStreamOptions {
    * @default 15000
    */
   heartbeatMs?: number | undefined
+  /**
+   * A stream whose last frame has gone unread this long is closed and its slot released, ms: a
+   * runtime that never calls the stream's `cancel` (a dropped HEAD body, a lost disconnect) would
+   * otherwise hold the slot for the isolate's life.
+   * @default 60000
+   */
+  maxUnreadMs?: number | undefined
 }
 
 /** A decision event's data. */
@@ -78,6 +85,10 @@ class Subscriber {
   closed = false
   statsDue = true
   heartbeatDue = false
+  /** Inside `pull`, waiting for something to send: the reader is keeping up. */
+  pulling = false
+  /** When the last frame was handed to the reader, ms (wall clock: timers are wall-clock too). */
+  sentAt = Date.now()
   private second = NaN
   private budget = 0
   private readonly hub: EventHub
@@ -140,6 +151,7 @@ export class EventHub {
   readonly maxQueue: number
   readonly statsIntervalMs: number
   readonly heartbeatMs: number
+  readonly maxUnreadMs: number
   dropped = 0
   sampledOut = 0
   private readonly governor: Governor
@@ -153,6 +165,7 @@ export class EventHub {
     this.maxQueue = options.maxQueue ?? 256
     this.statsIntervalMs = options.statsIntervalMs ?? 1000
     this.heartbeatMs = options.heartbeatMs ?? 15000
+    this.maxUnreadMs = options.maxUnreadMs ?? 60000
   }
 
   /** Subscribers now, events dropped for slow ones, decisions sampled out. */
@@ -173,7 +186,7 @@ export class EventHub {
   stream(stats: () => Promise<unknown>): Response | null {
     if (this.subscribers.size >= this.maxSubscribers) return null
     const sub = new Subscriber(this)
-    const { statsIntervalMs, heartbeatMs } = this
+    const { statsIntervalMs, heartbeatMs, maxUnreadMs } = this
     this.add(sub)
     const timers: ReturnType<typeof setTimeout>[] = []
     const every = (ms: number, fn: () => void) => {
@@ -202,31 +215,44 @@ export class EventHub {
         // Armed here, inside the request that opened the stream.
         every(statsIntervalMs, () => (sub.statsDue = true))
         every(heartbeatMs, () => (sub.heartbeatDue = true))
+        every(Math.min(maxUnreadMs, 1000), () => {
+          if (!sub.pulling && Date.now() - sub.sentAt > maxUnreadMs) close()
+        })
       },
       async pull(controller) {
-        for (;;) {
-          if (sub.closed) {
-            controller.close()
-            return
+        sub.pulling = true
+        try {
+          for (;;) {
+            if (sub.closed) {
+              controller.close()
+              return
+            }
+            let text = ''
+            if (sub.statsDue) {
+              sub.statsDue = false
+              text += sseFrame('stats', await stats())
+            }
+            if (sub.queue.length > 0) {
+              text += sub.queue.join('')
+              sub.queue.length = 0
+            }
+            if (sub.heartbeatDue) {
+              sub.heartbeatDue = false
+              text += ': heartbeat\n\n'
+            }
+            if (text !== '') {
+              controller.enqueue(encoder.encode(text))
+              sub.sentAt = Date.now()
+              return
+            }
+            await new Promise<void>((resolve) => (sub.wake = resolve))
           }
-          let text = ''
-          if (sub.statsDue) {
-            sub.statsDue = false
-            text += sseFrame('stats', await stats())
-          }
-          if (sub.queue.length > 0) {
-            text += sub.queue.join('')
-            sub.queue.length = 0
-          }
-          if (sub.heartbeatDue) {
-            sub.heartbeatDue = false
-            text += ': heartbeat\n\n'
-          }
-          if (text !== '') {
-            controller.enqueue(encoder.encode(text))
-            return
-          }
-          await new Promise<void>((resolve) => (sub.wake = resolve))
+        } catch (error) {
+          // A stats document that cannot be built ends the stream, not the slot's release.
+          close()
+          controller.error(error)
+        } finally {
+          sub.pulling = false
         }
       },
       cancel: close,

@@ -75,11 +75,11 @@ export interface ObservabilityOptions extends ObservabilityDeps {
  * import { observabilitySection } from './observability.ts'
  * const governor = createGovernor({ engine: 'ts' })
  * const admin = createAdminApp({
- *   token: 'secret',
+ *   token: 'an-admin-token-of-32-characters-',
  *   sections: [observabilitySection({ governor, maxBodyBytes: 65536 })],
  * })
  * const res = await admin.request('http://edge/__rheostat/api/stats', {
- *   headers: { authorization: 'Bearer secret' },
+ *   headers: { authorization: 'Bearer an-admin-token-of-32-characters-' },
  * })
  * if ((await res.json()).routes.length !== 0) throw new Error('no routes yet')
  * ```
@@ -103,6 +103,11 @@ export function observabilitySection(deps: ObservabilityOptions): AdminSection {
     app.get('/api/events', function events(c) {
       const limit = routeLimit(c, deps)
       if (limit instanceof Response) return limit
+      // Hono answers HEAD with the GET handler and drops the body without cancelling it: a
+      // stream opened here would hold its slot for good.
+      if (c.req.raw.method === 'HEAD') {
+        return c.body(null, 200, { 'content-type': 'text/event-stream; charset=utf-8' })
+      }
       const res = hub.stream(() => collectStats(deps, { limit, events: hub.counters() }))
       if (res !== null) return res
       return problemResponse({

@@ -75,7 +75,7 @@ export interface ObservabilityDeps {
   maxBodyBytes: number
 }
 
-/** The default and highest number of routes one stats document or scrape lists. */
+/** The default number of routes one stats document or scrape lists (`?limit=` up to `maxRoutes`). */
 export const DEFAULT_ROUTE_LIMIT = 1000
 
 const NO_EVENTS: EventCounters = { subscribers: 0, dropped: 0, sampledOut: 0 }

@@ -56,6 +56,8 @@ export interface CliIo {
   fetch(request: Request): Promise<Response>
 }
 
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/
+
 const nodeIo: CliIo = {
   out: (text) => void process.stdout.write(text),
   err: (text) => void process.stderr.write(text),
@@ -262,6 +264,13 @@ function apiOf(values: { url?: string | undefined; prefix?: string | undefined }
     throw new CliError(
       2,
       "Set RHEOSTAT_ADMIN_TOKEN to the deployment's admin token (npm start prints the local one)",
+    )
+  }
+  // The token goes in a header of every request: over plain http it crosses the network readable.
+  if (base.protocol === 'http:' && !LOOPBACK.test(base.hostname)) {
+    io.err(
+      `rheostat: warning: ${base.host} is not a loopback address and --url is http: the admin ` +
+        'token travels unencrypted; use https\n',
     )
   }
   const prefix = (values.prefix ?? '/__rheostat').replace(/\/+$/, '')

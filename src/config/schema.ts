@@ -9,6 +9,7 @@
 
 import * as z from 'zod/mini'
 import { en } from 'zod/locales'
+import { parseBlock } from '../http/forwarding.ts'
 
 z.config(en())
 
@@ -24,6 +25,24 @@ export const PROFILES = {
 export type ProfileName = keyof typeof PROFILES
 
 export const PROFILE_NAMES = Object.keys(PROFILES) as ProfileName[]
+
+/**
+ * Most routes one isolate keeps. Each held route costs about 0.95 KB of engine, exchange and
+ * stats arrays and map entries (measured with 20-character ids in Node 24, both engines), up to
+ * 1.25 KB with 200-character ids. A Workers isolate has 128 MB for everything; giving the governor
+ * at most a quarter of it (32 MiB) leaves room for the code, the WASM module and the requests in
+ * flight: 32 MiB / 1.25 KB ≈ 26,800, rounded down. docs/config.md.
+ */
+export const MAX_ROUTES_BOUND = 25_000
+
+/** Most routes a config lists: each is compiled and matched in order on every request. */
+export const MAX_CONFIG_ROUTES = 1000
+
+/** Longest `match.path` pattern, characters. */
+export const MAX_PATTERN_LENGTH = 1000
+
+/** An HTTP field name: an RFC 9110 §5.1 token. */
+export const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 
 const positive = () => z.number().check(z.positive())
 const openFraction = () => z.number().check(z.gt(0), z.lt(1))
@@ -108,8 +127,26 @@ export const MatchSchema = z.strictObject({
   methods: z.optional(
     z.array(z.string().check(z.regex(/^[A-Z]+$/, 'Methods are upper-case words like "POST"'))),
   ),
-  /** A URLPattern pathname, e.g. "/api/checkout/*" or "/users/:id". */
-  path: z.string().check(z.startsWith('/', 'A path pattern starts with "/"')),
+  /**
+   * A URLPattern pathname, e.g. "/api/checkout/*" or "/users/:id", matched against the
+   * normalised path (docs/http.md "Paths"). Regular-expression groups (`(…)`) are refused: a
+   * pattern is matched on every request, and a user-written regex could backtrack for seconds.
+   */
+  path: z.string().check(
+    z.startsWith('/', 'A path pattern starts with "/"'),
+    z.maxLength(MAX_PATTERN_LENGTH),
+    z.refine(
+      (path) => !/[()]/.test(path),
+      'A path pattern cannot hold a regular-expression group "(…)": use a named group like ' +
+        '":id" or a wildcard "*"',
+    ),
+  ),
+  /**
+   * Lets paths holding an encoded "/" or "\\" (`%2F`, `%5C`) through on this route; otherwise they
+   * answer 400 problem, since an origin that decodes them sees other segments than the route did.
+   * @default false
+   */
+  allowEncodedSlashes: z.optional(z.boolean()),
 })
 
 export const RouteSchema = z.strictObject({
@@ -130,6 +167,23 @@ export const SyncSchema = z.strictObject({
   store: z._default(z.enum(['memory', 'durable-object', 'upstash']), 'memory'),
   /** Least time between two exchanges of one isolate, ms. @default 250 */
   intervalMs: z._default(z.number().check(z.gte(10), z.lte(60000)), 250),
+  /**
+   * An isolate exchanges once it has completed this many requests since its last exchange (all
+   * routes together), so routine exchanges cost at most 1,000 / samplesPerExchange store
+   * operations per 1,000 requests, whatever the number of isolates. docs/sync.md. @default 200
+   */
+  samplesPerExchange: z._default(z.number().check(z.int(), z.gte(1), z.lte(1000000)), 200),
+  /**
+   * Fewest new samples of a route that can be news (a mode change, or errors or latency far from
+   * what the store last said): the isolate then exchanges early. Doubles after each early
+   * exchange until a routine one. docs/sync.md. @default 8
+   */
+  newsSamples: z._default(z.number().check(z.int(), z.gte(1), z.lte(1000000)), 8),
+  /**
+   * An isolate that served anything exchanges at least this often, whatever it has to say: the
+   * isolate registry and config versions ride on it. An idle isolate never exchanges. @default 600000
+   */
+  heartbeatMs: z._default(z.number().check(z.gte(1000), z.lte(600000)), 600000),
   /** An exchange slower than this counts as failed, ms. @default 1000 */
   timeoutMs: z._default(z.number().check(z.gte(1), z.lte(60000)), 1000),
   /** While the store fails: decide from local state, or shed all but the top class. @default "local" */
@@ -144,6 +198,10 @@ export const AdminSchema = z.strictObject({
       z.regex(
         /^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/,
         'An admin prefix is a path like "/__rheostat": a leading "/", no trailing "/", no wildcards',
+      ),
+      z.refine(
+        (prefix) => !prefix.split('/').some((segment) => segment === '.' || segment === '..'),
+        'An admin prefix has no "." or ".." segment: no normalised path could reach it',
       ),
     ),
     '/__rheostat',
@@ -165,8 +223,11 @@ export const DecisionLogSchema = z.strictObject({
 
 /** Sets a request's priority from a header. The first rule that matches wins. */
 export const PriorityRuleSchema = z.strictObject({
-  /** Header name, case-insensitive. */
-  header: z.string().check(z.minLength(1)),
+  /** Header name, case-insensitive: an HTTP token (letters, digits, ``!#$%&'*+-.^_`|~``). */
+  header: z.string().check(
+    z.regex(HEADER_NAME, "A header name is an HTTP token: letters, digits and !#$%&'*+-.^_`|~"),
+    z.maxLength(256),
+  ),
   /** Exact value to match; absent means "header present". */
   equals: z.optional(z.string()),
   priority: z.string().check(z.minLength(1)),
@@ -257,21 +318,40 @@ export const GovernorConfigSchema = z.strictObject({
     z.array(z.string().check(z.minLength(1))).check(z.minLength(1), z.maxLength(8)),
     [...DEFAULT_PRIORITIES],
   ),
-  /** Most routes one isolate keeps; the least recently used is evicted. @default 10000 */
-  maxRoutes: z._default(z.number().check(z.int(), z.gte(1), z.lte(1000000)), 10000),
+  /**
+   * Most routes one isolate keeps; the least recently used is evicted. At most 25000, what fits a
+   * Workers isolate's memory (MAX_ROUTES_BOUND). @default 10000
+   */
+  maxRoutes: z._default(z.number().check(z.int(), z.gte(1), z.lte(MAX_ROUTES_BOUND)), 10000),
   /** Options of every route that does not set its own, including routes not configured. */
   defaults: z._default(RouteOptionsSchema, {}),
-  routes: z._default(z.array(RouteSchema), []),
+  routes: z._default(z.array(RouteSchema).check(z.maxLength(MAX_CONFIG_ROUTES)), []),
   physics: z._default(PhysicsSchema, {}),
   sync: z._default(SyncSchema, {
     store: 'memory',
     intervalMs: 250,
+    samplesPerExchange: 200,
+    newsSamples: 8,
+    heartbeatMs: 600000,
     timeoutMs: 1000,
     onStoreFailure: 'local',
   }),
   priorityRules: z._default(z.array(PriorityRuleSchema), []),
   admin: z._default(AdminSchema, { prefix: '/__rheostat', maxBodyBytes: 65536 }),
   decisionLog: z._default(DecisionLogSchema, { enabled: false, maxDecisionsPerS: 1 }),
+  /**
+   * Proxies in front of the edge whose forwarding fields (X-Forwarded-For, Forwarded, X-Real-IP …)
+   * the proxy passes on: IP addresses or CIDR blocks. From any other peer those fields are
+   * dropped and X-Forwarded-For is the peer's address alone (docs/http.md). @default []
+   */
+  trustedProxies: z._default(
+    z.array(
+      z.string().check(
+        z.refine((text) => parseBlock(text) !== null, 'Expected an IP address or a CIDR block'),
+      ),
+    ).check(z.maxLength(256)),
+    [],
+  ),
   /** Requests that match no route: forwarded ungoverned, or answered 404. @default "pass" */
   unmatched: z._default(z.enum(['pass', 'reject']), 'pass'),
 }).check(

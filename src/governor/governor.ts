@@ -24,12 +24,15 @@ import {
 import { physicsFor, type ResolvedProfile, resolveProfile } from './physics-params.ts'
 import { withTimeout } from './timeout.ts'
 import { Recorder, type RouteCounters } from './recorder.ts'
+import { ticketBoundMs, TicketLedger } from './tickets.ts'
 import {
+  type Counts,
   type ExchangeResult,
   HISTOGRAM_BUCKETS,
   histogramBucket,
   type RouteDelta,
   type TelemetryStore,
+  WINDOW_S,
   zeroCounts,
 } from '../store/types.ts'
 
@@ -72,6 +75,8 @@ export interface Ticket {
   readonly startMs: number
   /** @internal */ readonly slot: number
   /** @internal */ readonly generation: number
+  /** @internal The admission epoch (src/governor/tickets.ts); NaN for a lease's ticket. */
+  epoch: number
   /** @internal */ done: boolean
 }
 
@@ -262,6 +267,18 @@ export class LeaseExpiredError extends Error {
   }
 }
 
+/** Why a route's pending samples are worth an exchange (`Governor.exchangeNews`). */
+export interface ExchangeNews {
+  route: string
+  reason: 'mode' | 'errors' | 'latency' | 'probes'
+  /** Requests this isolate decided on the route since its last exchange. */
+  requests: number
+  /** Requests per second on the route, all isolates, in the window last heard; 0 if none. */
+  heardPerS: number
+  /** True when the news is that things got worse (more errors, slower, a more defensive mode). */
+  worse: boolean
+}
+
 /** The governor. Create it with `createGovernor`. */
 export interface Governor {
   readonly config: GovernorConfig
@@ -323,6 +340,16 @@ export interface Governor {
   returnDeltas(deltas: RouteDelta[]): void
   /** Folds the other isolates' new samples from a store's answer into the engine. */
   applyExchange(result: ExchangeResult): void
+  /** Completed requests counted since the last `takeDeltas`, all routes together. */
+  pendingSamples(): number
+  /**
+   * The first route whose pending samples are news to the other isolates (docs/sync.md, "When an
+   * isolate talks"): at least `minSamples` of them, and their error rate departs from the window
+   * last heard beyond chance, or (with at least `latencySamples`, default `minSamples`) the
+   * route's mode changed since the last exchange or their mean latency is off by a factor of 2.
+   * Null when no route has news.
+   */
+  exchangeNews(minSamples: number, latencySamples?: number): ExchangeNews | null
   /**
    * While true and `sync.onStoreFailure` is "closed", every class but the most important is shed
    * with reason `store-unavailable`. The syncer sets it.
@@ -420,7 +447,7 @@ class GovernorImpl implements Governor {
   private readonly scheduler: Scheduler | undefined
   private readonly maxSlots: number
   private readonly classIndex = new Map<string, number>()
-  private readonly configured = new Map<string, RouteOptions>()
+  private readonly configured = new Map<string, RouteOptions & { timeoutMs?: number | undefined }>()
   private readonly paramSets = new Map<string, number>()
   // Per parameter set: R_base and the sum of the weights, to turn the cached R into the excess.
   private readonly excessScale: { base: number; sum: number }[] = []
@@ -449,6 +476,8 @@ class GovernorImpl implements Governor {
   private readonly seenTransitions: Float64Array
   // Slots freed by reconfigure(), taken before growing `used` or evicting.
   private readonly freeSlots: number[] = []
+  // Open tickets per slot and epoch: a ticket never completed gives its slot back (H1).
+  private readonly tickets: TicketLedger
 
   constructor(options: GovernorOptions) {
     this.config = parseConfig(options.config ?? {})
@@ -476,12 +505,14 @@ class GovernorImpl implements Governor {
     this.recorder = new Recorder(this.maxSlots, this.config.priorities.length)
     this.seenMode = new Uint8Array(this.maxSlots)
     this.seenTransitions = new Float64Array(this.maxSlots)
+    this.tickets = new TicketLedger(this.maxSlots)
   }
 
   admit(route: string, options?: AdmitOptions): Decision {
     const now = this.now()
     if (now >= this.nextLeaseExpiry) this.expireLeases(now)
     const slot = this.slotFor(route, options?.profile, now)
+    if (now >= (this.tickets.nextAt[slot] as number)) this.expireTickets(slot, now)
     const info = this.info[slot] as RouteInfo
     const cls = this.classOf(info, options?.priority)
     if (this.storeDegraded && cls > 0 && this.config.sync.onStoreFailure === 'closed') {
@@ -517,6 +548,7 @@ class GovernorImpl implements Governor {
           startMs: now,
           slot,
           generation: this.generation[slot] as number,
+          epoch: this.tickets.take(slot),
           done: false,
         }
         : null,
@@ -528,6 +560,9 @@ class GovernorImpl implements Governor {
     if (now >= this.nextLeaseExpiry) this.expireLeases(now)
     if (ticket.done || this.generation[ticket.slot] !== ticket.generation) return false
     ticket.done = true
+    if (now >= (this.tickets.nextAt[ticket.slot] as number)) this.expireTickets(ticket.slot, now)
+    // An expired ticket's slot was given back already, and its sample would be stale.
+    if (!this.tickets.close(ticket.slot, ticket.epoch)) return false
     const latencyMs = outcome?.latencyMs ?? now - ticket.startMs
     const kind = outcomeKind(outcome)
     const retry = outcome?.retryAfterS
@@ -547,6 +582,7 @@ class GovernorImpl implements Governor {
   cancel(ticket: Ticket): boolean {
     if (ticket.done || this.generation[ticket.slot] !== ticket.generation) return false
     ticket.done = true
+    if (!this.tickets.close(ticket.slot, ticket.epoch)) return false
     this.engine.complete(ticket.slot, NaN, NaN, NaN, this.now(), 0)
     return true
   }
@@ -642,6 +678,9 @@ class GovernorImpl implements Governor {
     }
     const decision = this.admit(route, options)
     if (!decision.allow || decision.ticket === null) throw new TaskRefusedError(route, decision)
+    // A lease has its own expiry (heartbeats): its ticket leaves the ticket ledger.
+    this.tickets.close(slot, decision.ticket.epoch)
+    decision.ticket.epoch = NaN
     const lease = new LeaseImpl(this, ++this.leaseIds, decision.ticket, heartbeatMs, controller)
     lease.key = info.key
     lease.requiresLease = info.profile.requiresLease
@@ -717,6 +756,7 @@ class GovernorImpl implements Governor {
     const info = this.info[slot] as RouteInfo
     const e = this.engine
     const now = this.now()
+    if (now >= (this.tickets.nextAt[slot] as number)) this.expireTickets(slot, now)
     e.advance(slot, now)
     if (this.watching) this.checkMode(slot, now)
     e.inspect(slot)
@@ -843,8 +883,10 @@ class GovernorImpl implements Governor {
       if (info === undefined) continue
       out.push(ex.read(slot, info.key, this.engine.readState(slot, L.S_INFLIGHT)))
       ex.markSent(slot)
+      ex.d[slot * DELTA_FIELDS + D_TOLD_MODE] = tellableMode(this.engine.readState(slot, L.S_MODE))
     }
     ex.dirtyCount = 0
+    ex.samples = 0
     return out
   }
 
@@ -855,6 +897,7 @@ class GovernorImpl implements Governor {
       const slot = this.slots.get(delta.route)
       if (slot === undefined) continue
       ex.giveBack(slot, delta)
+      ex.samples += delta.counts.latencyCount
       ex.markDirty(slot)
     }
   }
@@ -870,12 +913,86 @@ class GovernorImpl implements Governor {
       // The isolates heard from share the route's traffic: this one's share is 1/isolates.
       const isolates = Math.max(1, numberOrNaN(view.isolates) || 1)
       if (fresh !== null && fresh.count > 0) {
+        // The pool is drained over one sync interval (docs/physics.md §13). After a long silence
+        // the batch holds far more than the others complete in one interval: fold one interval's
+        // worth of the fleet's traffic, with the batch's mix of errors and latency, or the
+        // window's (the last WINDOW_S seconds) when the batch reaches further back than that,
+        // instead of replaying minutes as if they had just happened.
+        const w = view.window
+        const perInterval = (w.latencyCount * this.config.sync.intervalMs) / (WINDOW_S * 1000)
+        if (perInterval >= 1 && fresh.count > perInterval) {
+          const mix = fresh.count > w.latencyCount ? w : {
+            latencyCount: fresh.count,
+            latencySumMs: fresh.latencySumMs,
+            errors: fresh.errors,
+          }
+          fresh.count = perInterval
+          fresh.latencySumMs = (mix.latencySumMs / mix.latencyCount) * perInterval
+          fresh.errors = (mix.errors / mix.latencyCount) * perInterval
+        }
         this.engine.absorb(slot, fresh.count, fresh.latencySumMs, fresh.errors, isolates, now)
       } else {
         this.engine.absorb(slot, 0, 0, 0, isolates, now)
       }
       if (this.watching) this.checkMode(slot, now)
+      ex.heard(slot, view.window)
     }
+  }
+
+  pendingSamples(): number {
+    return this.ex?.samples ?? 0
+  }
+
+  exchangeNews(minSamples: number, latencySamples = minSamples): ExchangeNews | null {
+    const ex = this.ex
+    if (ex === undefined) return null
+    const d = ex.d
+    for (let i = 0; i < ex.dirtyCount; i++) {
+      const slot = ex.dirty[i] as number
+      const o = slot * DELTA_FIELDS
+      const n = d[o + D_LAT_COUNT] as number
+      if (!(n >= minSamples) || n < 1) continue
+      const info = this.info[slot]
+      if (info === undefined) continue
+      const requests = d[o + D_REQUESTS] as number
+      const heardPerS = (d[o + D_HEARD_REQ] as number) / WINDOW_S
+      const mode = tellableMode(this.engine.readState(slot, L.S_MODE))
+      const told = d[o + D_TOLD_MODE] as number
+      if (n >= latencySamples && mode !== (told === 0 ? TOLD_OPERATIONAL : told)) {
+        const worse = mode > (told === 0 ? TOLD_OPERATIONAL : told)
+        return { route: info.key, reason: 'mode', requests, heardPerS, worse }
+      }
+      // While the route sheds defensively (HALF_OPEN, CIRCUIT_BREAKER) its few admitted requests
+      // are the probes that decide when to reopen: every one is worth telling.
+      if (mode >= TOLD_HALF_OPEN) {
+        return { route: info.key, reason: 'probes', requests, heardPerS, worse: false }
+      }
+      const heardN = d[o + D_HEARD_COUNT] as number
+      if (!(heardN >= 1)) continue
+      // Errors: news when the local count is unlikely under the heard rate, by the Chernoff
+      // bound P <= exp(-n KL(local || heard)) < NEWS_P, and far enough from it to move the
+      // physics. One success is news to a window of nothing but failures; two failures in a
+      // hundred are not news to a window of 1%.
+      const local = (d[o + D_ERRORS] as number) / n
+      const heard = Math.min(Math.max((d[o + D_HEARD_ERRORS] as number) / heardN, 1e-3), 1 - 1e-3)
+      if (
+        Math.abs(local - heard) >= NEWS_ERROR_RATE && n * klBernoulli(local, heard) >= NEWS_NATS
+      ) {
+        return { route: info.key, reason: 'errors', requests, heardPerS, worse: local > heard }
+      }
+      if (n < latencySamples) continue
+      const latency = (d[o + D_LAT_SUM] as number) / n
+      const heardLatency = (d[o + D_HEARD_SUM] as number) / heardN
+      if (
+        heardLatency > 0 &&
+        (latency >= NEWS_LATENCY_FACTOR * heardLatency ||
+          latency * NEWS_LATENCY_FACTOR <= heardLatency)
+      ) {
+        const worse = latency > heardLatency
+        return { route: info.key, reason: 'latency', requests, heardPerS, worse }
+      }
+    }
+    return null
   }
 
   setStoreDegraded(degraded: boolean): void {
@@ -908,6 +1025,7 @@ class GovernorImpl implements Governor {
     d[o + D_LAT_SUM] = (d[o + D_LAT_SUM] as number) + latencyMs
     d[o + D_LAT_COUNT] = (d[o + D_LAT_COUNT] as number) + 1
     d[o + D_HIST + bucket] = (d[o + D_HIST + bucket] as number) + 1
+    ex.samples++
     ex.markDirty(slot)
   }
 
@@ -1098,6 +1216,7 @@ class GovernorImpl implements Governor {
       : Math.floor(this.config.priorities.length / 2)
     this.info[slot] = { key, route, profile: resolved, defaultClass }
     this.engine.initSlot(slot, paramSet, now)
+    this.tickets.reset(slot, ticketBoundMs(this.configured.get(route)?.timeoutMs), now)
     this.syncSeen(slot)
     this.slots.set(key, slot)
     this.pushFront(slot)
@@ -1160,6 +1279,12 @@ class GovernorImpl implements Governor {
     if (this.tail === NO_SLOT) this.tail = slot
   }
 
+  /** Gives back the slots of tickets that outlived their bound; the physics learns nothing. */
+  private expireTickets(slot: number, now: number): void {
+    const expired = this.tickets.advance(slot, now)
+    for (let i = 0; i < expired; i++) this.engine.complete(slot, NaN, NaN, NaN, now, 0)
+  }
+
   private expireLeases(now: number): void {
     for (const lease of [...this.activeLeases]) {
       if (lease.expiresAt <= now) this.endLease(lease, 'timeout')
@@ -1209,13 +1334,49 @@ const D_SEEN_COUNT = D_OWN_COUNT + 3
 const D_SEEN_SUM = D_OWN_COUNT + 4
 const D_SEEN_ERRORS = D_OWN_COUNT + 5
 const D_SEEN_KNOWN = D_OWN_COUNT + 6
-const DELTA_FIELDS = D_OWN_COUNT + 7
+// The route's window as last heard from the store (count, errors, latency sum), and the mode the
+// isolate was in when it last told the store (tellableMode + 1; 0 = never told).
+const D_HEARD_COUNT = D_OWN_COUNT + 7
+const D_HEARD_ERRORS = D_OWN_COUNT + 8
+const D_HEARD_SUM = D_OWN_COUNT + 9
+const D_TOLD_MODE = D_OWN_COUNT + 10
+const D_HEARD_REQ = D_OWN_COUNT + 11
+const DELTA_FIELDS = D_OWN_COUNT + 12
+
+/**
+ * News thresholds (docs/sync.md, "When an isolate talks"): a departure from the heard window that
+ * moves the physics. The error pressure ramps over tens of percent of errors and the learned
+ * latency threshold lies between 1x and 4x the baseline (docs/physics.md), so 0.1 of error rate
+ * (with the evidence of NEWS_NATS) and a factor of 2 of mean latency over `newsSamples` samples
+ * are changes the other isolates would act on; a factor of 2 is well outside the noise of eight
+ * samples' mean at the lognormal spreads the tunnel uses.
+ */
+const NEWS_ERROR_RATE = 0.1
+const NEWS_LATENCY_FACTOR = 2
+/** ln(1000): news is what the heard window makes less likely than 1 in 1,000. */
+const NEWS_NATS = Math.log(1000)
+
+/** Kullback–Leibler divergence of Bernoulli(q) from Bernoulli(p), nats; p within (0, 1). */
+function klBernoulli(q: number, p: number): number {
+  const a = q > 0 ? q * Math.log(q / p) : 0
+  const b = q < 1 ? (1 - q) * Math.log((1 - q) / (1 - p)) : 0
+  return a + b
+}
+const TOLD_OPERATIONAL = 2
+const TOLD_HALF_OPEN = 3
+
+/** A mode as the news test compares it (+1, so 0 means unknown): BOOTSTRAP counts as OPERATIONAL. */
+function tellableMode(mode: number): number {
+  return (mode === 0 ? 1 : mode) + 1
+}
 
 class ExchangeState {
   readonly d: Float64Array
   readonly dirty: Int32Array
   readonly isDirty: Uint8Array
   dirtyCount = 0
+  /** Completed requests counted since the last takeDeltas, all slots. */
+  samples = 0
 
   constructor(maxSlots: number) {
     this.d = new Float64Array(maxSlots * DELTA_FIELDS)
@@ -1246,6 +1407,20 @@ class ExchangeState {
     counts.latencyCount = d[o + D_LAT_COUNT] as number
     const histogram = Array.from(d.subarray(o + D_HIST, o + D_HIST + HISTOGRAM_BUCKETS))
     return { route, counts, histogram, inflight }
+  }
+
+  /** Records the window of the store's answer, the baseline of `exchangeNews`. */
+  heard(slot: number, window: Counts): void {
+    const d = this.d
+    const o = slot * DELTA_FIELDS
+    const n = window.latencyCount
+    if (!(n >= 0) || !Number.isFinite(n)) return
+    d[o + D_HEARD_REQ] = window.requests >= 0 && Number.isFinite(window.requests)
+      ? window.requests
+      : 0
+    d[o + D_HEARD_COUNT] = n
+    d[o + D_HEARD_ERRORS] = Number.isFinite(window.errors) ? window.errors : 0
+    d[o + D_HEARD_SUM] = Number.isFinite(window.latencySumMs) ? window.latencySumMs : 0
   }
 
   /** The pending deltas have been sent: add them to what this isolate sent, start again. */

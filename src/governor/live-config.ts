@@ -31,6 +31,14 @@ export interface LiveConfigOptions {
    * handlers rebuild their route table here). A throw is reported as the apply's problem.
    */
   onApply?: ((config: GovernorConfig, version: number) => void) | undefined
+  /**
+   * Origins (scheme, host and port, e.g. "https://api.example.com") an uploaded config's routes
+   * may point at: the deploy-time allowlist (`RHEOSTAT_ORIGINS`), so that an admin token cannot
+   * repoint traffic at a host of its holder's choosing. Empty or undefined: the origins of the
+   * deployed config.
+   * @default the deployed config's origins
+   */
+  allowedOrigins?: readonly string[] | undefined
 }
 
 /** A validation result: the config with defaults, or every problem. */
@@ -97,6 +105,12 @@ export function createLiveConfig(options: LiveConfigOptions): LiveConfig {
   let config = deployedConfig
   let rejected: number | undefined
   let error: string | null = null
+  const listed = (options.allowedOrigins ?? []).map(originOf).filter((o) => o !== null)
+  const allowed = new Set<string>(
+    listed.length > 0
+      ? listed
+      : deployedConfig.routes.map((r) => originOf(r.origin ?? '')).filter((o) => o !== null),
+  )
 
   const validate = (candidate: unknown): Validation => {
     let parsed: GovernorConfig
@@ -127,6 +141,24 @@ export function createLiveConfig(options: LiveConfigOptions): LiveConfig {
         path: 'decisionLog',
         message: 'The decision log is set up when the isolate starts: change it in ' +
           'RHEOSTAT_CONFIG and redeploy',
+      })
+    }
+    parsed.routes.forEach((route, i) => {
+      const origin = originOf(route.origin ?? '')
+      if (origin === null || !allowed.has(origin)) {
+        problems.push({
+          path: `routes.${i}.origin`,
+          message: `Origin "${origin ?? route.origin}" is not one this deployment may forward ` +
+            `to (${[...allowed].map((o) => `"${o}"`).join(', ') || 'none'}): list it in ` +
+            'RHEOSTAT_ORIGINS and redeploy',
+        })
+      }
+    })
+    if (JSON.stringify(parsed.trustedProxies) !== JSON.stringify(deployedConfig.trustedProxies)) {
+      problems.push({
+        path: 'trustedProxies',
+        message: 'Trusted proxies cannot change live: they decide whose forwarding fields an ' +
+          'origin believes; change them in RHEOSTAT_CONFIG and redeploy',
       })
     }
     problems.push(...governor.reconfigureProblems(parsed))
@@ -235,5 +267,15 @@ export function isolateLister(
     return [...others, me].sort((a, b) =>
       a.isolateId < b.isolateId ? -1 : a.isolateId > b.isolateId ? 1 : 0
     )
+  }
+}
+
+/** The origin (scheme://host:port) of a URL, or null when it is not one. */
+function originOf(url: string): string | null {
+  try {
+    const parsed = new URL(url)
+    return parsed.origin === 'null' ? null : parsed.origin
+  } catch {
+    return null
   }
 }

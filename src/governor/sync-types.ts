@@ -32,6 +32,13 @@ export interface SyncStatus {
    * worked. The isolate keeps the config it runs.
    */
   configError: string | null
+  /**
+   * Why the last exchange was sent: enough samples, news, the heartbeat, or a forced `syncNow`;
+   * null before the first.
+   */
+  lastKind: 'samples' | 'news' | 'heartbeat' | 'now' | null
+  /** True once a config poll has been sent (the first exchange always sends one). */
+  configHeard: boolean
 }
 
 /**
@@ -66,6 +73,8 @@ export function initialSyncStatus(
     lastLatencyMs: 0,
     configVersion,
     configError: null,
+    lastKind: null,
+    configHeard: false,
   }
 }
 

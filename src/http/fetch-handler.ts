@@ -18,7 +18,12 @@ import {
   type RheostatInfo,
   runAdmitted,
 } from './gate.ts'
-import { appendHeaders, DEFAULT_PROBLEM_TYPE_BASE, noRouteResponse } from './responses.ts'
+import {
+  appendHeaders,
+  DEFAULT_PROBLEM_TYPE_BASE,
+  encodedSlashResponse,
+  noRouteResponse,
+} from './responses.ts'
 
 /** Hands background work to the runtime so it outlives the response. */
 export type WaitUntil = (promise: Promise<unknown>) => void
@@ -168,6 +173,7 @@ export function withGovernor(
         route: typeof route === 'function' ? route(request) : route,
         priority: typeof priority === 'function' ? priority(request) : priority,
       })
+      if (target === 'encoded-slash') return encodedSlashResponse(problemTypeBase)
       if (target === null) {
         if (table.unmatched === 'reject') {
           return noRouteResponse(
@@ -188,7 +194,7 @@ export function withGovernor(
       await runAdmitted(pass, clock, async () => {
         response = await call()
         return answerOutcome(response)
-      })
+      }, waitUntil)
       return appendHeaders(response as Response, pass.headers())
     } finally {
       handOffSync(sync, waitUntil)

@@ -10,8 +10,9 @@
 import type { Context } from 'hono'
 import type { Clock, Decision, Governor, Ticket } from '../governor/governor.ts'
 import type { SyncHook } from '../governor/sync-types.ts'
-import { rateLimitFor, rateLimitHeaders, shedResponse } from './responses.ts'
+import { rateLimitFields, shedResponse } from './responses.ts'
 import { compileRoutes, type RouteTable } from './routes.ts'
+import { hasEncodedSeparator, normalizePath } from './path.ts'
 
 /**
  * Whether an origin status counts as a failure for the physics: any 5xx, and 429, which says the
@@ -133,8 +134,8 @@ export class Pass implements RheostatInfo {
   }
 
   /** The RateLimit fields as of now. */
-  headers(): Record<string, string> {
-    return rateLimitHeaders(rateLimitFor(this.governor, this.route, this.priority, this.decision))
+  headers(): Readonly<Record<string, string>> {
+    return rateLimitFields(this.governor, this.route, this.priority, this.decision)
   }
 }
 
@@ -148,13 +149,20 @@ export async function runAdmitted(
   pass: Pass,
   clock: Clock,
   run: () => Promise<boolean | 'cancel' | AnswerOutcome>,
+  waitUntil?: ((promise: Promise<unknown>) => void) | undefined,
 ): Promise<void> {
   const start = clock()
   let ok: boolean | 'cancel' | AnswerOutcome = false
+  // Workers tear a request's context down when the client hangs up, unless work was handed to
+  // waitUntil: the `finally` that completes the ticket would then never run (H1). Handing a
+  // promise that settles with the ticket over at admission keeps it alive until then.
+  let settle: (() => void) | undefined
+  if (waitUntil !== undefined) waitUntil(new Promise<void>((resolve) => settle = resolve))
   try {
     ok = await run()
   } finally {
     pass.finish(ok, clock() - start)
+    settle?.()
   }
 }
 
@@ -167,16 +175,20 @@ export interface Target {
 /**
  * Picks the route and priority of a request: an explicit route, else the first matching config
  * route; an explicit priority that names a known class, else the priority rules and the route's
- * own. Null when no route applies.
+ * own. Null when no route applies; `encoded-slash` when the normalised path holds an encoded `/`
+ * or `\` and the route matched (if any) does not allow it.
  */
 export function resolve(
   table: RouteTable,
   request: Request,
   target: Target,
-): { route: string; priority: string } | null {
+): { route: string; priority: string } | null | 'encoded-slash' {
   let route = target.route
   if (route === undefined) {
-    route = table.match(request.method, new URL(request.url).pathname)?.id
+    const path = normalizePath(new URL(request.url).pathname)
+    const matched = table.match(request.method, path)
+    if (hasEncodedSeparator(path) && matched?.allowEncodedSlashes !== true) return 'encoded-slash'
+    route = matched?.id
     if (route === undefined) return null
   }
   const asked = target.priority

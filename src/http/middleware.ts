@@ -19,7 +19,12 @@ import {
   type RheostatVariables,
   runAdmitted,
 } from './gate.ts'
-import { appendHeaders, DEFAULT_PROBLEM_TYPE_BASE, noRouteResponse } from './responses.ts'
+import {
+  appendHeaders,
+  DEFAULT_PROBLEM_TYPE_BASE,
+  encodedSlashResponse,
+  noRouteResponse,
+} from './responses.ts'
 
 // As Hono's own middleware do: `c.get('rheostat')` is typed in any app that imports this module,
 // whatever its Env (`RheostatVariables` says the same for apps that list their Variables).
@@ -145,6 +150,7 @@ export const governor = <E extends Env = Env>(
         route: typeof route === 'function' ? route(own) : route,
         priority: typeof priority === 'function' ? priority(own) : priority,
       })
+      if (target === 'encoded-slash') return encodedSlashResponse(problemTypeBase)
       if (target === null) {
         if (table.unmatched === 'reject') {
           return noRouteResponse(
@@ -167,7 +173,7 @@ export const governor = <E extends Env = Env>(
         // Hono turns a handler's throw into a 500 before next() returns; c.error says it threw:
         // an application error, not overload.
         return c.error === undefined ? answerOutcome(c.res) : { ok: false, status: 500 }
-      })
+      }, contextWaitUntil(c))
       const headers = pass.headers()
       for (const name in headers) c.header(name, headers[name], { append: true })
     } finally {

@@ -13,9 +13,13 @@ import { answerOutcome, contextWaitUntil, handOffSync, Pass, runAdmitted } from 
 import {
   appendHeaders,
   DEFAULT_PROBLEM_TYPE_BASE,
+  encodedSlashResponse,
   noRouteResponse,
   problemResponse,
+  unforwardableResponse,
 } from './responses.ts'
+import { FORWARDING_FIELDS, trustedPeer } from './forwarding.ts'
+import { hasEncodedSeparator, normalizePath } from './path.ts'
 import { type CompiledRoute, compileRoutes, DEFAULT_TIMEOUT_MS } from './routes.ts'
 
 /** How the proxy reaches origins: the global `fetch` fits. */
@@ -79,6 +83,12 @@ export interface ProxyAppOptions<E extends Env = Env> {
    * @default none
    */
   admin?: Hono | undefined
+  /**
+   * Told why an origin could not be reached (the client's 502 says only that it could not: the
+   * error may name the origin's internal address).
+   * @default none
+   */
+  onOriginError?: ((error: unknown) => void) | undefined
 }
 
 /**
@@ -100,9 +110,11 @@ export function cloudflareClientIp(c: Context): string | undefined {
 
 // RFC 9110 §7.6.1 names Connection, and the fields it lists, as hop-by-hop; the rest are the
 // hop-by-hop fields of RFC 2616 §13.5.1 that proxies still meet. Proxy-Connection is a
-// non-standard relic some clients send.
+// non-standard relic some clients send. Expect (RFC 9110 §10.1.1) asks the next hop for a
+// 100 (Continue) that this proxy never relays, and undici's fetch refuses to send it at all.
 const HOP_BY_HOP = [
   'connection',
+  'expect',
   'keep-alive',
   'proxy-authenticate',
   'proxy-authorization',
@@ -131,12 +143,65 @@ export function stripHopByHop(headers: Headers): void {
   const listed = headers.get('connection')
   if (listed !== null) {
     for (const token of listed.split(',')) {
-      const name = token.trim()
-      if (name !== '') headers.delete(name)
+      const name = token.trim().toLowerCase()
+      // A client's Connection cannot remove what the edge or a proxy in front of it vouches for.
+      if (name !== '' && !isProtected(name) && HEADER_TOKEN.test(name)) headers.delete(name)
     }
   }
   for (const name of HOP_BY_HOP) headers.delete(name)
 }
+
+const HEADER_TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/
+
+// Fields a Connection option may not remove: the framing of the message and the fields that say
+// who the client is (set by the edge, the platform or a trusted proxy in front).
+const PROTECTED = new Set([
+  'host',
+  'content-length',
+  'content-type',
+  'authorization',
+  ...FORWARDING_FIELDS,
+])
+
+function isProtected(name: string): boolean {
+  return PROTECTED.has(name) || name.startsWith('x-forwarded-') || name.startsWith('cf-')
+}
+
+// undici's codes for a request it refuses to send as given: the client's doing, not the origin's.
+const REFUSED_CODES = new Set([
+  'UND_ERR_NOT_SUPPORTED',
+  'UND_ERR_INVALID_ARG',
+  'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
+])
+
+/**
+ * Whether a fetch error says the runtime refused to send the request as the client gave it (a
+ * field or method it does not support), rather than that the origin could not be reached (DNS,
+ * connect, TLS, reset, timeout). Only the second is the origin's failure.
+ *
+ * @example Usage
+ * ```ts
+ * import { isRefusedRequest } from './proxy.ts'
+ * const cause = Object.assign(new Error('expect header not supported'), {
+ *   code: 'UND_ERR_NOT_SUPPORTED',
+ * })
+ * if (!isRefusedRequest(new TypeError('fetch failed', { cause }))) throw new Error('refused')
+ * if (isRefusedRequest(new TypeError('fetch failed'))) throw new Error('unreachable')
+ * ```
+ */
+export function isRefusedRequest(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 4; depth++) {
+    const code = (e as { code?: unknown }).code
+    if (typeof code === 'string' && REFUSED_CODES.has(code)) return true
+    if (e.name === 'NotSupportedError' || e.name === 'InvalidArgumentError') return true
+    e = (e as { cause?: unknown }).cause
+  }
+  return false
+}
+
+// A Host field with a path, query, fragment or userinfo character: runtimes that build
+// request.url from Host (Deno.serve, node-server) would take part of it as the path (L11).
+const BAD_HOST = /[/?#@\\\s]/
 
 /** An origin URL split for joining: `origin + pathPrefix + incoming path + query`. */
 function originPrefix(origin: string): string {
@@ -149,18 +214,24 @@ type Forwarded =
   | { kind: 'response'; response: Response }
   | { kind: 'timeout' }
   | { kind: 'unreachable'; error: unknown }
+  | { kind: 'refused' }
   | { kind: 'client-closed' }
 
 /**
  * Creates the origin proxy: a Hono app that governs and forwards every request.
  *
+ * - The path is normalised (`normalizePath`) before matching and forwarded normalised; a path
+ *   with an encoded `/` or `\` answers 400 problem unless its route allows it.
  * - A matched, admitted request goes to `route.origin` + path + query with its method, headers
- *   (hop-by-hop removed; X-Forwarded-For/-Proto/-Host set) and streamed body. The origin's
- *   response comes back as it was sent (hop-by-hop removed, RateLimit fields added), 5xx too.
- * - Latency is the time from the origin fetch to its response headers. A 5xx, a 429, a network
- *   error or a timeout completes the ticket as a failure.
- * - No response headers within the route's `timeoutMs` (10 s by default): 504 problem. Network
- *   error: 502 problem (`origin-unreachable`). Shed: 503 problem with Retry-After.
+ *   (hop-by-hop and Expect removed; client forwarding fields dropped unless the peer is one of
+ *   `trustedProxies`; X-Forwarded-For/-Proto/-Host set) and streamed body. The origin's response
+ *   comes back as it was sent (hop-by-hop removed, RateLimit fields added), 5xx too.
+ * - Latency is the time from the origin fetch to its response headers. A 5xx, a 429, an
+ *   unreachable origin or a timeout completes the ticket as a failure; a client that hung up and
+ *   a request the runtime refused to send cancel it (no sample).
+ * - No response headers within the route's `timeoutMs` (10 s by default): 504 problem. Origin not
+ *   reached: 502 problem (`origin-unreachable`, no internal address in it). Refused by the
+ *   runtime: 400 problem (`request-not-forwardable`). Shed: 503 problem with Retry-After.
  * - Unmatched requests: `unmatched: "reject"` answers 404 problem; `"pass"` goes to `fallback`,
  *   ungoverned, or answers 404 problem when there is none.
  *
@@ -193,6 +264,7 @@ export function createProxyApp<E extends Env = Env>(options: ProxyAppOptions<E>)
     fallback,
     problemTypeBase = DEFAULT_PROBLEM_TYPE_BASE,
     decodedBodies = false,
+    onOriginError,
   } = options
   const fetchOrigin: FetchLike = options.fetch ?? ((request) => fetch(request))
   const config = parseEdgeConfig(options.config ?? gov.config)
@@ -209,11 +281,13 @@ export function createProxyApp<E extends Env = Env>(options: ProxyAppOptions<E>)
   const prefixes = new Map<CompiledRoute, string>()
   for (const route of table.routes) prefixes.set(route, originPrefix(route.origin as string))
   const fallbackPrefix = typeof fallback === 'string' ? originPrefix(fallback) : undefined
+  const trusted = trustedPeer(config.trustedProxies)
 
   /** Sends the request on to the origin; never throws. */
   async function forward(
     c: Context<E>,
     url: URL,
+    path: string,
     prefix: string,
     timeoutMs: number,
   ): Promise<Forwarded> {
@@ -222,10 +296,12 @@ export function createProxyApp<E extends Env = Env>(options: ProxyAppOptions<E>)
     stripHopByHop(headers)
     headers.delete('host')
     const clientIp = getClientIp?.(c)
-    if (clientIp) {
-      const prior = incoming.headers.get('x-forwarded-for')
-      headers.set('X-Forwarded-For', prior ? `${prior}, ${clientIp}` : clientIp)
-    }
+    // What a client says about who it is counts only when it came through a proxy the config
+    // trusts; otherwise the origin hears the peer's address alone.
+    const viaTrusted = trusted(clientIp)
+    const prior = viaTrusted ? incoming.headers.get('x-forwarded-for') : null
+    if (!viaTrusted) { for (const name of FORWARDING_FIELDS) headers.delete(name) }
+    if (clientIp) headers.set('X-Forwarded-For', prior ? `${prior}, ${clientIp}` : clientIp)
     headers.set('X-Forwarded-Proto', url.protocol.slice(0, -1))
     headers.set('X-Forwarded-Host', incoming.headers.get('host') ?? url.host)
 
@@ -251,15 +327,27 @@ export function createProxyApp<E extends Env = Env>(options: ProxyAppOptions<E>)
       signal: controller.signal,
       duplex: 'half',
     }
+    let request: Request
     try {
-      const response = await fetchOrigin(new Request(prefix + url.pathname + url.search, init))
+      request = new Request(prefix + path + url.search, init)
+    } catch {
+      // The runtime will not build this request (a method fetch forbids, a used body): nothing
+      // left the edge, so the origin is not to blame.
+      clearTimeout(timer)
+      clientSignal?.removeEventListener('abort', onClientAbort)
+      return { kind: 'refused' }
+    }
+    try {
+      const response = await fetchOrigin(request)
       return { kind: 'response', response }
     } catch (error) {
       if (timedOut) return { kind: 'timeout' }
       if (clientSignal?.aborted) return { kind: 'client-closed' }
+      if (isRefusedRequest(error)) return { kind: 'refused' }
       return { kind: 'unreachable', error }
     } finally {
       clearTimeout(timer)
+      clientSignal?.removeEventListener('abort', onClientAbort)
     }
   }
 
@@ -295,14 +383,17 @@ export function createProxyApp<E extends Env = Env>(options: ProxyAppOptions<E>)
           detail: `The origin sent no response headers within ${timeoutMs} ms`,
         })
       case 'unreachable':
+        // The error's message may name the origin's internal address (Deno: "error sending
+        // request for url (…)"): it goes to the operator's hook, never to the client.
+        onOriginError?.(result.error)
         return problemResponse({
           type: `${problemTypeBase}origin-unreachable`,
           title: 'Origin unreachable',
           status: 502,
-          detail: `The origin could not be reached: ${
-            result.error instanceof Error ? result.error.message : String(result.error)
-          }`,
+          detail: 'The origin could not be reached',
         })
+      case 'refused':
+        return unforwardableResponse(problemTypeBase)
       case 'client-closed':
         // Nobody reads this: the client is gone. 499 is the status proxies log for it.
         return new Response(null, { status: 499 })
@@ -312,17 +403,25 @@ export function createProxyApp<E extends Env = Env>(options: ProxyAppOptions<E>)
   const app = new Hono<E>()
   if (options.admin !== undefined) app.route('/', options.admin as unknown as Hono<E>)
   app.all('*', async function proxy(c) {
+    const waitUntil = contextWaitUntil(c)
     try {
       const request = c.req.raw
       const url = new URL(request.url)
-      const route = table.match(request.method, url.pathname)
+      const host = request.headers.get('host')
+      if (host !== null && BAD_HOST.test(host)) return unforwardableResponse(problemTypeBase)
+      // Matched and forwarded as one spelling, so the origin serves what the route governed.
+      const path = normalizePath(url.pathname)
+      const route = table.match(request.method, path)
+      if (hasEncodedSeparator(path) && route?.allowEncodedSlashes !== true) {
+        return encodedSlashResponse(problemTypeBase)
+      }
       if (route === undefined) {
         if (table.unmatched === 'pass' && fallback !== undefined) {
           if (fallbackPrefix === undefined) {
             return await (fallback as Exclude<Fallback, string>)(request)
           }
           return reply(
-            await forward(c, url, fallbackPrefix, DEFAULT_TIMEOUT_MS),
+            await forward(c, url, path, fallbackPrefix, DEFAULT_TIMEOUT_MS),
             DEFAULT_TIMEOUT_MS,
           )
         }
@@ -338,15 +437,16 @@ export function createProxyApp<E extends Env = Env>(options: ProxyAppOptions<E>)
       if (!pass.allowed) return pass.shed()
       let result: Forwarded = { kind: 'client-closed' }
       await runAdmitted(pass, clock, async () => {
-        result = await forward(c, url, prefixes.get(route) as string, route.timeoutMs)
-        // A client that hung up says nothing about the origin: capacity back, no sample.
-        if (result.kind === 'client-closed') return 'cancel'
+        result = await forward(c, url, path, prefixes.get(route) as string, route.timeoutMs)
+        // A client that hung up, or a request the runtime would not send, says nothing about the
+        // origin: capacity back, no sample.
+        if (result.kind === 'client-closed' || result.kind === 'refused') return 'cancel'
         // The origin's status and Retry-After; a timeout or network error has none.
         return result.kind === 'response' ? answerOutcome(result.response) : false
-      })
+      }, waitUntil)
       return appendHeaders(reply(result, route.timeoutMs), pass.headers())
     } finally {
-      handOffSync(sync, contextWaitUntil(c))
+      handOffSync(sync, waitUntil)
     }
   })
   return app

@@ -166,12 +166,107 @@ export function rateLimitHeaders(state: RateLimitState): Record<string, string> 
   const name = sfString(state.policy)
   const r = Math.max(0, Math.min(100, Math.floor(state.remainingPercent)))
   const t = Math.max(0, Math.ceil(state.windowS))
-  return {
-    // `rheostat-unit` is a vendor parameter (allowed by §3.1): q counts percent of the class's
-    // requests, not requests, because the governor has no fixed quota to advertise.
-    'RateLimit-Policy': `${name};q=100;w=${RATELIMIT_WINDOW_S};rheostat-unit="percent"`,
-    'RateLimit': `${name};r=${r};t=${t}`,
+  return { 'RateLimit-Policy': policyFieldValue(name), 'RateLimit': `${name};r=${r};t=${t}` }
+}
+
+/** The `RateLimit-Policy` value of a policy whose sf-string name is `name`. */
+function policyFieldValue(name: string): string {
+  // `rheostat-unit` is a vendor parameter (allowed by §3.1): q counts percent of the class's
+  // requests, not requests, because the governor has no fixed quota to advertise.
+  return `${name};q=100;w=${RATELIMIT_WINDOW_S};rheostat-unit="percent"`
+}
+
+/** One policy's field texts, and its field objects by (t, r), built once. */
+interface PolicyFields {
+  readonly name: string
+  readonly policyValue: string
+  readonly byWindowAndShare: Map<number, Readonly<Record<string, string>>>
+}
+
+// Field objects per (route, class, r, t): an admitted request at r=100 builds no string and no
+// object (bench/proxy.bench.ts). Bounded: route ids are the config's, or whatever a middleware
+// `route` function returns, so the cache starts over past these sizes instead of growing.
+const POLICY_CACHE_LIMIT = 4096
+const FIELDS_PER_POLICY_LIMIT = 256
+const fieldsByRoute = new Map<string, Map<string, PolicyFields>>()
+let cachedPolicies = 0
+
+function policyFields(route: string, priority: string): PolicyFields {
+  let byPriority = fieldsByRoute.get(route)
+  if (byPriority === undefined) {
+    if (cachedPolicies >= POLICY_CACHE_LIMIT) {
+      fieldsByRoute.clear()
+      cachedPolicies = 0
+    }
+    byPriority = new Map()
+    fieldsByRoute.set(route, byPriority)
   }
+  let fields = byPriority.get(priority)
+  if (fields === undefined) {
+    const name = sfString(policyName(route, priority))
+    fields = {
+      name,
+      policyValue: policyFieldValue(name),
+      byWindowAndShare: new Map(),
+    }
+    byPriority.set(priority, fields)
+    cachedPolicies++
+  }
+  return fields
+}
+
+/**
+ * The RateLimit fields of one decision: `rateLimitHeaders(rateLimitFor(…))`, from a cache, so the
+ * common answers (admitted at a given share, shed with a given Retry-After) allocate nothing.
+ * The returned object is shared and frozen: read it, do not change it.
+ *
+ * @param governor The governor that decided.
+ * @param route The route id.
+ * @param priority The priority class the request was decided in.
+ * @param decision The decision.
+ * @returns Field name → value.
+ *
+ * @example Usage
+ * ```ts
+ * import { createGovernor } from '../mod.ts'
+ * import { rateLimitFields } from './responses.ts'
+ * const gov = createGovernor({ engine: 'ts', clock: () => 0 })
+ * const d = gov.admit('search', { priority: 'low' })
+ * const h = rateLimitFields(gov, 'search', 'low', d)
+ * if (h['RateLimit'] !== '"search:low";r=100;t=1') throw new Error('RateLimit')
+ * if (rateLimitFields(gov, 'search', 'low', d) !== h) throw new Error('cached')
+ * ```
+ */
+export function rateLimitFields(
+  governor: Governor,
+  route: string,
+  priority: string,
+  decision: Decision,
+): Readonly<Record<string, string>> {
+  let r: number
+  let t: number
+  if (!decision.allow) {
+    r = 0
+    t = retryAfterSeconds(decision)
+  } else {
+    const share = governor.admission(route, priority)
+    r = share >= 0 ? Math.min(100, Math.floor(share * 100)) : 100
+    t = RATELIMIT_WINDOW_S
+  }
+  r = Math.max(0, Math.min(100, r))
+  const fields = policyFields(route, priority)
+  const key = t * 101 + r
+  let headers = fields.byWindowAndShare.get(key)
+  if (headers === undefined) {
+    headers = Object.freeze({
+      'RateLimit-Policy': fields.policyValue,
+      'RateLimit': `${fields.name};r=${r};t=${t}`,
+    })
+    if (fields.byWindowAndShare.size < FIELDS_PER_POLICY_LIMIT) {
+      fields.byWindowAndShare.set(key, headers)
+    }
+  }
+  return headers
 }
 
 /** Seconds a shed client should wait: the decision's Retry-After, at least 1. */
@@ -222,7 +317,7 @@ export function shedResponse(
   }
   return problemResponse(problem, {
     'Retry-After': String(retryAfter),
-    ...rateLimitHeaders(rateLimitFor(governor, route, priority, decision)),
+    ...rateLimitFields(governor, route, priority, decision),
   })
 }
 
@@ -274,7 +369,10 @@ export function noRouteResponse(
  * }
  * ```
  */
-export function appendHeaders(response: Response, headers: Record<string, string>): Response {
+export function appendHeaders(
+  response: Response,
+  headers: Readonly<Record<string, string>>,
+): Response {
   try {
     for (const name in headers) response.headers.append(name, headers[name] as string)
     return response
@@ -283,4 +381,46 @@ export function appendHeaders(response: Response, headers: Record<string, string
     for (const name in headers) copy.headers.append(name, headers[name] as string)
     return copy
   }
+}
+
+/**
+ * The 400 problem response for a path holding an encoded `/` or `\` (`%2F`, `%5C`) that no route
+ * lets through: an origin that decodes it would see other segments than the route table did.
+ *
+ * @example Usage
+ * ```ts
+ * import { encodedSlashResponse } from './responses.ts'
+ * if (encodedSlashResponse().status !== 400) throw new Error('400')
+ * ```
+ */
+export function encodedSlashResponse(
+  problemTypeBase: string = DEFAULT_PROBLEM_TYPE_BASE,
+): Response {
+  return problemResponse({
+    type: `${problemTypeBase}encoded-slash`,
+    title: 'Encoded slash in path',
+    status: 400,
+    detail: 'The path holds an encoded "/" or "\\" (%2F or %5C), which this route does not accept',
+  })
+}
+
+/**
+ * The 400 problem response for a request the edge cannot forward as sent (a method or header its
+ * runtime's fetch refuses, a malformed Host): the client's doing, so no origin sample is taken.
+ *
+ * @example Usage
+ * ```ts
+ * import { unforwardableResponse } from './responses.ts'
+ * if (unforwardableResponse().status !== 400) throw new Error('400')
+ * ```
+ */
+export function unforwardableResponse(
+  problemTypeBase: string = DEFAULT_PROBLEM_TYPE_BASE,
+): Response {
+  return problemResponse({
+    type: `${problemTypeBase}request-not-forwardable`,
+    title: 'Request not forwardable',
+    status: 400,
+    detail: 'The edge cannot forward this request as sent (its method or header fields)',
+  })
 }

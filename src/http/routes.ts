@@ -25,6 +25,8 @@ export interface CompiledRoute {
   readonly timeoutMs: number
   /** Priority class of requests no rule overrides. */
   readonly priority: string
+  /** Whether paths with an encoded `/` or `\` (`%2F`, `%5C`) may pass on this route. */
+  readonly allowEncodedSlashes: boolean
 }
 
 /** The compiled route table and priority rules of one config. */
@@ -36,8 +38,8 @@ export interface RouteTable {
   /**
    * The first route whose methods and path pattern match.
    *
-   * @param method The request method, upper case.
-   * @param pathname The URL pathname, as `new URL(request.url).pathname` gives it.
+   * @param method The request method, upper case; HEAD matches a route that lists GET.
+   * @param pathname The normalised pathname (`normalizePath`).
    */
   match(method: string, pathname: string): CompiledRoute | undefined
   /**
@@ -115,17 +117,23 @@ export function compileRoutes(config: GovernorConfig): RouteTable {
   const routes: CompiledRoute[] = []
   const testers: ((pathname: string) => boolean)[] = []
   const priorityById = new Map<string, string>()
+  // Linear in the routes: defaultPriority() would search the list once per route.
+  const fallbackPriority = defaultPriority(config, '')
   for (const route of config.routes) {
-    priorityById.set(route.id, defaultPriority(config, route.id))
+    if (!priorityById.has(route.id)) priorityById.set(route.id, route.priority ?? fallbackPriority)
     const match = route.match
     if (match === undefined) continue
+    // A HEAD is a GET without the body (RFC 9110 §9.3.2): it is governed like one.
+    const methods = match.methods === undefined ? null : new Set(match.methods)
+    if (methods !== null && methods.has('GET')) methods.add('HEAD')
     routes.push({
       id: route.id,
-      methods: match.methods === undefined ? null : new Set(match.methods),
+      methods,
       path: match.path,
       origin: route.origin,
       timeoutMs: route.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       priority: priorityById.get(route.id) as string,
+      allowEncodedSlashes: match.allowEncodedSlashes ?? false,
     })
     testers.push(pathTester(match.path))
   }
@@ -135,7 +143,6 @@ export function compileRoutes(config: GovernorConfig): RouteTable {
     priority: rule.priority,
   }))
   const known = new Set(config.priorities)
-  const fallbackPriority = defaultPriority(config, '')
 
   return {
     routes,

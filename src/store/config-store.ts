@@ -15,8 +15,12 @@ import type { IsolateInfo } from '../governor/sync-types.ts'
 /** Uploaded versions a store keeps; older ones are dropped as new ones arrive. */
 export const CONFIG_HISTORY_LIMIT = 20
 
-/** How long an isolate counts as live after its last heartbeat, ms. */
-export const ISOLATE_TTL_MS = 30_000
+/**
+ * How long an isolate counts as live after its last heartbeat, ms: two and a half of the longest
+ * heartbeat period (`sync.heartbeatMs`, at most 10 minutes), so a live isolate never drops out
+ * between two heartbeats, one of which may fail (docs/sync.md).
+ */
+export const ISOLATE_TTL_MS = 1_500_000
 
 /** Largest isolate id a store accepts, characters. */
 export const MAX_ISOLATE_ID_LENGTH = 512

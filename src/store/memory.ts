@@ -36,16 +36,25 @@ interface RouteState {
 export interface MemoryStoreOptions {
   /** Most routes kept; the least recently exchanged is dropped beyond it. @default 10000 */
   maxRoutes?: number
+  /**
+   * The config store's current version, answered with every exchange (so isolates poll the config
+   * store only when it changed). @default none: answers 0 and `carriesConfigVersion` is false
+   */
+  configVersion?: (() => number) | undefined
 }
 
 /** A TelemetryStore in this process's memory. */
 export class MemoryStore implements TelemetryStore {
   readonly kind = 'memory' as const
   private readonly routes = new Map<string, RouteState>()
+  readonly carriesConfigVersion: boolean
   private readonly maxRoutes: number
+  private readonly configVersion: () => number
 
   constructor(options: MemoryStoreOptions = {}) {
     this.maxRoutes = options.maxRoutes ?? 10000
+    this.configVersion = options.configVersion ?? (() => 0)
+    this.carriesConfigVersion = options.configVersion !== undefined
   }
 
   exchange(isolateId: string, deltas: RouteDelta[], nowMs: number): Promise<ExchangeResult> {
@@ -68,7 +77,7 @@ export class MemoryStore implements TelemetryStore {
       state.gauges.set(isolateId, { inflight: delta.inflight, atMs: nowMs })
       views.push(this.view(delta.route, state, nowMs))
     }
-    return Promise.resolve({ routes: views, configVersion: 0 })
+    return Promise.resolve({ routes: views, configVersion: this.configVersion() })
   }
 
   acquireLease(

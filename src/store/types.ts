@@ -2,9 +2,10 @@
  * The `TelemetryStore` contract: how isolates share what they see. A store aggregates; it never
  * runs physics. Protocol: docs/sync.md.
  *
- * Each isolate sends, at most once per sync interval, the deltas it saw per route since its last
- * exchange; the store adds them into cumulative totals and 1-second buckets, records the isolate's
- * in-flight gauge with a TTL, and answers with its view of every route it was sent. The isolate
+ * Each isolate sends, when it has something worth telling (docs/sync.md) and at most once per sync
+ * interval, the deltas it saw per route since its last exchange; the store adds them into
+ * cumulative totals and 1-second buckets, records the isolate's in-flight gauge with a TTL, and
+ * answers with its view of every route it was sent. The isolate
  * subtracts what it sent itself from the totals and folds the rest (the other isolates' samples)
  * into its engine, so every isolate's physics sees all the traffic.
  *
@@ -84,8 +85,13 @@ export interface RouteView {
 
 /** A store's answer to an exchange. */
 export interface ExchangeResult {
-  /** One view per route in the request, in the same order. */
+  /** One view per route in the request that the store took, in request order. */
   routes: RouteView[]
+  /**
+   * Routes whose deltas the store did not take (their part failed while others succeeded): the
+   * caller sends these again, and only these. Absent: every route was taken.
+   */
+  failed?: string[] | undefined
   /** Version of the config the store holds (0 until config uploads exist). */
   configVersion: number
 }
@@ -103,10 +109,22 @@ export interface LeaseGrant {
 export interface TelemetryStore {
   readonly kind: 'memory' | 'durable-object' | 'upstash'
   /**
+   * True when `exchange` answers the config store's current version: the syncer then polls the
+   * config store only when it differs from the isolate's, instead of with every heartbeat only.
+   */
+  readonly carriesConfigVersion?: boolean
+  /**
    * Adds an isolate's deltas and answers with the view of each route sent.
    * @param nowMs The caller's clock: buckets are keyed by it.
+   * @param signal Aborted when the caller stops waiting (the sync timeout): a store that can
+   * cancel its requests does, so slow ones do not pile up.
    */
-  exchange(isolateId: string, deltas: RouteDelta[], nowMs: number): Promise<ExchangeResult>
+  exchange(
+    isolateId: string,
+    deltas: RouteDelta[],
+    nowMs: number,
+    signal?: AbortSignal,
+  ): Promise<ExchangeResult>
   /** Grants a lease unless `maxActive` leases are already active on the route. */
   acquireLease(
     route: string,
@@ -179,4 +197,45 @@ export function cleanDelta(input: unknown): RouteDelta | null {
 
 function nonNegative(v: unknown): number {
   return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : 0
+}
+
+/**
+ * Whether a store's answer to an exchange has the shape the governor folds: an object with a
+ * `routes` array of views of routes that were sent, with finite, non-negative totals. An answer
+ * that fails this is refused before it touches any state.
+ *
+ * @param result What the store answered.
+ * @param sent The route ids of the deltas sent.
+ * @returns Why it is refused, or null when it is sound.
+ *
+ * @example Usage
+ * ```ts
+ * import { exchangeResultProblem, zeroCounts } from './types.ts'
+ * const view = { route: 'a', totals: zeroCounts(), window: zeroCounts(), histogram: [],
+ *   inflight: 0, isolates: 1, leases: 0 }
+ * if (exchangeResultProblem({ routes: [view], configVersion: 0 }, ['a']) !== null) throw new Error()
+ * if (exchangeResultProblem({ routes: [{ ...view, route: 'b' }] }, ['a']) === null) throw new Error()
+ * ```
+ */
+export function exchangeResultProblem(result: unknown, sent: readonly string[]): string | null {
+  if (typeof result !== 'object' || result === null) return 'the answer is not an object'
+  const { routes, failed } = result as { routes?: unknown; failed?: unknown }
+  if (!Array.isArray(routes)) return 'the answer has no routes array'
+  if (routes.length > sent.length) return 'the answer has more views than routes were sent'
+  if (failed !== undefined && (!Array.isArray(failed) || failed.some((r) => !sent.includes(r)))) {
+    return 'the answer lists failed routes that were not sent'
+  }
+  for (const view of routes) {
+    if (typeof view !== 'object' || view === null) return 'a view is not an object'
+    const { route, totals } = view as { route?: unknown; totals?: unknown }
+    if (typeof route !== 'string' || !sent.includes(route)) return 'a view names a route not sent'
+    if (typeof totals !== 'object' || totals === null) return `the view of "${route}" has no totals`
+    for (const field of ['latencyCount', 'latencySumMs', 'errors'] as const) {
+      const value = (totals as Record<string, unknown>)[field]
+      if (typeof value !== 'number' || !(value >= 0) || value === Infinity) {
+        return `the view of "${route}" has totals.${field} ${String(value)}`
+      }
+    }
+  }
+  return null
 }

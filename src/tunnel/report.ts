@@ -8,6 +8,7 @@
 
 import { round, type StrategyMetrics } from './metrics.ts'
 import type { Scenario } from './scenario.ts'
+import type { StoreOps } from './store-ops.ts'
 import { simulate } from './simulator.ts'
 import type { Strategy } from './strategy.ts'
 import { ideal } from './strategies/ideal.ts'
@@ -20,6 +21,8 @@ export type StrategyReport = StrategyMetrics & {
    * has none (or, live, when it was not run).
    */
   idealShare: number | null
+  /** The store operations of a strategy that shares state through a store (docs/sync.md). */
+  storeOps?: StoreOps
 }
 
 /** Options of `runScenario`. */
@@ -120,6 +123,7 @@ export async function runScenario(
       ...result.metrics,
       simulatedRequests: result.simulatedRequests,
       idealShare: null,
+      ...(result.storeOps === undefined ? {} : { storeOps: result.storeOps }),
     }
   }
   setIdealShares(out.strategies)
@@ -184,7 +188,29 @@ export function renderMarkdown(report: ScenarioReport): string {
   const facts = `seed ${report.seed} · ${report.durationS} s · ${report.isolates} isolate${
     report.isolates === 1 ? '' : 's'
   }${report.speed === undefined ? '' : ` · live at speed ${report.speed}`}`
-  return [`### ${report.name}`, '', facts, '', line(header), rule, ...rows.map(line), ''].join('\n')
+  const costs = Object.entries(report.strategies).flatMap(([name, m]) =>
+    m.storeOps === undefined ? [] : [storeOpsLine(name, m.storeOps)]
+  )
+  return [
+    `### ${report.name}`,
+    '',
+    facts,
+    '',
+    line(header),
+    rule,
+    ...rows.map(line),
+    ...(costs.length > 0 ? ['', ...costs] : []),
+    '',
+  ].join('\n')
+}
+
+/** One strategy's store cost as a sentence under the table. */
+function storeOpsLine(name: string, ops: StoreOps): string {
+  return `Store operations (${name}): ${ops.total} in all, ${
+    ops.per1kRequests.toFixed(2)
+  } per 1,000 requests, at most ${ops.peakPerSPerKey}/s on one key${
+    ops.peakKey === null ? '' : ` (${ops.peakKey})`
+  }.`
 }
 
 /** The JSON report, two-space indented, with a final newline. */

@@ -63,7 +63,7 @@ export const ScenarioSchema = z.strictObject({
   seed: z._default(z.number().check(z.int()), 1),
   durationS: positive(),
   /** Governor instances sharing state. */
-  isolates: z._default(z.number().check(z.int(), z.gte(1), z.lte(64)), 1),
+  isolates: z._default(z.number().check(z.int(), z.gte(1), z.lte(5000)), 1),
   sync: z._default(
     z.strictObject({
       /** Exchange period, ms. */

@@ -23,10 +23,11 @@
  *   2^(n−1) for the n-th retry (exponential, no jitter, Retry-After ignored: the clients that make
  *   retry storms). Retries are attempts like new requests: the strategy decides them, the origin
  *   serves them. No retry starts after the end; attempts in flight at the end are drained.
- * - **Exchanges**: with a strategy that shares state, each isolate calls `exchange` every
+ * - **Exchanges**: a strategy with a periodic `exchange` is called for each isolate every
  *   `sync.intervalMs` (isolate i first at (i + 1)/isolates of an interval, so they interleave),
- *   and the promise is awaited `sync.latencyMs` later; the strategy schedules the store and the
- *   answer at their virtual times with `schedule`.
+ *   and the promise is awaited `sync.latencyMs` later. A strategy that decides itself when to
+ *   talk (rheostat's syncer) schedules the store and the answer at their virtual times with
+ *   `schedule` and reports its store operations (src/tunnel/store-ops.ts).
  *
  * @module
  */
@@ -37,6 +38,7 @@ import { EventQueue } from './event-queue.ts'
 import { Recorder, serverCount, type StrategyMetrics, Z99 } from './metrics.ts'
 import { createRandom, type Random } from './random.ts'
 import type { ClassSpec, Scenario } from './scenario.ts'
+import type { StoreOps } from './store-ops.ts'
 import {
   type Outcome,
   STATUS_ERROR,
@@ -65,6 +67,8 @@ export interface SimulationResult {
   metrics: StrategyMetrics
   /** Attempts the strategy decided (new requests and retries): the simulator's unit of work. */
   simulatedRequests: number
+  /** The store operations of a strategy that shares state through a store; absent otherwise. */
+  storeOps?: StoreOps
 }
 
 // Event kinds.
@@ -112,12 +116,15 @@ export async function simulate(
 ): Promise<SimulationResult> {
   const sim = new Simulation(scenario, strategy, options)
   for (let pending = sim.step(); pending !== null; pending = sim.step()) await pending
-  return {
+  const result: SimulationResult = {
     strategy: strategy.name,
     seed: sim.seed,
     metrics: sim.finish(),
     simulatedRequests: sim.attempts,
   }
+  const storeOps = sim.storeOps()
+  if (storeOps !== undefined) result.storeOps = storeOps
+  return result
 }
 
 class Simulation {
@@ -310,6 +317,10 @@ class Simulation {
         }
       }
     }
+  }
+
+  storeOps(): StoreOps | undefined {
+    return this.inst.storeOps?.(this.attempts)
   }
 
   finish(): StrategyMetrics {

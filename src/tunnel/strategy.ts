@@ -8,6 +8,7 @@
 
 import type { FaultState } from './faults.ts'
 import type { ClassSpec, Scenario } from './scenario.ts'
+import type { StoreOps } from './store-ops.ts'
 
 /** What happened to an admitted request. */
 export interface Outcome {
@@ -58,6 +59,8 @@ export interface StrategyInstance {
    */
   exchange?(isolate: number, sendMs: number, latencyMs: number): Promise<void>
   probe?(nowMs: number): StrategyProbe
+  /** Store operations of the run so far, for a run of `attempts` decided attempts. */
+  storeOps?(attempts: number): StoreOps
 }
 
 /**

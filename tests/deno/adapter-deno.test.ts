@@ -37,7 +37,9 @@ const edgeConfig = (origin: string, extra: Record<string, unknown> = {}) => ({
 Deno.test('createDenoHandler() under Deno.serve forwards a governed request to a real origin', async () => {
   const origin = startOrigin()
   // The first handler of this isolate: the engine is the `.wasm` import itself.
-  const handler = createDenoHandler({ config: JSON.stringify(edgeConfig(origin.url)), env: noEnv })
+  // An exchange after every completed request: this test is about the wiring under Deno.
+  const config = edgeConfig(origin.url, { sync: { samplesPerExchange: 1 } })
+  const handler = createDenoHandler({ config: JSON.stringify(config), env: noEnv })
   const edge = Deno.serve({ hostname: '127.0.0.1', port: 0, onListen() {} }, handler.fetch)
   try {
     assert.equal(handler.governor.engineKind, 'wasm')
@@ -63,11 +65,12 @@ Deno.test('createDenoHandler() under Deno.serve forwards a governed request to a
 
 Deno.test('createDenoHandler() serves metrics and the event stream under Deno.serve with the admin token', async () => {
   const origin = startOrigin()
-  const env = (name: string) => name === 'RHEOSTAT_ADMIN_TOKEN' ? 'deno-admin' : undefined
+  const env = (name: string) =>
+    name === 'RHEOSTAT_ADMIN_TOKEN' ? 'deno-admin-0123456789abcdefghijklmnopqr' : undefined
   const handler = createDenoHandler({ config: edgeConfig(origin.url), env, wasm: module })
   const edge = Deno.serve({ hostname: '127.0.0.1', port: 0, onListen() {} }, handler.fetch)
   const base = `http://127.0.0.1:${edge.addr.port}/__rheostat`
-  const headers = { authorization: 'Bearer deno-admin' }
+  const headers = { authorization: 'Bearer deno-admin-0123456789abcdefghijklmnopqr' }
   try {
     await (await fetch(`http://127.0.0.1:${edge.addr.port}/api/items`)).body?.cancel()
     const metrics = await fetch(`${base}/metrics`, { headers })
@@ -86,6 +89,14 @@ Deno.test('createDenoHandler() serves metrics and the event stream under Deno.se
     await edge.shutdown()
     await origin.server.shutdown()
   }
+})
+
+Deno.test('createDenoHandler() refuses an admin token shorter than 32 characters, with the reason', () => {
+  const env = (name: string) => name === 'RHEOSTAT_ADMIN_TOKEN' ? 'deno-admin' : undefined
+  assert.throws(
+    () => createDenoHandler({ config: edgeConfig('http://127.0.0.1:1'), env, wasm: module }),
+    /RHEOSTAT_ADMIN_TOKEN: RHEOSTAT_ADMIN_TOKEN is 10 characters long; it needs at least 32/,
+  )
 })
 
 Deno.test('createDenoHandler() lists every config and store problem at once', () => {
@@ -263,6 +274,49 @@ Deno.test('the start task serves the proxy and the admin API, and stops cleanly 
     await child.status
     while (!(await lines.read()).done) { /* drain */ }
     await child.stderr.cancel()
+    await origin.server.shutdown()
+  }
+})
+
+Deno.test('createDenoHandler() under Deno.serve: hostile requests are forwarded clean or refused', async () => {
+  const origin = startOrigin()
+  const probe = Deno.listen({ hostname: '127.0.0.1', port: 0 })
+  const closed = `http://127.0.0.1:${(probe.addr as Deno.NetAddr).port}/internal/base`
+  probe.close()
+  const handler = createDenoHandler({
+    config: {
+      routes: [
+        { id: 'down', match: { path: '/down/*' }, origin: closed },
+        { id: 'api', match: { path: '/api/*' }, origin: origin.url },
+      ],
+    },
+    env: noEnv,
+    wasm: module,
+  })
+  const edge = Deno.serve({ hostname: '127.0.0.1', port: 0, onListen() {} }, handler.fetch)
+  const base = `http://127.0.0.1:${edge.addr.port}`
+  try {
+    // Expect with a body over 1 KiB (what curl sends) reaches the origin, as the normalised path.
+    const expect = await fetch(`${base}/api//%69tems/./x`, {
+      method: 'POST',
+      headers: { expect: '100-continue', 'x-forwarded-for': '198.51.100.1' },
+      body: new Uint8Array(2048),
+    })
+    assert.equal(expect.status, 200)
+    assert.deepEqual(await expect.json(), { path: '/api/items/x', forwardedFor: '127.0.0.1' })
+    // An encoded slash is refused before anything is forwarded.
+    const slash = await fetch(`${base}/api/a/..%2F..%2Fadmin`)
+    assert.equal(slash.status, 400)
+    assert.equal(slash.headers.get('content-type'), 'application/problem+json')
+    await slash.body?.cancel()
+    // Deno's fetch error names the URL it tried: the 502 does not.
+    const down = await fetch(`${base}/down/x`)
+    assert.equal(down.status, 502)
+    const text = await down.text()
+    assert.ok(!text.includes('127.0.0.1') && !text.includes('internal'), text)
+    assert.equal(handler.governor.snapshot('api')?.inflight, 0)
+  } finally {
+    await edge.shutdown()
     await origin.server.shutdown()
   }
 })

@@ -14,7 +14,8 @@ Deno.test('governor() admits, sheds and syncs a Hono app under Deno', async () =
     engine: 'wasm',
     wasm: wasm as unknown as WasmSource,
     clock: () => now,
-    config: { sync: { onStoreFailure: 'closed' } },
+    // An exchange after every completed request: this test is about the wiring under Deno.
+    config: { sync: { onStoreFailure: 'closed', samplesPerExchange: 1 } },
   })
   const sync = createSyncer({ governor: gov, store: new MemoryStore(), clock: () => now })
   const app = new Hono()

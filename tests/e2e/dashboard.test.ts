@@ -11,7 +11,7 @@ import { type DemoOrigin, startDemoOrigin } from '../../scripts/demo-origin.ts'
 import { launchChromium } from '../support/chromium.ts'
 import { type DevWorker, startWranglerDev } from '../support/wrangler-dev.ts'
 
-const TOKEN = 'e2e-dashboard-token'
+const TOKEN = 'e2e-dashboard-token-0123456789abcdefg'
 const OUT = resolve(import.meta.dirname, '../../test-output')
 /** Conditions are waited for, never timed: these are only ceilings for a slow machine. */
 const PATIENCE_MS = 90_000

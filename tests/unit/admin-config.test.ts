@@ -12,7 +12,7 @@ import {
 import { mergePatch } from '../../src/admin/config-api.ts'
 import { type ConfigStore, MemoryConfigStore } from '../../src/store/config-store.ts'
 
-const TOKEN = 'test-admin-token'
+const TOKEN = 'test-admin-token-0123456789abcdefghij'
 let origin: Server
 let originUrl = ''
 

@@ -27,14 +27,14 @@ describe('createAdminApp()', () => {
   })
 
   it('createAdminApp() answers 401 with WWW-Authenticate for a missing or wrong token', async () => {
-    const admin = createAdminApp({ token: 's3cret-token', sections: [ping] })
+    const admin = createAdminApp({ token: 's3cret-token-0123456789abcdefghijkl', sections: [ping] })
     for (
       const headers of [
         {} as Record<string, string>,
         { authorization: 'Bearer wrong' },
         { authorization: 'Bearer s3cret-toke' },
-        { authorization: 'Basic s3cret-token' },
-        { authorization: 's3cret-token' },
+        { authorization: 'Basic s3cret-token-0123456789abcdefghijkl' },
+        { authorization: 's3cret-token-0123456789abcdefghijkl' },
       ]
     ) {
       const res = await admin.request('http://edge/__rheostat/api/ping', { headers })
@@ -44,7 +44,7 @@ describe('createAdminApp()', () => {
       expect(await res.text()).not.toContain('s3cret')
     }
     const ok = await admin.request('http://edge/__rheostat/api/ping', {
-      headers: { authorization: 'bearer s3cret-token' },
+      headers: { authorization: 'bearer s3cret-token-0123456789abcdefghijkl' },
     })
     expect(ok.status).toBe(200)
     expect(ok.headers.get('cache-control')).toBe('no-store')
@@ -53,7 +53,7 @@ describe('createAdminApp()', () => {
 
   it('createAdminApp() serves public sections without the token and 404s unknown paths', async () => {
     const admin = createAdminApp({
-      token: 't',
+      token: 'a-token-of-at-least-32-characters-x',
       prefix: '/ops/gov',
       sections: [ping],
       publicSections: [page],
@@ -61,7 +61,7 @@ describe('createAdminApp()', () => {
     expect((await admin.request('http://edge/ops/gov/')).status).toBe(200)
     expect((await admin.request('http://edge/ops/gov/health')).status).toBe(200)
     const unknown = await admin.request('http://edge/ops/gov/nope', {
-      headers: { authorization: 'Bearer t' },
+      headers: { authorization: 'Bearer a-token-of-at-least-32-characters-x' },
     })
     expect(unknown.status).toBe(404)
   })

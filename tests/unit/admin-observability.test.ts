@@ -9,7 +9,7 @@ import { latencyQuantile } from '../../src/mod.ts'
 import { HISTOGRAM_BOUNDS_MS } from '../../src/store/types.ts'
 import { drive, ENGINES, type Rig, rig, warmUp } from '../support/harness.ts'
 
-const TOKEN = 'obs-token'
+const TOKEN = 'obs-token-0123456789abcdefghijklmnopq'
 const auth = { authorization: `Bearer ${TOKEN}` }
 
 function adminFor(r: Rig, extra: Partial<ObservabilityDeps> = {}) {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type EdgeServer, startEdgeServer } from '../support/edge-server.ts'
 
 const CLI = fileURLToPath(new URL('../../src/cli/rheostat.ts', import.meta.url))
-const TOKEN = 'cli-test-token'
+const TOKEN = 'cli-test-token-0123456789abcdefghijk'
 const dir = mkdtempSync(join(tmpdir(), 'rheostat-cli-'))
 
 interface Run {

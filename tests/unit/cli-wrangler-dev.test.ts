@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const CLI = join(root, 'src/cli/rheostat.ts')
-const TOKEN = 'e2e-admin-token'
+const TOKEN = 'e2e-admin-token-0123456789abcdefghij'
 const dir = mkdtempSync(join(tmpdir(), 'rheostat-e2e-'))
 const STARTUP_MS = 120_000
 

@@ -3,7 +3,11 @@
 import { createHash } from 'node:crypto'
 import { Redis } from '@upstash/redis'
 import { describe, expect, inject, it } from 'vitest'
-import { CONFIG_SCRIPTS, upstashConfigStore } from '../../src/store/upstash/index.ts'
+import {
+  CONFIG_SCRIPTS,
+  UpstashConfigStore,
+  upstashConfigStore,
+} from '../../src/store/upstash/index.ts'
 import { configStoreContract, sample } from '../support/config-store-contract.ts'
 
 const target = inject('upstash')
@@ -11,6 +15,22 @@ const target = inject('upstash')
 configStoreContract(
   'upstash',
   () => upstashConfigStore({ url: target.url, token: target.token, prefix: crypto.randomUUID() }),
+)
+
+// The client the docs advertise, which parses JSON replies itself (automaticDeserialization):
+// history items and registry records arrive as objects, not text (review L3).
+configStoreContract(
+  'upstash through @upstash/redis',
+  () =>
+    new UpstashConfigStore({
+      redis: new Redis({
+        url: target.url,
+        token: target.token,
+        retry: false,
+        enableTelemetry: false,
+      }),
+      prefix: crypto.randomUUID(),
+    }),
 )
 
 describe('UpstashConfigStore scripts', () => {
@@ -55,7 +75,7 @@ describe('config uploads through Upstash', () => {
       RHEOSTAT_CONFIG: JSON.stringify(deployed),
       UPSTASH_REDIS_REST_URL: target.url,
       UPSTASH_REDIS_REST_TOKEN: target.token,
-      RHEOSTAT_ADMIN_TOKEN: 'tok',
+      RHEOSTAT_ADMIN_TOKEN: 'tok-0123456789abcdefghijklmnopqrstuv',
     }
     const pending: Promise<unknown>[] = []
     const ctx = {
@@ -75,7 +95,10 @@ describe('config uploads through Upstash', () => {
     const put = await handlers[0]!.fetch(
       new Request('http://edge/__rheostat/api/config', {
         method: 'PUT',
-        headers: { authorization: 'Bearer tok', 'content-type': 'application/json' },
+        headers: {
+          authorization: 'Bearer tok-0123456789abcdefghijklmnopqrstuv',
+          'content-type': 'application/json',
+        },
         body: JSON.stringify(next),
       }),
       env,

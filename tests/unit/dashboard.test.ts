@@ -215,7 +215,10 @@ describe('assets', () => {
 })
 
 describe('dashboardSection()', () => {
-  const admin = createAdminApp({ token: 'secret', publicSections: [dashboardSection()] })
+  const admin = createAdminApp({
+    token: 'a-dashboard-token-of-32-characters',
+    publicSections: [dashboardSection()],
+  })
 
   it('serves the page without the token, under a strict policy', async () => {
     const res = await admin.request('http://edge/__rheostat/')
@@ -255,7 +258,7 @@ describe('dashboardSection()', () => {
 
   it('follows the configured prefix and stays off with the admin API', async () => {
     const custom = createAdminApp({
-      token: 'secret',
+      token: 'a-dashboard-token-of-32-characters',
       prefix: '/ops',
       publicSections: [dashboardSection()],
     })

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { MemoryStore } from '../../src/store/memory.ts'
 import { HISTOGRAM_BUCKETS, type RouteDelta, type TelemetryStore } from '../../src/store/types.ts'
 import { SCRIPTS, upstashRest, UpstashStore, upstashStore } from '../../src/store/upstash/index.ts'
+import { upstashConfigStore } from '../../src/store/upstash/config.ts'
 import { delta, storeContract } from '../support/store-contract.ts'
 import { startUpstashFront, type UpstashFront } from '../support/upstash-front.ts'
 
@@ -51,6 +52,21 @@ describe('UpstashStore over the front', () => {
     const routes = ['a', 'b', 'c', 'd'].map((r) => delta(r, 3, 25, 1, 2))
     const res = await s.exchange('iso', routes, T0 + 10)
     expect(res.routes.map((v) => v.totals.requests)).toEqual([3, 3, 3, 3])
+    expect(since(before)).toEqual([['/', ['EVALSHA']]])
+  })
+
+  it("exchange() answers the config store's version in the same request (docs/sync.md)", async () => {
+    const prefix = crypto.randomUUID()
+    const s = upstashStore({ url: front.url, token: front.token, prefix })
+    const config = upstashConfigStore({ url: front.url, token: front.token, prefix })
+    expect(s.carriesConfigVersion).toBe(true)
+    expect((await s.exchange('iso', [delta('r', 1, 10)], T0)).configVersion).toBe(0)
+    await config.put({ unmatched: 'pass' }, T0)
+    await config.put({ unmatched: 'reject' }, T0 + 1)
+    const before = front.requests.length
+    const res = await s.exchange('iso', [delta('r', 1, 10)], T0 + 2)
+    expect(res.configVersion).toBe(2)
+    expect(res.routes.map((v) => v.totals.requests)).toEqual([2])
     expect(since(before)).toEqual([['/', ['EVALSHA']]])
   })
 

@@ -1,6 +1,8 @@
 // The exchange: governors in three "isolates" (three governors with their own engines, as three
 // isolates have) share one store; a fault seen by one makes the others shed within two sync
-// intervals, and everyone recovers. Plus the syncer's failure handling.
+// intervals, and everyone recovers. When isolates talk (docs/sync.md): paid by samples, news
+// early, a fault all of them see reaches each within two of its exchanges. Plus the syncer's
+// failure handling.
 import { describe, expect, it } from 'vitest'
 import { createGovernor, type Governor, TaskRefusedError } from '../../src/adapter/node/mod.ts'
 import { createSyncer, type Syncer } from '../../src/governor/sync.ts'
@@ -42,6 +44,9 @@ interface Isolate {
   sync: Syncer
 }
 
+/** A config whose syncer exchanges after every completed request. */
+const perSample = { sync: { samplesPerExchange: 1 } }
+
 /** Flushes pending microtasks so that resolved exchanges are applied. */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0))
 
@@ -82,7 +87,9 @@ describe.each(ENGINES)('exchange on the %s engine', (engine) => {
 
   it('a fault seen only by isolate A reaches B and C through the store as signals, not as shedding; all recover', async () => {
     clock.now = 1_700_000_000_000
-    const isolates = makeIsolates(new MemoryStore())
+    // 20 samples per exchange (15 to 25): at 100 req/s per isolate, B and C talk at least every
+    // interval (250 ms), as busy isolates do; A's errors are news and go at once.
+    const isolates = makeIsolates(new MemoryStore(), 3, { sync: { samplesPerExchange: 20 } })
     await run(isolates, 20, () => ({ latencyMs: 40, ok: true }))
     for (const iso of isolates) {
       const snap = iso.gov.snapshot('checkout')!
@@ -137,19 +144,66 @@ describe.each(ENGINES)('exchange on the %s engine', (engine) => {
     expect(shedBC).toBe(0)
   })
 
-  it('at most one exchange per interval per isolate, never two at once', async () => {
+  it('exchanges are paid by samples: one per samplesPerExchange requests, none while idle, never two at once', async () => {
     clock.now = 1_700_000_000_000
     const store = new FlakyStore(new MemoryStore())
     const [iso] = makeIsolates(store, 1)
     await run([iso!], 10, () => ({ latencyMs: 40, ok: true }))
-    // 10 s at a 250 ms interval: 40 exchanges for 3,000 requests.
-    expect(store.calls).toBeGreaterThanOrEqual(39)
-    expect(store.calls).toBeLessThanOrEqual(41)
-    store.mode = 'hang'
-    clock.now += 1000
-    expect(iso!.sync.maybeSync()).not.toBeNull()
-    clock.now += 1000
+    // 3,000 healthy requests at 200 samples per exchange (±25% from one to the next): about 15
+    // exchanges where the old protocol made 40 (one per 250 ms interval), nothing was news.
+    expect(store.calls).toBeGreaterThanOrEqual(Math.floor(3000 / 250))
+    expect(store.calls).toBeLessThanOrEqual(Math.ceil(3000 / 150))
+    expect(iso!.sync.status().lastKind).toBe('samples')
+    // Idle: no traffic, no exchange, however long.
+    await iso!.sync.syncNow()
+    const calls = store.calls
+    clock.now += 3_600_000
     expect(iso!.sync.maybeSync()).toBeNull()
+    expect(store.calls).toBe(calls)
+    // One at a time: a hung store blocks the next attempt, whatever is due.
+    store.mode = 'hang'
+    expect(iso!.sync.syncNow()).not.toBeNull()
+    await run([iso!], 1, () => ({ latencyMs: 40, ok: true }))
+    expect(store.calls).toBe(calls + 1)
+  })
+
+  it('a fault all isolates see reaches every isolate within two of its exchanges; the heartbeat keeps quiet isolates heard', async () => {
+    clock.now = 1_700_000_000_000
+    const memory = new MemoryStore()
+    // Answers per isolate: what the others had reported when this isolate last heard.
+    const heard = new Map<string, number[]>()
+    const recording: TelemetryStore = Object.assign(Object.create(memory), {
+      async exchange(isolateId: string, deltas: RouteDelta[], nowMs: number) {
+        const own = deltas.reduce((a, d) => a + d.counts.errors, 0)
+        const result = await memory.exchange(isolateId, deltas, nowMs)
+        const window = result.routes[0]?.window.errors ?? 0
+        heard.get(isolateId)?.push(window - own)
+        return result
+      },
+    })
+    const isolates = makeIsolates(recording, 20)
+    for (let i = 0; i < 20; i++) heard.set(`iso-${i}`, [])
+    await run(isolates, 20, () => ({ latencyMs: 40, ok: true }))
+    const before = [...heard.values()].map((list) => list.length)
+    // 6,000 requests over 20 quiet isolates (15 req/s each): one exchange per 200 samples and no
+    // news, so far fewer than one per isolate per interval (1,600).
+    expect(before.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(6000 / 150 + 20)
+    await run(isolates, 6, () => ({ latencyMs: 40, ok: false }))
+    for (const [id, list] of heard) {
+      const after = list.slice(before[Number(id.slice(4))])
+      // Every isolate has traffic, so each tells the news within the run, and by its second
+      // exchange since the fault it has heard the others' errors.
+      expect(after.length, id).toBeGreaterThanOrEqual(1)
+      expect(Math.max(...after.slice(0, 2)), id).toBeGreaterThan(0)
+    }
+    // A quiet isolate with traffic still talks once per heartbeat (10 minutes by default).
+    const [quiet] = makeIsolates(recording, 1)
+    heard.set('iso-0', [])
+    const d = quiet!.gov.admit('checkout')
+    quiet!.gov.complete(d.ticket!, { latencyMs: 40 })
+    clock.now += 600_000
+    await quiet!.sync.maybeSync()
+    expect(quiet!.sync.status().lastKind).toBe('heartbeat')
   })
 
   it('a failing store degrades sync, loses no deltas and recovers; decisions go on locally', async () => {
@@ -169,18 +223,21 @@ describe.each(ENGINES)('exchange on the %s engine', (engine) => {
     expect(status.failures).toBeGreaterThan(0)
     expect(status.lastError).toContain('store down')
     expect(status.lastError).not.toContain('s3cret')
+    // A store that refuses is asked again after 2, 4, 8 … intervals, not every interval.
+    expect(status.failures).toBeLessThanOrEqual(4)
     store.mode = 'ok'
-    await run([iso!], 1, () => ({ latencyMs: 40, ok: true }))
+    await run([iso!], 3, () => ({ latencyMs: 40, ok: true }))
     expect(iso!.sync.status().degraded).toBe(false)
     // Every request decided reached the store exactly once or is still pending.
     await iso!.sync.syncNow()
-    expect((await memory.snapshot('checkout', clock.now)).totals.requests).toBe(300 * 5)
+    expect((await memory.snapshot('checkout', clock.now)).totals.requests).toBe(300 * 7)
   })
 
   it('a store slower than timeoutMs counts as failed and the next exchange goes ahead', async () => {
     clock.now = 1_700_000_000_000
     const store = new FlakyStore(new MemoryStore())
-    const gov = createGovernor({ engine, clock: clock.read })
+    // One sample per exchange: this test is about failures, not about when to talk.
+    const gov = createGovernor({ engine, clock: clock.read, config: perSample })
     const sync = createSyncer({ governor: gov, store, clock: clock.read, timeoutMs: 5 })
     store.mode = 'hang'
     const d = gov.admit('checkout')
@@ -190,7 +247,8 @@ describe.each(ENGINES)('exchange on the %s engine', (engine) => {
     expect(sync.status().lastError).toMatch(/timed out after 5 ms/)
     expect(sync.status().timeouts).toBe(1)
     store.mode = 'ok'
-    clock.now += 300
+    // After a failure the next attempt waits two intervals.
+    clock.now += 500
     const d2 = gov.admit('checkout')
     gov.complete(d2.ticket!, { latencyMs: 10 })
     await sync.maybeSync()
@@ -229,10 +287,12 @@ describe.each(ENGINES)('exchange on the %s engine', (engine) => {
     const gov = createGovernor({
       engine,
       clock: clock.read,
-      config: { sync: { onStoreFailure: 'closed' } },
+      config: { sync: { onStoreFailure: 'closed', samplesPerExchange: 1 } },
     })
     const sync = createSyncer({ governor: gov, store, clock: clock.read })
     store.mode = 'reject'
+    const first = gov.admit('checkout', { priority: 'critical' })
+    gov.complete(first.ticket!, { latencyMs: 10 })
     await sync.maybeSync()
     expect(gov.admit('checkout', { priority: 'low' })).toMatchObject({
       allow: false,
@@ -241,7 +301,8 @@ describe.each(ENGINES)('exchange on the %s engine', (engine) => {
     })
     expect(gov.admit('checkout', { priority: 'critical' }).allow).toBe(true)
     store.mode = 'ok'
-    clock.now += 300
+    // The retry waits two intervals after one failure.
+    clock.now += 500
     await sync.maybeSync()
     expect(gov.admit('checkout', { priority: 'low' }).allow).toBe(true)
   })

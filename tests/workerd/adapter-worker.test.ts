@@ -89,8 +89,11 @@ describe('Worker entry', () => {
   })
 
   it('fetch() governs matched requests, forwards them to the origin and shares state through the Durable Object', async () => {
-    const { text, id } = configFor(shipped.root.rheostatConfig, 'entry')
-    const envFor = { RHEOSTAT_CONFIG: text, ROUTE_STATE: env.ROUTE_STATE }
+    const { text: shippedText, id } = configFor(shipped.root.rheostatConfig, 'entry')
+    // An exchange after every request, so that the first one reaches the route's object.
+    const config = JSON.parse(shippedText)
+    config.sync = { ...config.sync, samplesPerExchange: 1 }
+    const envFor = { RHEOSTAT_CONFIG: JSON.stringify(config), ROUTE_STATE: env.ROUTE_STATE }
 
     const items = await call(envFor, '/api/items?page=2', {
       headers: { 'cf-connecting-ip': '203.0.113.7' },

@@ -7,7 +7,7 @@ import worker from '../../src/adapter/cloudflare-workers/worker.ts'
 type WorkerEnv = Parameters<typeof worker.fetch>[1]
 
 const origins = inject('demoOrigins')
-const TOKEN = 'workerd-admin-token'
+const TOKEN = 'workerd-admin-token-0123456789abcdefg'
 const auth = { authorization: `Bearer ${TOKEN}` }
 
 function envFor(): { env: WorkerEnv; route: string } {

@@ -17,7 +17,7 @@ configStoreContract(
 )
 
 const origins = inject('demoOrigins')
-const TOKEN = 'workerd-admin-token'
+const TOKEN = 'workerd-admin-token-0123456789abcdefg'
 const quiet = { error() {}, warn() {} }
 
 function deployment(tag: string) {
@@ -102,6 +102,10 @@ describe('config uploads on Workers', () => {
     const b = isolate(workerEnv)
     expect((await a.call('/api/x')).status).toBe(200)
     expect((await b.call('/api/x')).status).toBe(200)
+    // An isolate joins the registry with its heartbeat (docs/sync.md): one request is not worth
+    // an exchange, so the heartbeat is forced here.
+    await a.build().sync.syncNow()
+    await b.build().sync.syncNow()
     expect(a.build().configStore.kind).toBe('durable-object')
     const stats = await a.call('/__rheostat/api/stats', {
       headers: { authorization: `Bearer ${TOKEN}` },

@@ -96,7 +96,9 @@ describe('http in workerd', () => {
       waitUntil: (p: Promise<unknown>) => void waited.push(p),
     })
     expect(res.headers.get('RateLimit')).toBe('"worker:normal";r=100;t=1')
-    expect(waited).toHaveLength(1)
+    // The admission's keep-alive, settled once the ticket completed, and the sync.
+    expect(waited).toHaveLength(2)
+    await expect(waited[0]).resolves.toBeUndefined()
   })
 
   it('withGovernor() keeps a typed Workers handler an ExportedHandler', async () => {
@@ -121,6 +123,6 @@ describe('http in workerd', () => {
     } as unknown as ExecutionContext
     const res = await worker.fetch(new Request('https://edge.test/typed'), {} as Env, ctx)
     expect(await res.text()).toBe('/typed')
-    expect(waited).toHaveLength(1)
+    expect(waited).toHaveLength(2)
   })
 })

@@ -5,6 +5,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'c
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { MemoryStore } from '../../src/store/memory.ts'
+import { DurableObjectConfigStore } from '../../src/store/durable-object/config.ts'
 import {
   DurableObjectStore,
   type RouteStateDO,
@@ -309,5 +310,32 @@ describe('RouteStateDO', () => {
         state.storage.sql.exec("SELECT name FROM sqlite_master WHERE type = 'table'").toArray(),
     )
     expect(tables).toEqual([])
+  })
+})
+
+describe('the config version in the exchange (docs/sync.md)', () => {
+  it("DurableObjectStore with configVersion answers the config object's version, which each route's object reads at most once a second", async () => {
+    const config = new DurableObjectConfigStore(env.CONFIG_STORE)
+    const store = new DurableObjectStore(env.ROUTE_STATE, { configVersion: true })
+    expect(store.carriesConfigVersion).toBe(true)
+    const before = (await config.current())?.version ?? 0
+    const route = newRoute()
+    expect((await store.exchange('iso', [delta(route, 1, 10)], 1000)).configVersion).toBe(before)
+    await config.put({ unmatched: 'pass' }, 2000)
+    // The route's object answers from its cache within the second, then reads again.
+    const cached = await store.exchange('iso', [delta(route, 1, 10)], 2000)
+    expect(cached.configVersion).toBe(before)
+    expect(cached.routes[0]!.totals.requests).toBe(2)
+    await scheduler.wait(1001)
+    expect((await store.exchange('iso', [delta(route, 1, 10)], 3000)).configVersion).toBe(
+      before + 1,
+    )
+    // Another route's object reads it on its first exchange; without the option, 0 as before.
+    expect((await store.exchange('iso', [delta(newRoute(), 1, 10)], 3000)).configVersion).toBe(
+      before + 1,
+    )
+    const plain = new DurableObjectStore(env.ROUTE_STATE)
+    expect(plain.carriesConfigVersion).toBe(false)
+    expect((await plain.exchange('iso', [delta(newRoute(), 1, 10)], 3000)).configVersion).toBe(0)
   })
 })

@@ -50,7 +50,11 @@ describe('governors sharing the Durable Object store', () => {
     async () => {
       const clock = virtualClock()
       const route = `checkout-${crypto.randomUUID()}`
-      const all = isolates(new DurableObjectStore(env.ROUTE_STATE), clock, 3)
+      // 20 samples per exchange (15 to 25): at 100 req/s per isolate, B and C talk at least every
+      // interval (250 ms), as busy isolates do; A's errors are news and go at once.
+      const all = isolates(new DurableObjectStore(env.ROUTE_STATE), clock, 3, {
+        sync: { samplesPerExchange: 20 },
+      })
 
       /** Virtual seconds of traffic: 300 req/s round-robin over the isolates. */
       async function run(
@@ -157,8 +161,9 @@ describe('a Durable Object that throws, behind the Worker handler', () => {
       const handler = createEdgeHandler({ wasm: wasmModule })
       const envFor = {
         RHEOSTAT_CONFIG: JSON.stringify({
-          // The shortest interval the schema allows, so real time moves the exchange along.
-          sync: { store: 'durable-object', intervalMs: 10 },
+          // The shortest interval the schema allows, so real time moves the exchange along, and
+          // an exchange after every request (this test is about failures, not when to talk).
+          sync: { store: 'durable-object', intervalMs: 10, samplesPerExchange: 1 },
           routes: [{ id: route, match: { path: '/api/*' }, origin }],
         }),
         ROUTE_STATE: namespace,
@@ -185,7 +190,7 @@ describe('a Durable Object that throws, behind the Worker handler', () => {
       }
 
       await object.setFailure('Injected failure of the route object')
-      for (let i = 0; i < 4; i++) {
+      for (let i = 0; i < 8; i++) {
         const { response, body } = await request()
         expect(response.status).toBe(200)
         expect(JSON.parse(body)).toMatchObject({ ok: true, path: '/api/items' })
@@ -198,12 +203,17 @@ describe('a Durable Object that throws, behind the Worker handler', () => {
         degraded: true,
         lastError: expect.stringContaining('Injected failure of the route object'),
       })
+      // Attempts back off (2, 4 … intervals after a failure): 8 requests 11 ms apart make 3.
       expect(status().failures).toBeGreaterThanOrEqual(3)
+      expect(status().failures).toBeLessThan(8)
       expect(status().lastOkMs).toBe(0)
 
       await object.setFailure(null)
-      const { response } = await request()
-      expect(response.status).toBe(200)
+      // The next attempt comes within 80 ms (8 intervals after the third failure).
+      for (let i = 0; i < 12 && status().degraded; i++) {
+        const { response } = await request()
+        expect(response.status).toBe(200)
+      }
       expect(status().degraded).toBe(false)
       expect(status().lastOkMs).toBeGreaterThan(0)
       // The deltas held back while the object threw were delivered: nothing lost, nothing twice

@@ -8,7 +8,7 @@
  */
 
 import type { Hono } from 'hono'
-import { createEdgeAdmin } from '../../admin/edge.ts'
+import { createEdgeAdmin, originsFromEnv, secretProblems } from '../../admin/edge.ts'
 import { createLiveConfig, type LiveConfig } from '../../governor/live-config.ts'
 import { type ConfigStore, MemoryConfigStore } from '../../store/config-store.ts'
 import { watchDecisionLog } from '../../admin/events.ts'
@@ -49,8 +49,18 @@ export interface WorkerEnv {
   UPSTASH_REDIS_REST_URL?: string | undefined
   /** For `sync.store: "upstash"`. A secret: never logged or answered. */
   UPSTASH_REDIS_REST_TOKEN?: string | undefined
-  /** Turns the admin API on (docs/operations.md). A secret: never logged or answered. */
+  /**
+   * Turns the admin API on (docs/operations.md); at least 32 characters. A secret: never logged
+   * or answered.
+   */
   RHEOSTAT_ADMIN_TOKEN?: string | undefined
+  /** A read-only token for metrics, stats and events (docs/operations.md). A secret. */
+  RHEOSTAT_READ_TOKEN?: string | undefined
+  /**
+   * Origins uploaded configs may point at, comma-separated (docs/operations.md); unset: the
+   * origins of RHEOSTAT_CONFIG.
+   */
+  RHEOSTAT_ORIGINS?: string | undefined
 }
 
 /** The slice of `ExecutionContext` the handler uses. */
@@ -105,7 +115,7 @@ export interface EdgeHandler {
 /** The problem type of a config the Worker cannot apply. */
 export const INVALID_CONFIG_PROBLEM_TYPE = `${DEFAULT_PROBLEM_TYPE_BASE}invalid-config`
 
-type Key = readonly [unknown, unknown, unknown, unknown, unknown, unknown]
+type Key = readonly [unknown, unknown, unknown, unknown, unknown, unknown, unknown, unknown]
 
 /**
  * Creates the Worker's handler. One per isolate: it keeps the governor's state between requests.
@@ -137,6 +147,8 @@ export function createEdgeHandler(options: EdgeHandlerOptions = {}): EdgeHandler
       env.UPSTASH_REDIS_REST_URL,
       env.UPSTASH_REDIS_REST_TOKEN,
       env.RHEOSTAT_ADMIN_TOKEN,
+      env.RHEOSTAT_READ_TOKEN,
+      env.RHEOSTAT_ORIGINS,
     ]
     if (key !== undefined && next.every((value, i) => value === key![i])) return
     key = next
@@ -182,6 +194,8 @@ function buildFrom(
       }],
     }
   }
+  const secrets = secretProblems(env.RHEOSTAT_ADMIN_TOKEN, env.RHEOSTAT_READ_TOKEN)
+  if (secrets.length > 0) return { ok: false, problems: secrets }
   try {
     const config = parseEdgeConfigText(text)
     const store = storeFor(config, env)
@@ -194,6 +208,7 @@ function buildFrom(
       governor,
       deployed: JSON.parse(text),
       store: configStore,
+      allowedOrigins: originsFromEnv(env.RHEOSTAT_ORIGINS),
       // Called on uploads only, never while this build is being made.
       onApply(next) {
         const app = proxyFor(next)
@@ -207,6 +222,7 @@ function buildFrom(
     }
     const admin = createEdgeAdmin({
       token: env.RHEOSTAT_ADMIN_TOKEN,
+      readToken: env.RHEOSTAT_READ_TOKEN,
       config,
       governor,
       sync,
@@ -260,7 +276,11 @@ function storeFor(config: GovernorConfig, env: WorkerEnv): TelemetryStore | Conf
             'class_name = "RouteStateDO" and a migration with new_sqlite_classes to wrangler.toml',
         }]
       }
-      return new DurableObjectStore(namespace)
+      // With the config object bound, route objects answer its version with each exchange.
+      const config = env.CONFIG_STORE
+      return new DurableObjectStore(namespace, {
+        configVersion: config !== undefined && typeof config.idFromName === 'function',
+      })
     }
     case 'upstash': {
       const missing = (['UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN'] as const).filter(

@@ -24,7 +24,7 @@ import type { EngineChoice } from '../../engine/types.ts'
 import type { WasmEngineExports, WasmSource } from '../../engine/wasm/loader.ts'
 import { type Clock, createGovernor, type Governor } from '../../governor/governor.ts'
 import { createSyncer, type Syncer } from '../../governor/sync.ts'
-import { createEdgeAdmin } from '../../admin/edge.ts'
+import { createEdgeAdmin, originsFromEnv, secretProblems } from '../../admin/edge.ts'
 import { createLiveConfig, type LiveConfig } from '../../governor/live-config.ts'
 import { type ConfigStore, MemoryConfigStore } from '../../store/config-store.ts'
 import { watchDecisionLog } from '../../admin/events.ts'
@@ -104,6 +104,12 @@ export interface DenoHandlerOptions {
 /** The environment variable whose value turns the admin API on (docs/operations.md). */
 export const ADMIN_TOKEN_ENV = 'RHEOSTAT_ADMIN_TOKEN'
 
+/** The read-only token for metrics, stats and events (docs/operations.md). */
+export const READ_TOKEN_ENV = 'RHEOSTAT_READ_TOKEN'
+
+/** Origins uploaded configs may point at, comma-separated (docs/operations.md). */
+export const ORIGINS_ENV = 'RHEOSTAT_ORIGINS'
+
 /** A running handler and its parts. */
 export interface DenoHandler {
   /**
@@ -164,6 +170,7 @@ export function createDenoHandler(options: DenoHandlerOptions): DenoHandler {
     problems.push(...error.problems)
   }
   if (options.store === undefined) problems.push(...storeProblems(asked, env))
+  problems.push(...secretProblems(env(ADMIN_TOKEN_ENV), env(READ_TOKEN_ENV)))
   if (config === undefined || problems.length > 0) throw new ConfigError(problems)
   const store = options.store ?? storeFromEnv(asked, env, {
     prefix: options.upstashPrefix,
@@ -181,6 +188,7 @@ export function createDenoHandler(options: DenoHandlerOptions): DenoHandler {
     governor,
     deployed: typeof options.config === 'string' ? JSON.parse(options.config) : options.config,
     store: options.configStore ?? configStoreFrom(store, env, options.upstashPrefix),
+    allowedOrigins: originsFromEnv(env(ORIGINS_ENV)),
     onApply(next) {
       app = proxyFor(next)
     },
@@ -197,6 +205,7 @@ export function createDenoHandler(options: DenoHandlerOptions): DenoHandler {
   }
   const admin = createEdgeAdmin({
     token: env(ADMIN_TOKEN_ENV) || undefined,
+    readToken: env(READ_TOKEN_ENV) || undefined,
     config,
     governor,
     sync,

@@ -49,7 +49,8 @@ function headers(contentType: string): Record<string, string> {
  * ```ts
  * import { createAdminApp } from '../admin.ts'
  * import { dashboardSection } from './dashboard.ts'
- * const admin = createAdminApp({ token: 'secret', publicSections: [dashboardSection()] })
+ * const token = 'an-admin-token-of-32-characters-'
+ * const admin = createAdminApp({ token, publicSections: [dashboardSection()] })
  * const page = await admin.request('http://edge/__rheostat/')
  * if (!(await page.text()).includes('<title>Rheostat</title>')) throw new Error('the page')
  * ```

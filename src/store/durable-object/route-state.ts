@@ -20,7 +20,15 @@ import {
   WINDOW_S,
   zeroCounts,
 } from '../types.ts'
+import { CONFIG_OBJECT_NAME, type ConfigNamespace } from './config.ts'
 import type { RouteStateRpc } from './store.ts'
+
+/**
+ * How long a route's object answers the config version it last read from the config object, ms:
+ * however many isolates exchange, the config object hears from each route's object at most once
+ * a second (docs/sync.md, "Config versions").
+ */
+export const CONFIG_VERSION_CACHE_MS = 1000
 
 /** Longest isolate or lease id accepted, characters (the same cap `cleanDelta` puts on routes). */
 const MAX_ID_LENGTH = 512
@@ -90,6 +98,8 @@ export class RouteStateDO extends DurableObject<Env> implements RouteStateRpc {
   private schemaReady = false
   /** The alarm time set in storage; undefined until read once since the object started. */
   private alarmAtMs: number | null | undefined = undefined
+  /** The config version last read from the config object, and when (the object's clock). */
+  private configCache: { version: number; atMs: number } | undefined = undefined
 
   /**
    * Adds an isolate's deltas for this route, in order.
@@ -126,6 +136,40 @@ export class RouteStateDO extends DurableObject<Env> implements RouteStateRpc {
     )
     await this.ensureAlarm()
     return views
+  }
+
+  /**
+   * `exchange`, and the config store's current version in the same answer: read from the
+   * `CONFIG_STORE` object (`ConfigDO`) at most once per `CONFIG_VERSION_CACHE_MS`, so isolates
+   * learn of an upload without polling the config object themselves. The version is null when
+   * the Worker has no `CONFIG_STORE` binding or the config object fails (the exchange stands).
+   * @throws As `exchange`.
+   */
+  async exchangeWithConfig(
+    isolateId: string,
+    deltas: RouteDelta[],
+    nowMs: number,
+  ): Promise<{ views: RouteView[]; configVersion: number | null }> {
+    const views = await this.exchange(isolateId, deltas, nowMs)
+    return { views, configVersion: await this.configVersion() }
+  }
+
+  private async configVersion(): Promise<number | null> {
+    const namespace = (this.env as { CONFIG_STORE?: ConfigNamespace } | undefined)?.CONFIG_STORE
+    if (namespace === undefined) return null
+    // The object's own clock: the cache is about load on the config object, not about the
+    // callers' time.
+    const now = Date.now()
+    const cached = this.configCache
+    if (cached !== undefined && now - cached.atMs < CONFIG_VERSION_CACHE_MS) return cached.version
+    try {
+      const record = await namespace.get(namespace.idFromName(CONFIG_OBJECT_NAME)).current()
+      const version = record?.version ?? 0
+      this.configCache = { version, atMs: now }
+      return version
+    } catch {
+      return null
+    }
   }
 
   /**

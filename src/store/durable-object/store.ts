@@ -22,6 +22,12 @@ import {
 export interface RouteStateRpc {
   /** Adds deltas of this route, in order; answers one view per delta. */
   exchange(isolateId: string, deltas: RouteDelta[], nowMs: number): Promise<RouteView[]>
+  /** `exchange`, with the config store's current version (null when it cannot say). */
+  exchangeWithConfig(
+    isolateId: string,
+    deltas: RouteDelta[],
+    nowMs: number,
+  ): Promise<{ views: RouteView[]; configVersion: number | null }>
   acquireLease(
     leaseId: string,
     ttlMs: number,
@@ -55,18 +61,26 @@ export interface RouteStateNamespace<Id = unknown> {
  */
 export class DurableObjectStore<Id = unknown> implements TelemetryStore {
   readonly kind = 'durable-object' as const
+  readonly carriesConfigVersion: boolean
   private readonly namespace: RouteStateNamespace<Id>
 
-  /** @param namespace The Durable Object namespace binding of `RouteStateDO`. */
-  constructor(namespace: RouteStateNamespace<Id>) {
+  /**
+   * @param namespace The Durable Object namespace binding of `RouteStateDO`.
+   * @param options `configVersion: true` when the Worker binds `CONFIG_STORE` (`ConfigDO`): the
+   * first route's object then answers the config version with each exchange (docs/sync.md).
+   */
+  constructor(namespace: RouteStateNamespace<Id>, options: { configVersion?: boolean } = {}) {
     this.namespace = namespace
+    this.carriesConfigVersion = options.configVersion === true
   }
 
   /**
    * Sends each route's deltas to its object, all routes in parallel, one call per route.
-   * @returns One view per valid delta, in request order; deltas `cleanDelta` rejects are left out.
-   * @throws When any route's object fails: the exchange is then partly applied, as with any
-   * network store, and the caller keeps deciding on local state.
+   * @returns One view per valid delta of the routes whose object answered, in request order
+   * (deltas `cleanDelta` rejects are left out), and the routes whose object failed in `failed`:
+   * only those are sent again, so a healthy route's deltas are never counted twice.
+   * @throws When every route's object fails (the caller keeps deciding on local state). A Durable
+   * Object call cannot be cancelled: `signal` is not used.
    */
   async exchange(isolateId: string, deltas: RouteDelta[], nowMs: number): Promise<ExchangeResult> {
     const byRoute = new Map<string, RouteDelta[]>()
@@ -82,12 +96,47 @@ export class DurableObjectStore<Id = unknown> implements TelemetryStore {
     // One call per route carries all of that route's deltas, so a route sent twice in one
     // exchange gets its views in order without relying on the delivery order of two calls.
     const routes = [...byRoute.keys()]
-    const answers = await Promise.all(
-      routes.map((route) => this.stub(route).exchange(isolateId, byRoute.get(route)!, nowMs)),
+    // The first route's object also answers the config version (it reads it at most once a
+    // second), so the exchange needs no call to the config object of its own. Each route's call
+    // settles on its own: one failing object does not make the others' deltas go again.
+    let configVersion = 0
+    const answers = await Promise.allSettled(
+      routes.map(async (route, i) => {
+        const stub = this.stub(route)
+        const list = byRoute.get(route)!
+        if (i > 0 || !this.carriesConfigVersion) return stub.exchange(isolateId, list, nowMs)
+        const answer = await stub.exchangeWithConfig(isolateId, list, nowMs)
+        if (answer.configVersion !== null) configVersion = answer.configVersion
+        return answer.views
+      }),
     )
-    const queues = new Map(routes.map((route, i) => [route, answers[i]!]))
-    const views = order.map((delta) => queues.get(delta.route)!.shift()!)
-    return { routes: views, configVersion: 0 }
+    const queues = new Map<string, RouteView[]>()
+    const failed: string[] = []
+    let firstError: unknown
+    routes.forEach((route, i) => {
+      const answer = answers[i]!
+      const sent = byRoute.get(route)!.length
+      // An answer of the wrong length cannot be paired with its deltas: that route failed.
+      if (
+        answer.status === 'fulfilled' && Array.isArray(answer.value) && answer.value.length === sent
+      ) {
+        queues.set(route, [...answer.value])
+      } else {
+        failed.push(route)
+        firstError ??= answer.status === 'rejected'
+          ? answer.reason
+          : new Error(`Route "${route}" answered ${sent} deltas with a malformed list`)
+      }
+    })
+    if (routes.length > 0 && failed.length === routes.length) throw firstError
+    const views: RouteView[] = []
+    for (const delta of order) {
+      const view = queues.get(delta.route)?.shift()
+      if (view !== undefined) views.push(view)
+    }
+    return failed.length > 0
+      ? { routes: views, configVersion, failed }
+      : { routes: views, configVersion }
   }
 
   acquireLease(

@@ -145,7 +145,16 @@ export class UpstashConfigStore implements ConfigStore {
       String(historyLimit(limit)),
     ])
     if (!Array.isArray(reply)) throw unexpected('configHistory', reply)
-    return reply.map((text) => JSON.parse(String(text)) as ConfigRecord)
+    const records: ConfigRecord[] = []
+    for (const item of reply) {
+      const record = decoded(item) as Partial<ConfigRecord> | null
+      // A record of another shape is skipped, not passed on as a config.
+      if (
+        record !== null && typeof record === 'object' && Number.isInteger(record.version) &&
+        typeof record.config === 'object' && record.config !== null
+      ) records.push(record as ConfigRecord)
+    }
+    return records
   }
 
   async heartbeat(info: IsolateInfo, nowMs: number): Promise<HeartbeatResult> {
@@ -169,7 +178,7 @@ export class UpstashConfigStore implements ConfigStore {
     if (!Array.isArray(reply) || reply.length < 1) throw unexpected('configIsolates', reply)
     const isolates: IsolateInfo[] = []
     for (const text of reply.slice(1)) {
-      const info = cleanIsolateInfo(safeJson(String(text)))
+      const info = cleanIsolateInfo(decoded(text))
       if (info !== null) isolates.push(info)
     }
     isolates.sort((a, b) => a.isolateId < b.isolateId ? -1 : a.isolateId > b.isolateId ? 1 : 0)
@@ -191,6 +200,12 @@ export function upstashConfigStore(
   { url, token, prefix }: { url: string; token: string; prefix?: string | undefined },
 ): UpstashConfigStore {
   return new UpstashConfigStore({ redis: upstashRest({ url, token }), prefix })
+}
+
+// @upstash/redis parses JSON replies itself (automaticDeserialization, its default): an item may
+// arrive as the object, or as the text the REST client hands over.
+function decoded(item: unknown): unknown {
+  return typeof item === 'object' && item !== null ? item : safeJson(String(item))
 }
 
 function safeJson(text: string): unknown {

@@ -15,8 +15,9 @@ import type { PinnedScript } from './scripts.ts'
 
 /** The calls the Upstash stores make: `EVAL` and `EVALSHA`. */
 export interface UpstashClient {
-  eval(script: string, keys: string[], args: string[]): Promise<unknown>
-  evalsha(sha1: string, keys: string[], args: string[]): Promise<unknown>
+  /** `signal`: cancels the request where the client can (`upstashRest` does). */
+  eval(script: string, keys: string[], args: string[], signal?: AbortSignal): Promise<unknown>
+  evalsha(sha1: string, keys: string[], args: string[], signal?: AbortSignal): Promise<unknown>
 }
 
 /** Options of `upstashRest()`. */
@@ -59,12 +60,19 @@ export function upstashRest(options: UpstashRestOptions): UpstashClient {
   const authorization = `Bearer ${options.token}`
   const send = options.fetch ?? ((request: Request) => fetch(request))
 
-  async function command(name: string, first: string, keys: string[], args: string[]) {
+  async function command(
+    name: string,
+    first: string,
+    keys: string[],
+    args: string[],
+    signal: AbortSignal | undefined,
+  ) {
     const response = await send(
       new Request(endpoint, {
         method: 'POST',
         headers: { authorization, 'content-type': 'application/json' },
         body: JSON.stringify([name, first, String(keys.length), ...keys, ...args]),
+        signal,
       }),
     )
     let body: unknown
@@ -82,8 +90,8 @@ export function upstashRest(options: UpstashRestOptions): UpstashClient {
   }
 
   return {
-    eval: (script, keys, args) => command('EVAL', script, keys, args),
-    evalsha: (sha1, keys, args) => command('EVALSHA', sha1, keys, args),
+    eval: (script, keys, args, signal) => command('EVAL', script, keys, args, signal),
+    evalsha: (sha1, keys, args, signal) => command('EVALSHA', sha1, keys, args, signal),
   }
 }
 
@@ -115,11 +123,14 @@ export async function runPinned(
   script: PinnedScript,
   keys: string[],
   args: string[],
+  signal?: AbortSignal,
 ): Promise<unknown> {
+  // Only passed on when there is one: @upstash/redis's eval takes no fourth argument.
+  const tail: [AbortSignal?] = signal === undefined ? [] : [signal]
   try {
-    return await client.evalsha(script.hash, keys, args)
+    return await client.evalsha(script.hash, keys, args, ...tail)
   } catch (error) {
     if (!(error instanceof Error) || !/NOSCRIPT/i.test(error.message)) throw error
-    return await client.eval(script.script, keys, args)
+    return await client.eval(script.script, keys, args, ...tail)
   }
 }

@@ -66,11 +66,13 @@ end
 `
 
 /**
- * Exchange (and snapshot): for each route i, KEYS[i] is its key base; ARGV is
+ * Exchange (and snapshot): KEYS[1] is the config store's version key (`PREFIX:config:v`), and for
+ * each route i, KEYS[i + 1] is its key base; ARGV is
  * `nowMs, isolateId, windowS, inflightTtlMs, idleTtlS, nCounts, nHist`, then per route a mode
  * (1 = add a delta, 0 = only look) followed by nCounts counts, nHist histogram buckets and the
- * isolate's in-flight gauge. Answers a flat array of strings, per route: nCounts totals, nCounts
- * window counts, nHist histogram buckets, inflight, isolates, leases.
+ * isolate's in-flight gauge. Answers a flat array of strings: the config version, then per route
+ * nCounts totals, nCounts window counts, nHist histogram buckets, inflight, isolates, leases. The
+ * version rides in the same command, so an isolate learns of an upload without a poll of its own.
  */
 const exchangeScript = `${helpers}
 local nowMs = finite(ARGV[1], 'nowMs')
@@ -81,7 +83,10 @@ local idleS = whole(ARGV[5], 1, 100000000, 'idleTtlS')
 local nC = whole(ARGV[6], 0, 1000, 'nCounts')
 local nH = whole(ARGV[7], 0, 1000, 'nHist')
 local stride = 1 + nC + nH + 1
-if #ARGV ~= 7 + stride * #KEYS then error('rheostat: expected ' .. stride .. ' numbers per route') end
+local nRoutes = #KEYS - 1
+if nRoutes < 0 or #ARGV ~= 7 + stride * nRoutes then
+  error('rheostat: expected the config key and ' .. stride .. ' numbers per route')
+end
 
 local cFields, bFields = {}, {}
 for f = 1, nC do cFields[f] = 'c' .. f; bFields[f] = 'c' .. f end
@@ -103,9 +108,10 @@ end
 
 local out = {}
 local function push(x) out[#out + 1] = x end
+push(fmt(math.floor(stored(redis.call('GET', KEYS[1])))))
 
-for i = 1, #KEYS do
-  local base = KEYS[i]
+for i = 1, nRoutes do
+  local base = KEYS[i + 1]
   local at = 7 + (i - 1) * stride + 1
   if ARGV[at] == '1' then
     add(base .. ':t', cFields, at)
@@ -225,7 +231,7 @@ return redis.call('ZREM', key, id)
 
 /** Every script of the Upstash store, with its pinned SHA1. */
 export const SCRIPTS = {
-  exchange: { script: exchangeScript, hash: '68a4e01aa7ae3cdcb2e01133015c272afd228244' },
+  exchange: { script: exchangeScript, hash: '859973dfeeafae2c8fe8d5869f2ae7c7367b0f72' },
   acquireLease: { script: acquireScript, hash: '78d59e93c117d52521b4046867a8fd679eff91c5' },
   heartbeatLease: { script: heartbeatScript, hash: '24cd2a01f5053c212a84ab95c06fb0b335b05d96' },
   releaseLease: { script: releaseScript, hash: 'fe6f7d7c885e471662d598c81d2bd8a8651849d2' },

@@ -61,6 +61,8 @@ const VIEW_STRIDE = 2 * COUNT_FIELDS.length + HISTOGRAM_BUCKETS + 3
 /** A TelemetryStore in Upstash Redis (or any Redis behind an Upstash-compatible REST API). */
 export class UpstashStore implements TelemetryStore {
   readonly kind = 'upstash' as const
+  /** The exchange script reads the config store's version key (`PREFIX:config:v`) too. */
+  readonly carriesConfigVersion = true
   private readonly redis: UpstashClient
   private readonly prefix: string
   private readonly idleTtlS: number
@@ -78,7 +80,12 @@ export class UpstashStore implements TelemetryStore {
     this.idleTtlS = idleTtlS
   }
 
-  async exchange(isolateId: string, deltas: RouteDelta[], nowMs: number): Promise<ExchangeResult> {
+  async exchange(
+    isolateId: string,
+    deltas: RouteDelta[],
+    nowMs: number,
+    signal?: AbortSignal,
+  ): Promise<ExchangeResult> {
     const clean: RouteDelta[] = []
     for (const raw of deltas) {
       const delta = cleanDelta(raw)
@@ -93,8 +100,7 @@ export class UpstashStore implements TelemetryStore {
       for (const n of delta.histogram) args.push(String(n))
       args.push(String(delta.inflight))
     }
-    const routes = await this.views(isolateId, clean.map((d) => d.route), args, nowMs)
-    return { routes, configVersion: 0 }
+    return await this.views(isolateId, clean.map((d) => d.route), args, nowMs, signal)
   }
 
   async acquireLease(
@@ -157,7 +163,7 @@ export class UpstashStore implements TelemetryStore {
   async snapshot(route: string, nowMs: number): Promise<RouteView> {
     id('route', route)
     const args = ['0', ...new Array<string>(COUNT_FIELDS.length + HISTOGRAM_BUCKETS + 1).fill('0')]
-    const [view] = await this.views('', [route], args, nowMs)
+    const { routes: [view] } = await this.views('', [route], args, nowMs)
     return view as RouteView
   }
 
@@ -167,9 +173,11 @@ export class UpstashStore implements TelemetryStore {
     routes: string[],
     routeArgs: string[],
     nowMs: number,
-  ): Promise<RouteView[]> {
+    signal?: AbortSignal,
+  ): Promise<ExchangeResult> {
     finite('nowMs', nowMs)
-    const reply = await this.run(SCRIPTS.exchange, routes.map((r) => this.key(r)), [
+    const keys = [`${this.prefix}:config:v`, ...routes.map((r) => this.key(r))]
+    const reply = await this.run(SCRIPTS.exchange, keys, [
       String(nowMs),
       isolateId,
       String(WINDOW_S),
@@ -178,16 +186,18 @@ export class UpstashStore implements TelemetryStore {
       String(COUNT_FIELDS.length),
       String(HISTOGRAM_BUCKETS),
       ...routeArgs,
-    ])
-    if (!Array.isArray(reply) || reply.length !== routes.length * VIEW_STRIDE) {
+    ], signal)
+    if (!Array.isArray(reply) || reply.length !== 1 + routes.length * VIEW_STRIDE) {
       throw unexpected('exchange', reply)
     }
     // Through @upstash/redis with automaticDeserialization on (its default), numbers-as-strings
     // arrive parsed, except those whose JSON form differs ("0.10000000000000001"): Number()
     // takes both.
     const values = reply.map(Number)
-    return routes.map((route, i) => {
-      let at = i * VIEW_STRIDE
+    const version = values[0] as number
+    const configVersion = Number.isInteger(version) && version >= 0 ? version : 0
+    const views = routes.map((route, i) => {
+      let at = 1 + i * VIEW_STRIDE
       const totals = zeroCounts()
       for (const f of COUNT_FIELDS) totals[f] = values[at++] as number
       const window: Counts = zeroCounts()
@@ -204,10 +214,16 @@ export class UpstashStore implements TelemetryStore {
         leases: values[at + 2] as number,
       }
     })
+    return { routes: views, configVersion }
   }
 
-  private run(script: PinnedScript, keys: string[], args: string[]): Promise<unknown> {
-    return runPinned(this.redis, script, keys, args)
+  private run(
+    script: PinnedScript,
+    keys: string[],
+    args: string[],
+    signal?: AbortSignal,
+  ): Promise<unknown> {
+    return runPinned(this.redis, script, keys, args, signal)
   }
 
   private key(route: string, suffix?: string): string {

@@ -16,8 +16,10 @@ import {
   type Governor,
   type Ticket,
 } from '../../adapter/node/mod.ts'
+import { createSyncer, type Syncer } from '../../governor/sync.ts'
+import { MemoryConfigStore } from '../../store/config-store.ts'
 import { MemoryStore } from '../../store/memory.ts'
-import type { ExchangeResult } from '../../store/types.ts'
+import { NO_TIMERS, OpCounter, SimulatedStore } from '../store-ops.ts'
 import type { ClassSpec } from '../scenario.ts'
 import type { Strategy, StrategyInstance, StrategyProbe } from '../strategy.ts'
 
@@ -36,6 +38,7 @@ export const rheostat: Strategy = {
     for (let i = 0; i < scenario.isolates; i++) {
       governors.push(createGovernor({ config: scenario.governor, engine: options.engine, clock }))
     }
+    let syncers: Syncer[] | undefined
     const admitOptions = new Map<ClassSpec, AdmitOptions>()
     const optionsOf = (cls: ClassSpec): AdmitOptions => {
       let o = admitOptions.get(cls)
@@ -50,11 +53,14 @@ export const rheostat: Strategy = {
       admit(isolate, cls, nowMs) {
         now = nowMs
         const d = (governors[isolate] as Governor).admit(ROUTE_ID, optionsOf(cls))
+        // A shed request is a request too: the syncer is asked after every one.
+        if (!d.allow) syncers?.[isolate]?.maybeSync()
         return { allow: d.allow, handle: d.ticket }
       },
       complete(isolate, handle, outcome, nowMs) {
         now = nowMs
         ;(governors[isolate] as Governor).complete(handle as Ticket, outcome)
+        syncers?.[isolate]?.maybeSync()
       },
       probe(nowMs): StrategyProbe {
         now = nowMs
@@ -78,32 +84,46 @@ export const rheostat: Strategy = {
     }
 
     // One isolate has nobody to exchange with: the store would only echo its own deltas.
-    if (scenario.isolates > 1) {
-      const store = new MemoryStore()
-      for (const gov of governors) gov.enableExchange()
-      const schedule = options.schedule
-      instance.exchange = (isolate, sendMs, latencyMs) => {
-        now = sendMs
-        const gov = governors[isolate] as Governor
-        const id = `isolate-${isolate}`
-        const deltas = gov.takeDeltas()
-        const storeMs = sendMs + latencyMs / 2
-        const answerMs = sendMs + latencyMs
-        if (schedule === undefined) {
-          return store.exchange(id, deltas, storeMs).then((result) => gov.applyExchange(result))
+    if (scenario.isolates > 1 && options.schedule !== undefined) {
+      // Each isolate runs the real syncer (src/governor/sync.ts), asked after every request as
+      // the HTTP layer asks it, against the memory store seen through virtual time.
+      const counter = new OpCounter()
+      const config = new MemoryConfigStore()
+      const store = new SimulatedStore(
+        new MemoryStore({ configVersion: () => 0 }),
+        counter,
+        options.schedule,
+        scenario.sync.latencyMs,
+        (ms) => {
+          now = ms
+        },
+      )
+      syncers = governors.map((governor, i) => {
+        const isolateId = `isolate-${i}`
+        // The config heartbeat goes to a config object; no version is ever uploaded here.
+        const live = {
+          version: () => 0,
+          lastError: () => null,
+          poll: async (isolate: { isolateId: string; syncDegraded: boolean }, nowMs: number) => {
+            await store.heartbeat(config, {
+              isolateId: isolate.isolateId,
+              configVersion: 0,
+              lastSeenMs: nowMs,
+              syncDegraded: isolate.syncDegraded,
+            }, nowMs)
+          },
         }
-        return new Promise<void>((resolve) => {
-          let result: ExchangeResult = { routes: [], configVersion: 0 }
-          schedule(storeMs, async () => {
-            result = await store.exchange(id, deltas, storeMs)
-          })
-          schedule(answerMs, () => {
-            now = answerMs
-            gov.applyExchange(result)
-            resolve()
-          })
+        return createSyncer({
+          governor,
+          store,
+          isolateId,
+          clock,
+          timers: NO_TIMERS,
+          config: live,
+          intervalMs: scenario.sync.intervalMs,
         })
-      }
+      })
+      instance.storeOps = (attempts) => counter.result(attempts)
     }
     return instance
   },
