@@ -1,12 +1,13 @@
 // Prints the size of the Worker bundle `wrangler deploy --dry-run --outdir DIR` wrote: raw and
-// gzip, per module and in total, against the 64 KiB gzip goal (the `.wasm` engine counts too).
+// gzip, per module and in total, against the 96 KiB gzip goal (the `.wasm` engine counts too; issue
+// 14 raised it from 64 KiB to leave room for @upstash/redis).
 // Usage: node scripts/bundle-size.ts [DIR]   (default .wrangler/deploy-dry)
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import process from 'node:process'
 import { gzipSync } from 'node:zlib'
 
-const GOAL_GZIP_BYTES = 64 * 1024
+const GOAL_GZIP_BYTES = 96 * 1024
 
 const dir = process.argv[2] ?? '.wrangler/deploy-dry'
 const modules = readdirSync(dir).filter((name) => /\.(m?js|wasm)$/.test(name)).sort()

@@ -149,9 +149,17 @@ describe('a store slower than the sync timeout', () => {
 describe('a clock that steps back', () => {
   it('maybeSync() goes on after the clock steps back instead of waiting for it to catch up', async () => {
     const clock = { now: 1_700_000_000_000 }
-    const gov = createGovernor({ engine: 'ts', clock: () => clock.now })
+    // One sample is worth telling, so that only the clock decides whether an exchange is due.
+    const gov = createGovernor({
+      engine: 'ts',
+      clock: () => clock.now,
+      config: { sync: { samplesPerExchange: 1 } },
+    })
     const sync = createSyncer({ governor: gov, store: new MemoryStore(), clock: () => clock.now })
-    await sync.maybeSync()
+    gov.complete(gov.admit('r').ticket!, { latencyMs: 5 })
+    const first = sync.maybeSync()
+    expect(first).not.toBeNull()
+    await first
     clock.now -= 3_600_000
     gov.complete(gov.admit('r').ticket!, { latencyMs: 5 })
     const next = sync.maybeSync()

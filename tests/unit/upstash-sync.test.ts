@@ -346,11 +346,13 @@ describe('store failure through the proxy app (Upstash front with faults)', () =
         if (failure.atLeastOnce) await new Promise((resolve) => setTimeout(resolve, 500))
         const { totals } = await store.snapshot('api', clock.now)
         if (failure.atMostOnce) {
-          // The exchanges that timed out were aborted at the timeout (they no longer pile up
-          // and land late, once per retry that carried them): what they carried may be lost,
-          // nothing counts twice.
-          expect(totals.requests).toBeLessThanOrEqual(250)
-          expect(totals.requests).toBeGreaterThanOrEqual(100)
+          // The exchanges that timed out were aborted at the timeout and their deltas dropped
+          // (they no longer pile up and land late, once per retry that carried them): what they
+          // carried may be lost, nothing counts twice (450 requests were decided in all). What
+          // was decided while the store answered in time (100 before, 250 after) arrives, but
+          // for an exchange that straddles the end of the slow spell.
+          expect(totals.requests).toBeLessThanOrEqual(450)
+          expect(totals.requests).toBeGreaterThanOrEqual(300)
         } else if (failure.atLeastOnce) {
           // None lost. But a timed-out exchange still lands later, and its deltas, put back, ride
           // along with every following attempt that times out too: a sample decided in a slow
