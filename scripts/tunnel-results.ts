@@ -9,6 +9,7 @@
 // goodput at least every baseline's (the ideal is a reference, not a baseline) with 0.005 slack.
 import { readFileSync } from 'node:fs'
 import process from 'node:process'
+import { table } from '../src/tunnel/grid.ts'
 import type { StrategyReport, TunnelReport } from '../src/tunnel/report.ts'
 
 const SLACK = 0.005
@@ -23,24 +24,6 @@ if (file === undefined) {
 const report = JSON.parse(readFileSync(file, 'utf8')) as TunnelReport
 
 const f3 = (v: number | null | undefined) => (v === null || v === undefined ? '–' : v.toFixed(3))
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) =>
-    Math.max(3, h.length, ...rows.map((r) => (r[i] ?? '').length))
-  )
-  const line = (cells: string[]) =>
-    `| ${
-      cells.map((
-        c,
-        i,
-      ) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number)))
-        .join(' | ')
-    } |`
-  const rule = `| ${
-    widths.map((w, i) => (i === 0 ? '-'.repeat(w) : `${'-'.repeat(w - 1)}:`)).join(' | ')
-  } |`
-  return [line(header), rule, ...rows.map(line)].join('\n')
-}
 
 const summary: string[][] = []
 let leads = 0

@@ -339,8 +339,16 @@ export function renderGrid(rows: readonly GridRow[], options: { perScenario?: bo
   return `${out.join('\n')}\n`
 }
 
-/** A Markdown table, first column left-aligned and the others right-aligned, padded. */
-function table(header: string[], rows: string[][]): string {
+/**
+ * A Markdown table, first column left-aligned and the others right-aligned, padded.
+ *
+ * @example Usage
+ * ```ts
+ * import { table } from './grid.ts'
+ * if (table(['a', 'b'], [['x', '1']]) !== '| a   |   b |\n| --- | --: |\n| x   |   1 |') throw new Error()
+ * ```
+ */
+export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) =>
     Math.max(3, h.length, ...rows.map((r) => (r[i] ?? '').length))
   )

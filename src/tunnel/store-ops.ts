@@ -13,6 +13,7 @@
  * @module
  */
 
+import { setImmediate } from 'node:timers'
 import type { ConfigStore } from '../store/config-store.ts'
 import type { IsolateInfo } from '../governor/sync-types.ts'
 import type {
