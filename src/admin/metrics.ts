@@ -102,6 +102,12 @@ export function renderMetrics(stats: Stats): string {
     perRoute((r) => r.modeTransitions),
   )
   family(
+    'rheostat_tickets_expired_total',
+    'counter',
+    'Admitted requests never completed within their bound, given back without a sample',
+    perRoute((r) => r.expiredTickets),
+  )
+  family(
     'rheostat_latency_threshold_seconds',
     'gauge',
     'Latency threshold in force (learned, or the warm-up one)',

@@ -213,6 +213,11 @@ export interface RouteSnapshot {
   concurrencyLimit: number
   admission: Record<string, number>
   modeTransitions: number
+  /**
+   * Tickets admitted on this route and never completed within their bound (route timeout + 30 s),
+   * given back without a sample since this isolate created the route: lost completions.
+   */
+  expiredTickets: number
   /** Pressure injected from outside (`inject`) and until when, ms; null when none is in force. */
   injected: { pressure: number; untilMs: number } | null
 }
@@ -804,6 +809,7 @@ class GovernorImpl implements Governor {
       concurrencyLimit: e.readState(slot, L.S_LIMIT),
       admission,
       modeTransitions: e.readState(slot, L.S_TRANSITIONS),
+      expiredTickets: this.tickets.expired(slot),
       injected: e.readState(slot, L.S_INJ_P) > 0 && e.readState(slot, L.S_INJ_UNTIL) > now
         ? { pressure: e.readState(slot, L.S_INJ_P), untilMs: e.readState(slot, L.S_INJ_UNTIL) }
         : null,

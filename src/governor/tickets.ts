@@ -37,8 +37,11 @@ export class TicketLedger {
   private readonly spanMs: Float64Array
   private readonly epoch: Float64Array
   private readonly open: Uint32Array
+  /** Per slot: tickets expired since the slot was created (stats, metrics). */
+  private readonly expiredTotal: Float64Array
 
   constructor(maxSlots: number) {
+    this.expiredTotal = new Float64Array(maxSlots)
     this.nextAt = new Float64Array(maxSlots)
     this.spanMs = new Float64Array(maxSlots)
     this.epoch = new Float64Array(maxSlots)
@@ -53,6 +56,12 @@ export class TicketLedger {
     this.epoch[slot] = epoch
     this.nextAt[slot] = (epoch + 1) * span
     this.open.fill(0, slot * EPOCHS, (slot + 1) * EPOCHS)
+    this.expiredTotal[slot] = 0
+  }
+
+  /** Tickets of the slot that expired (were given back without an answer) since it was created. */
+  expired(slot: number): number {
+    return this.expiredTotal[slot] as number
   }
 
   /**
@@ -75,6 +84,7 @@ export class TicketLedger {
     }
     this.epoch[slot] = to
     this.nextAt[slot] = (to + 1) * span
+    this.expiredTotal[slot] = (this.expiredTotal[slot] as number) + expired
     return expired
   }
 

@@ -158,12 +158,18 @@ describe.each(ENGINES)('observability on the %s engine', (engine) => {
         'rheostat_request_duration_seconds',
         'rheostat_inflight',
         'rheostat_concurrency_limit',
+        'rheostat_tickets_expired_total',
         'rheostat_config_version',
         'rheostat_sync_degraded',
         'rheostat_sync_exchange_duration_seconds',
       ]
     ) expect(byName.has(name), name).toBe(true)
     expect(byName.get('rheostat_config_version')!.metrics[0]!.value).toBe('7')
+    expect(
+      byName.get('rheostat_tickets_expired_total')!.metrics.find((m) =>
+        m.labels?.route === 'checkout'
+      )!.value,
+    ).toBe('0')
     expect(byName.get('rheostat_admitted_total')!.type).toBe('COUNTER')
     const admitted = byName.get('rheostat_admitted_total')!.metrics
     expect(

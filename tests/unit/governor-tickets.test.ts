@@ -22,13 +22,16 @@ describe.each(ENGINES)('ticket expiry on the %s engine', (engine) => {
     // Still held just inside the bound: a slow origin's requests are not cut short.
     r.clock.now += BOUND_MS - 1
     expect(r.gov.snapshot('slow')!.inflight).toBe(held)
-    // Gone within 4/3 of the bound, without any completion.
+    expect(r.gov.snapshot('slow')!.expiredTickets).toBe(0)
+    // Gone within 4/3 of the bound, without any completion, and counted for the operator.
     r.clock.now += BOUND_MS / 3 + 10
     expect(r.gov.snapshot('slow')!.inflight).toBe(0)
+    expect(r.gov.snapshot('slow')!.expiredTickets).toBe(held)
     // A late completion is ignored: no slot is given back twice, no stale sample.
     expect(r.gov.complete(leaked[0]!, { latencyMs: 60_000, ok: false })).toBe(false)
     expect(r.gov.cancel(leaked[1]!)).toBe(false)
     expect(r.gov.snapshot('slow')!.inflight).toBe(0)
+    expect(r.gov.snapshot('slow')!.expiredTickets).toBe(held)
   })
 
   it('expired tickets teach the physics what cancelled ones do: nothing', () => {
@@ -82,6 +85,7 @@ describe.each(ENGINES)('ticket expiry on the %s engine', (engine) => {
     const done = tickets.map((t) => r.gov.complete(t, { latencyMs: 10 }))
     expect(done).toEqual([false, false, true, true, true, true, true, true])
     expect(r.gov.snapshot('r')!.inflight).toBe(0)
+    expect(r.gov.snapshot('r')!.expiredTickets).toBe(2)
   })
 
   it('a lease is not expired by the ticket bound: heartbeats keep it', async () => {
