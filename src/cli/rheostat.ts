@@ -13,6 +13,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import process from 'node:process'
 import { parseArgs } from 'node:util'
+import { CliError } from './error.ts'
 import { ConfigError, parseEdgeConfig } from '../config/schema.ts'
 
 const USAGE = `Usage: rheostat <command> [options]
@@ -36,15 +37,6 @@ Options of the commands that reach a deployment:
 The token is read from RHEOSTAT_ADMIN_TOKEN; it is never printed.
 
 Exit codes: 0 done, 1 refused or failed, 2 usage error.`
-
-/** A failure with its exit code and the lines to print. */
-export class CliError extends Error {
-  readonly code: number
-  constructor(code: number, message: string) {
-    super(message)
-    this.code = code
-  }
-}
 
 /** Where output goes (tests pass their own). */
 export interface CliIo {

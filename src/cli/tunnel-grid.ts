@@ -14,6 +14,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import process from 'node:process'
 import { parseArgs } from 'node:util'
+import { CliError } from './error.ts'
 import { ConfigError } from '../config/schema.ts'
 import {
   gridVariants,
@@ -46,14 +47,6 @@ Options:
   --per-scenario     prints every variant's runs too
   --json FILE        writes every row and run as JSON
   -h, --help         this text`
-
-class CliError extends Error {
-  readonly code: number
-  constructor(code: number, message: string) {
-    super(message)
-    this.code = code
-  }
-}
 
 function readJson(file: string, what: string): unknown {
   let text: string

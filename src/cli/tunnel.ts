@@ -14,6 +14,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import process from 'node:process'
 import { parseArgs } from 'node:util'
+import { CliError } from './error.ts'
 import { ConfigError } from '../config/schema.ts'
 import { renderPlot } from '../tunnel/plot.ts'
 import { renderJson, renderMarkdown, runScenario, type ScenarioReport } from '../tunnel/report.ts'
@@ -49,15 +50,6 @@ Options:
                      load generator on 127.0.0.1 (strategies: ${LIVE_STRATEGIES.join(', ')})
   --speed N          live mode: scenario seconds per wall second, ${MIN_SPEED}..${MAX_SPEED} (default 1)
   -h, --help         this text`
-
-/** A failure with its exit code and message. */
-class CliError extends Error {
-  readonly code: number
-  constructor(code: number, message: string) {
-    super(message)
-    this.code = code
-  }
-}
 
 interface Args {
   files: string[]
