@@ -13,7 +13,7 @@ import {
   type RouteDelta,
   WINDOW_S,
   zeroCounts,
-} from '../store/types.ts'
+} from '../contract/telemetry-store.ts'
 import type { ExchangeNews } from './types.ts'
 
 // Per-slot exchange bookkeeping, in one Float64Array: the pending deltas (counts and histogram),

@@ -16,8 +16,14 @@
 import { createEngine } from '../engine/engine.ts'
 import { paramBlock, type PhysicsParams } from '../engine/params.ts'
 import * as L from '../engine/reference/layout.ts'
-import type { EngineCore, EngineKind, Mode, Reason } from '../engine/types.ts'
-import { MODES, REASONS } from '../engine/types.ts'
+import {
+  type EngineCore,
+  type EngineKind,
+  type Mode,
+  MODES,
+  type Reason,
+  REASONS,
+} from '../engine/types.ts'
 import {
   ConfigError,
   type ConfigProblem,
@@ -36,7 +42,7 @@ import {
   histogramBucket,
   type RouteDelta,
   type TelemetryStore,
-} from '../store/types.ts'
+} from '../contract/telemetry-store.ts'
 import type {
   AdmitOptions,
   Clock,

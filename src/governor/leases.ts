@@ -7,7 +7,7 @@
  */
 
 import * as L from '../engine/reference/layout.ts'
-import type { TelemetryStore } from '../store/types.ts'
+import type { TelemetryStore } from '../contract/telemetry-store.ts'
 import type { Lease, LeaseOutcome, Scheduler, Ticket } from './types.ts'
 
 /** What a lease calls back into: the governor. */

@@ -15,7 +15,7 @@ import type {
   Profile,
 } from '../config/schema.ts'
 import type { RouteCounters } from './recorder.ts'
-import type { ExchangeResult, RouteDelta, TelemetryStore } from '../store/types.ts'
+import type { ExchangeResult, RouteDelta, TelemetryStore } from '../contract/telemetry-store.ts'
 
 /** A clock in milliseconds. Inject a virtual one to replay a run exactly. */
 export type Clock = () => number
