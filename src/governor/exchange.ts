@@ -40,7 +40,12 @@ const D_HEARD_ERRORS = D_OWN_COUNT + 8
 const D_HEARD_SUM = D_OWN_COUNT + 9
 const D_TOLD_MODE = D_OWN_COUNT + 10
 const D_HEARD_REQ = D_OWN_COUNT + 11
-const DELTA_FIELDS = D_OWN_COUNT + 12
+/** Requests this isolate has sent the store on the route, all exchanges. */
+const D_OWN_REQ = D_OWN_COUNT + 12
+/** When this isolate counted its first request on the route, ms; D_OWN_SINCE_KNOWN is 1 once set. */
+const D_OWN_SINCE = D_OWN_COUNT + 13
+const D_OWN_SINCE_KNOWN = D_OWN_COUNT + 14
+const DELTA_FIELDS = D_OWN_COUNT + 15
 
 /**
  * News thresholds (docs/sync.md, "When an isolate talks"): a departure from the heard window that
@@ -126,6 +131,7 @@ export class ExchangeState {
   markSent(slot: number): void {
     const d = this.d
     const o = slot * DELTA_FIELDS
+    d[o + D_OWN_REQ] = (d[o + D_OWN_REQ] as number) + (d[o + D_REQUESTS] as number)
     d[o + D_OWN_COUNT] = (d[o + D_OWN_COUNT] as number) + (d[o + D_LAT_COUNT] as number)
     d[o + D_OWN_SUM] = (d[o + D_OWN_SUM] as number) + (d[o + D_LAT_SUM] as number)
     d[o + D_OWN_ERRORS] = (d[o + D_OWN_ERRORS] as number) + (d[o + D_ERRORS] as number)
@@ -147,6 +153,7 @@ export class ExchangeState {
     for (let i = 0; i < HISTOGRAM_BUCKETS; i++) {
       d[o + D_HIST + i] = (d[o + D_HIST + i] as number) + (delta.histogram[i] ?? 0)
     }
+    d[o + D_OWN_REQ] = (d[o + D_OWN_REQ] as number) - c.requests
     d[o + D_OWN_COUNT] = (d[o + D_OWN_COUNT] as number) - c.latencyCount
     d[o + D_OWN_SUM] = (d[o + D_OWN_SUM] as number) - c.latencySumMs
     d[o + D_OWN_ERRORS] = (d[o + D_OWN_ERRORS] as number) - c.errors
@@ -181,11 +188,31 @@ export class ExchangeState {
     return fresh
   }
 
+  /**
+   * How many isolates the route's traffic makes: the fleet's requests in the answer's window (per
+   * WINDOW_S) over this isolate's requests per second since its first; 0 when either is unknown.
+   */
+  trafficIsolates(slot: number, windowRequests: number, nowMs: number): number {
+    const d = this.d
+    const o = slot * DELTA_FIELDS
+    const fleetPerS = windowRequests / WINDOW_S
+    if (d[o + D_OWN_SINCE_KNOWN] !== 1 || !(fleetPerS > 0) || fleetPerS === Infinity) return 0
+    // At least one second of this isolate's traffic, so that a first burst is not a rate.
+    const spanS = Math.max(1, (nowMs - (d[o + D_OWN_SINCE] as number)) / 1000)
+    const ownPerS = (d[o + D_OWN_REQ] as number) / spanS
+    if (!(ownPerS > 0)) return 0
+    return Math.floor(fleetPerS / ownPerS)
+  }
+
   /** Counts one decision into the slot's pending delta. */
-  countDecision(slot: number, allow: boolean): void {
+  countDecision(slot: number, allow: boolean, nowMs: number): void {
     const d = this.d
     const o = slot * DELTA_FIELDS
     d[o + D_REQUESTS] = (d[o + D_REQUESTS] as number) + 1
+    if (d[o + D_OWN_SINCE_KNOWN] === 0) {
+      d[o + D_OWN_SINCE] = nowMs
+      d[o + D_OWN_SINCE_KNOWN] = 1
+    }
     if (allow) d[o + D_ADMITTED] = (d[o + D_ADMITTED] as number) + 1
     else d[o + D_SHED] = (d[o + D_SHED] as number) + 1
     this.markDirty(slot)

@@ -160,7 +160,7 @@ class GovernorImpl implements Governor {
     const info = this.info[slot] as RouteInfo
     const cls = this.classOf(info, options?.priority)
     if (this.storeDegraded && cls > 0 && this.config.sync.onStoreFailure === 'closed') {
-      if (this.ex !== undefined) this.ex.countDecision(slot, false)
+      if (this.ex !== undefined) this.ex.countDecision(slot, false, now)
       this.recorder.decision(slot, cls, false)
       const mode = MODES[this.engine.readState(slot, L.S_MODE)] as Mode
       const resistance = this.engine.readState(slot, L.S_R)
@@ -176,7 +176,7 @@ class GovernorImpl implements Governor {
     }
     const code = this.engine.admit(slot, cls, now)
     const allow = (code & 1) === 1
-    if (this.ex !== undefined) this.ex.countDecision(slot, allow)
+    if (this.ex !== undefined) this.ex.countDecision(slot, allow, now)
     this.recorder.decision(slot, cls, allow)
     if (this.watching) this.notifyDecision(slot, cls, allow, now)
     return {
@@ -506,8 +506,16 @@ class GovernorImpl implements Governor {
       const slot = this.slots.get(view.route)
       if (slot === undefined) continue
       const fresh = ex.othersSince(slot, view.totals)
-      // The isolates heard from share the route's traffic: this one's share is 1/isolates.
-      const isolates = Math.max(1, numberOrNaN(view.isolates) || 1)
+      // The isolates heard from share the route's traffic: this one's share is 1/isolates. A
+      // sparse fleet's isolates talk every few dozen seconds, so the store's count of those heard
+      // within INFLIGHT_TTL_MS falls short of the fleet; the traffic says how many there are: the
+      // route's requests per second in the answer's window over this isolate's (docs/physics.md
+      // §13). The larger of the two counts.
+      const isolates = Math.max(
+        1,
+        numberOrNaN(view.isolates) || 1,
+        ex.trafficIsolates(slot, view.window.requests, now),
+      )
       if (fresh !== null && fresh.count > 0) {
         // The pool is drained over one sync interval (docs/physics.md §13).
         boundBatch(fresh, view.window, this.config.sync.intervalMs)

@@ -103,6 +103,14 @@ export function createSyncer(options: SyncerOptions): Syncer {
     const draw = phaseOf(`${status.isolateId}:${status.exchanges}`)
     if (pending >= Math.round(s.samplesPerExchange * (0.75 + 0.5 * draw))) return 'samples'
     if (now - lastBeatMs >= s.heartbeatMs) return 'heartbeat'
+    // The first word: an isolate that has never heard the store does not know its share of the
+    // route's traffic, so its local limit is the whole capacity (docs/physics.md §13). It asks
+    // once it has newsSamples to 4 × newsSamples samples (by its draw): a fleet started together
+    // says its first words at about 1 / (2.5 × newsSamples) of its request rate, not all at once.
+    if (status.lastOkMs === 0 && status.exchanges === 0) {
+      const first = phaseOf(`${status.isolateId}:first`)
+      if (pending >= Math.round(s.newsSamples * (1 + FIRST_WORD_SPREAD * first))) return 'first'
+    }
     // Errors are news on their evidence alone (one success after nothing but failures is), and
     // so is each probe of a route that sheds defensively; latency and mode need newsSamples.
     // Errors, latency and mode need twice the samples after each news exchange in a row (when
@@ -285,11 +293,17 @@ export const NEWS_TELLERS = 32
 /** Over how long the reports of one change are spread, ms (with NEWS_TELLERS: ≤ 16 per second). */
 export const NEWS_SPREAD_MS = 2000
 
+/**
+ * The first word of an isolate comes after newsSamples × (1 + FIRST_WORD_SPREAD × draw) samples:
+ * spread over four times newsSamples.
+ */
+export const FIRST_WORD_SPREAD = 3
+
 /** A failing store is retried after at most 2^6 = 64 intervals. */
 const MAX_BACKOFF_DOUBLINGS = 6
 
 /** Why an exchange was sent (docs/sync.md, "When an isolate talks"); `now` is `syncNow`. */
-export type ExchangeKind = 'samples' | 'news' | 'heartbeat' | 'now'
+export type ExchangeKind = 'samples' | 'news' | 'first' | 'heartbeat' | 'now'
 
 /** A number in [0, 1) from a string (FNV-1a), the same for the same string everywhere. */
 export function phaseOf(id: string): number {
