@@ -532,6 +532,10 @@ class GovernorImpl implements Governor {
     return this.ex?.samples ?? 0
   }
 
+  pendingRoutes(): number {
+    return this.ex?.dirtyCount ?? 0
+  }
+
   exchangeNews(minSamples: number, latencySamples = minSamples): ExchangeNews | null {
     const ex = this.ex
     if (ex === undefined) return null

@@ -34,10 +34,10 @@ export interface SyncStatus {
    */
   configError: string | null
   /**
-   * Why the last exchange was sent: enough samples, news, an isolate's first word, the heartbeat,
-   * or a forced `syncNow`; null before the first.
+   * Why the last exchange was sent: enough samples, news, the echo after telling news, an
+   * isolate's first word, the heartbeat, or a forced `syncNow`; null before the first.
    */
-  lastKind: 'samples' | 'news' | 'first' | 'heartbeat' | 'now' | null
+  lastKind: 'samples' | 'news' | 'echo' | 'first' | 'heartbeat' | 'now' | null
   /** True once a config poll has been sent (the first exchange always sends one). */
   configHeard: boolean
 }

@@ -88,6 +88,11 @@ export function createSyncer(options: SyncerOptions): Syncer {
   let probing = false
   // When this isolate first found news it will tell (its report waits its turn in the spread).
   let newsAtMs: number | undefined
+  // When a teller of news hears back if it completed nothing since: one spread after its report,
+  // the other tellers of the same change have reached the store (docs/sync.md, "The echo").
+  let echoAtMs: number | undefined
+  const echoDue = (now: number): boolean =>
+    echoAtMs !== undefined && now >= echoAtMs && governor.pendingRoutes() > 0
   // Consecutive failures: each doubles the wait before the next attempt, up to 64 intervals (16 s
   // at the default): a store that is down is not asked by every isolate every interval, and one
   // that is back is heard from again within seconds.
@@ -96,7 +101,9 @@ export function createSyncer(options: SyncerOptions): Syncer {
 
   const due = (now: number): ExchangeKind | null => {
     const pending = governor.pendingSamples()
-    if (pending === 0) return null
+    // An isolate whose routes shed everything completes nothing, so nothing below would make it
+    // talk: after telling news it hears back once on its requests alone (the echo, docs/sync.md).
+    if (pending === 0) return echoDue(now) ? 'echo' : null
     const s = sync()
     // The threshold varies by ±25% from one exchange to the next (a hash of the isolate and its
     // exchange count, so replayable): a fleet started together would otherwise reach it together.
@@ -173,7 +180,15 @@ export function createSyncer(options: SyncerOptions): Syncer {
     status.exchanges++
     const s = sync()
     if (kind === 'news' && !probing) newsNeed = Math.min(2 * newsNeed, s.samplesPerExchange)
-    else if (kind !== 'news') newsNeed = 1
+    else if (kind !== 'news' && kind !== 'echo') newsNeed = 1
+    // A teller of news may hear the store before the other tellers of the same change reported
+    // (they spread their reports over NEWS_SPREAD_MS). With samples coming in, its next routine or
+    // news exchange hears them; a teller that then sheds everything has none, so it hears back
+    // once, one spread later, on its requests alone, unless another exchange comes first. Probes
+    // are told one by one and need no echo.
+    echoAtMs = kind === 'news' && !probing
+      ? started + Math.max(NEWS_SPREAD_MS, intervalMs())
+      : undefined
     // Without the version in the exchange's answer, the first exchange polls too: a new isolate
     // learns which config runs with its first word to the store.
     const beat = kind === 'heartbeat' || kind === 'now' ||
@@ -303,7 +318,7 @@ export const FIRST_WORD_SPREAD = 3
 const MAX_BACKOFF_DOUBLINGS = 6
 
 /** Why an exchange was sent (docs/sync.md, "When an isolate talks"); `now` is `syncNow`. */
-export type ExchangeKind = 'samples' | 'news' | 'first' | 'heartbeat' | 'now'
+export type ExchangeKind = 'samples' | 'news' | 'echo' | 'first' | 'heartbeat' | 'now'
 
 /** A number in [0, 1) from a string (FNV-1a), the same for the same string everywhere. */
 export function phaseOf(id: string): number {

@@ -293,6 +293,8 @@ export interface Governor {
   applyExchange(result: ExchangeResult): void
   /** Completed requests counted since the last `takeDeltas`, all routes together. */
   pendingSamples(): number
+  /** Routes with requests (decided or completed) since the last `takeDeltas`. */
+  pendingRoutes(): number
   /**
    * The first route whose pending samples are news to the other isolates (docs/sync.md, "When an
    * isolate talks"): at least `minSamples` of them, and their error rate departs from the window

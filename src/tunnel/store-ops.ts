@@ -34,6 +34,12 @@ export interface StoreOps {
   peakPerSPerKey: number
   /** The key of that peak. */
   peakKey: string | null
+  /**
+   * The exchanges started, by why they were sent (`SyncStatus.lastKind`: samples, news, echo,
+   * first, heartbeat); each is one operation per route it carries, and a heartbeat is one more
+   * on the config object. Absent where the strategy does not say.
+   */
+  exchanges?: Record<string, number>
 }
 
 /** Counts operations per key and per virtual second. */

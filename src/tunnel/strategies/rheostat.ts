@@ -39,6 +39,14 @@ export const rheostat: Strategy = {
       governors.push(createGovernor({ config: scenario.governor, engine: options.engine, clock }))
     }
     let syncers: Syncer[] | undefined
+    // Exchanges by why they were sent (docs/sync.md, "When an isolate talks"), for the cost model.
+    const exchanges: Record<string, number> = {}
+    const maybeSync = (isolate: number) => {
+      const syncer = syncers?.[isolate]
+      if (syncer === undefined || syncer.maybeSync() === null) return
+      const kind = syncer.status().lastKind ?? 'now'
+      exchanges[kind] = (exchanges[kind] ?? 0) + 1
+    }
     const admitOptions = new Map<ClassSpec, AdmitOptions>()
     const optionsOf = (cls: ClassSpec): AdmitOptions => {
       let o = admitOptions.get(cls)
@@ -54,13 +62,13 @@ export const rheostat: Strategy = {
         now = nowMs
         const d = (governors[isolate] as Governor).admit(ROUTE_ID, optionsOf(cls))
         // A shed request is a request too: the syncer is asked after every one.
-        if (!d.allow) syncers?.[isolate]?.maybeSync()
+        if (!d.allow) maybeSync(isolate)
         return { allow: d.allow, handle: d.ticket }
       },
       complete(isolate, handle, outcome, nowMs) {
         now = nowMs
         ;(governors[isolate] as Governor).complete(handle as Ticket, outcome)
-        syncers?.[isolate]?.maybeSync()
+        maybeSync(isolate)
       },
       probe(nowMs): StrategyProbe {
         now = nowMs
@@ -123,7 +131,7 @@ export const rheostat: Strategy = {
           intervalMs: scenario.sync.intervalMs,
         })
       })
-      instance.storeOps = (attempts) => counter.result(attempts)
+      instance.storeOps = (attempts) => ({ ...counter.result(attempts), exchanges: { ...exchanges } })
     }
     return instance
   },
