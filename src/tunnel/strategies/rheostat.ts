@@ -131,7 +131,10 @@ export const rheostat: Strategy = {
           intervalMs: scenario.sync.intervalMs,
         })
       })
-      instance.storeOps = (attempts) => ({ ...counter.result(attempts), exchanges: { ...exchanges } })
+      instance.storeOps = (attempts) => ({
+        ...counter.result(attempts),
+        exchanges: { ...exchanges },
+      })
     }
     return instance
   },
