@@ -193,8 +193,11 @@ export const RouteSchema = z.strictObject({
 
 /** How isolates share state. docs/sync.md. */
 export const SyncSchema = z.strictObject({
-  /** Where shared state lives. @default "memory" */
-  store: z._default(z.enum(['memory', 'durable-object', 'upstash']), 'memory'),
+  /**
+   * Where shared state lives: a backend of src/store/backends.ts ("memory", "durable-object",
+   * "upstash"), checked against that table when the edge starts. @default "memory"
+   */
+  store: z._default(z.string().check(z.minLength(1), z.maxLength(64)), 'memory'),
   /** Least time between two exchanges of one isolate, ms. @default 250 */
   intervalMs: z._default(z.number().check(z.gte(10), z.lte(60000)), 250),
   /**

@@ -97,7 +97,7 @@ const MIN_PARAM_SETS = 512
 class GovernorImpl implements Governor {
   config: GovernorConfig
   readonly engineKind: EngineKind
-  sync: Syncer | null = null
+  sync: Syncer | undefined = undefined
   private readonly engine: EngineCore
   private readonly clock: Clock
   private readonly maxSlots: number

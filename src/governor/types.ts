@@ -248,10 +248,10 @@ export interface Governor {
   readonly config: GovernorConfig
   readonly engineKind: EngineKind
   /**
-   * The exchange loop with the store given as `store`; null without one. Its `maybeSync()`
+   * The exchange loop with the store given as `store`; undefined without one. Its `maybeSync()`
    * after each request (the middleware and proxy take it as their `sync`).
    */
-  readonly sync: Syncer | null
+  readonly sync: Syncer | undefined
   /** Decides one request on `route`. O(1), no I/O. */
   admit(route: string, options?: AdmitOptions): Decision
   /** Reports the outcome of an admitted request; false for a ticket already completed or stale. */

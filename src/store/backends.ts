@@ -142,6 +142,26 @@ export const STORE_BACKENDS: Readonly<Record<string, StoreBackend>> = Object.fre
   upstash,
 })
 
+/**
+ * Why `kind` names no backend of `STORE_BACKENDS`; empty when it names one.
+ *
+ * @example Usage
+ * ```ts
+ * import { storeKindProblems } from './backends.ts'
+ * if (storeKindProblems('upstash').length !== 0) throw new Error('a backend')
+ * if (storeKindProblems('upstahs').length !== 1) throw new Error('a typo')
+ * ```
+ */
+export function storeKindProblems(kind: string): ConfigProblem[] {
+  if (Object.hasOwn(STORE_BACKENDS, kind)) return []
+  return [{
+    path: 'sync.store',
+    message: `Unknown store "${kind}": expected one of ${
+      Object.keys(STORE_BACKENDS).map((k) => `"${k}"`).join(', ')
+    }`,
+  }]
+}
+
 /** The two stores `selectStores` picked. */
 export interface SelectedStores {
   telemetry: TelemetryStore
@@ -173,15 +193,9 @@ export function selectStores(
   env: EnvReader,
   context: BackendContext,
 ): SelectedStores | ConfigProblem[] {
-  const backend = Object.hasOwn(STORE_BACKENDS, kind) ? STORE_BACKENDS[kind] : undefined
-  if (backend === undefined) {
-    return [{
-      path: 'sync.store',
-      message: `Unknown store "${kind}": expected one of ${
-        Object.keys(STORE_BACKENDS).map((k) => `"${k}"`).join(', ')
-      }`,
-    }]
-  }
+  const unknown = storeKindProblems(kind)
+  if (unknown.length > 0) return unknown
+  const backend = STORE_BACKENDS[kind] as StoreBackend
   if (backend.runtimes !== undefined && !backend.runtimes.includes(context.runtime)) {
     const here = Object.entries(STORE_BACKENDS)
       .filter(([, b]) => b.runtimes === undefined || b.runtimes.includes(context.runtime))
