@@ -28,6 +28,8 @@ export interface BackendContext {
   /** A key prefix for stores that share a database (Upstash). */
   prefix?: string | undefined
   logger: { warn(message: string): void }
+  /** A config store of your own: used instead of the backend's (which is then not built). */
+  configStore?: ConfigStore | undefined
 }
 
 /** One backend: its needs and its two stores. */
@@ -220,7 +222,10 @@ export function selectStores(
       )
     }
   }
-  return { telemetry: backend.telemetry(env, context), config: backend.config(env, context) }
+  return {
+    telemetry: backend.telemetry(env, context),
+    config: context.configStore ?? backend.config(env, context),
+  }
 }
 
 const RUNTIME_NAMES: Readonly<Record<string, string>> = {

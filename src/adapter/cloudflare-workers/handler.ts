@@ -200,6 +200,7 @@ function buildFrom(
       {
         runtime: 'cloudflare-workers',
         logger,
+        configStore: options.configStore,
       },
     )
     if (Array.isArray(stores)) return { ok: false, problems: stores }
@@ -207,7 +208,7 @@ function buildFrom(
       config,
       deployed: JSON.parse(text),
       store: stores.telemetry,
-      configStore: options.configStore ?? stores.config,
+      configStore: stores.config,
       wasm,
       clock: options.clock,
       logger,

@@ -173,6 +173,7 @@ export function createDenoHandler(options: DenoHandlerOptions): DenoHandler {
       runtime: 'deno',
       prefix: options.upstashPrefix,
       logger,
+      configStore: options.configStore,
     })
     if (Array.isArray(selected)) problems.push(...selected)
     else stores = selected
@@ -184,7 +185,8 @@ export function createDenoHandler(options: DenoHandlerOptions): DenoHandler {
     config,
     deployed: typeof options.config === 'string' ? JSON.parse(options.config) : options.config,
     store,
-    configStore: options.configStore ?? stores?.config ?? new MemoryConfigStore(),
+    // A store of your own comes with no config store from the table: memory unless given one.
+    configStore: stores?.config ?? options.configStore ?? new MemoryConfigStore(),
     engine: options.engine,
     wasm: options.wasm ?? (wasmImport as unknown as WasmEngineExports),
     clock: options.clock ?? Date.now,
