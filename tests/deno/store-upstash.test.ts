@@ -6,7 +6,11 @@ import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { upstashStore } from '../../src/store/upstash/index.ts'
-import { HISTOGRAM_BUCKETS, type RouteDelta, zeroCounts } from '../../src/store/types.ts'
+import {
+  HISTOGRAM_BUCKETS,
+  type RouteDelta,
+  zeroCounts,
+} from '../../src/contract/telemetry-store.ts'
 import { startRedisServer } from '../support/redis-server.ts'
 import { startUpstashFront } from '../support/upstash-front.ts'
 

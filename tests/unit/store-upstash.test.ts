@@ -8,8 +8,12 @@ import type { AddressInfo } from 'node:net'
 import { Redis } from '@upstash/redis'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { MemoryStore } from '../../src/store/memory.ts'
-import { HISTOGRAM_BUCKETS, type RouteDelta, type TelemetryStore } from '../../src/store/types.ts'
+import { MemoryStore } from '../../src/store/memory/store.ts'
+import {
+  HISTOGRAM_BUCKETS,
+  type RouteDelta,
+  type TelemetryStore,
+} from '../../src/contract/telemetry-store.ts'
 import {
   SCRIPTS,
   upstashClient,
