@@ -39,8 +39,9 @@ const sending = new WeakMap<object, { signal: AbortSignal | undefined }>()
  * - No retries: the governor is the one place that re-sends (docs/sync.md, "Exchange delivery"):
  *   an exchange whose answer was lost must not be counted twice, and a retry's back-off would run
  *   past the sync timeout anyway.
- * - No telemetry headers. Read-your-writes stays on: what one client wrote, it reads back, also
- *   from a replica of a global database.
+ * - No base64 answers (the scripts answer numbers and JSON text) and no telemetry headers.
+ *   Read-your-writes stays on: what one client wrote, it reads back, also from a replica of a
+ *   global database.
  *
  * It is the fetch-only build of `@upstash/redis` (its `/cloudflare` entry, which needs neither
  * `process` nor `Buffer`), so it runs unchanged in Workers, Deno and Node.
@@ -73,6 +74,8 @@ export function upstashClient({ url, token }: UpstashClientOptions): Redis {
     url,
     token,
     retry: { retries: 0 },
+    // The scripts answer numbers and JSON text: base64 would only add work on both ends.
+    responseEncoding: false,
     enableAutoPipelining: false,
     enableTelemetry: false,
     // The type says a function must give a signal; @upstash/redis passes undefined on to fetch.
