@@ -75,7 +75,8 @@ describe('the packed package, installed outside the repository', () => {
       const node = await import('rheostat/node')
       const upstash = await import('rheostat/upstash')
       for (const [name, mod, key] of [['rheostat', neutral, 'createGovernor'],
-        ['rheostat/node', node, 'createGovernor'], ['rheostat/upstash', upstash, 'UpstashStore']]) {
+        ['rheostat/node', node, 'createGovernor'], ['rheostat/upstash', upstash, 'UpstashStore'],
+        ['rheostat/upstash', upstash, 'upstashClient']]) {
         if (typeof mod[key] !== 'function') throw new Error(name + ' has no ' + key)
       }
       const gov = node.createGovernor({ engine: 'wasm' })
@@ -96,7 +97,11 @@ describe('the packed package, installed outside the repository', () => {
         "import { createGovernor, type Decision } from 'rheostat/node'",
         "import { governor } from 'rheostat'",
         "import { UpstashStore } from 'rheostat/upstash'",
+        // @upstash/redis comes with the package (a dependency); a client of the user's own fits.
+        "import { Redis } from '@upstash/redis'",
         "const d: Decision = createGovernor().admit('r', { priority: 'low' })",
+        "const redis = new Redis({ url: 'https://db.example', token: 't' })",
+        'export const store = new UpstashStore({ redis, prefix: "app" })',
         'export const out = [d.allow, typeof governor, typeof UpstashStore]',
         '',
       ].join('\n'),
