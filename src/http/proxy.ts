@@ -41,7 +41,10 @@ export interface ProxyAppOptions<E extends Env = Env> {
    * @default governor.config
    */
   config?: GovernorConfigInput | GovernorConfig | undefined
-  /** Called after every request; a due exchange goes to `c.executionCtx.waitUntil`. */
+  /**
+   * Called after every request; a due exchange goes to `c.executionCtx.waitUntil`.
+   * @default the governor's own sync (`createGovernor({ store })`), none without a store
+   */
   sync?: SyncHook | undefined
   /**
    * How origins are fetched.
@@ -267,7 +270,7 @@ type Forwarded =
 export function createProxyApp<E extends Env = Env>(options: ProxyAppOptions<E>): Hono<E> {
   const {
     governor: gov,
-    sync,
+    sync = gov.sync,
     clock = Date.now,
     getClientIp,
     fallback,
