@@ -53,7 +53,7 @@ describe("the HTTP front doors use the governor's own sync by default", () => {
           const app = createProxyApp({
             governor: gov,
             config: { routes: [{ id: 'api', match: { path: '/*' }, origin: 'http://origin' }] },
-            fetch: async () => new Response('ok'),
+            fetch: () => Promise.resolve(new Response('ok')),
           })
           return (r) => app.request(r)
         }],
