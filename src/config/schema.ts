@@ -380,7 +380,7 @@ export const GovernorConfigSchema = z.strictObject({
       if (c) {
         const min = c.min ?? 4
         const max = c.max ?? 10000
-        const initial = c.initial ?? 100
+        const initial = c.initial ?? 10
         if (min > max) {
           ctx.issues.push({
             code: 'custom',

@@ -61,7 +61,7 @@ export function physicsFor(
     warmupS: t.warmupS ?? 10,
     scarFactor: route.scarFactor ?? d.scarFactor ?? 1,
     classes: config.priorities.length,
-    concurrencyInitial: c.initial ?? 100,
+    concurrencyInitial: c.initial ?? 10,
     concurrencyMin: c.min ?? 1,
     concurrencyMax: c.max ?? 10000,
     tripPressure: b.tripPressure ?? 0.95,

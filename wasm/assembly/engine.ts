@@ -123,6 +123,7 @@ import {
   S_SHARE0,
   S_SHORT,
   S_SHRINK_S,
+  S_SLOW,
   S_STREAK_N,
   S_STREAK_S,
   S_TICK_START,
@@ -253,6 +254,7 @@ export function initSlot(slot: i32, paramSet: i32, nowMs: f64): void {
   st(b, S_LAST_DONE, now)
   st(b, S_RAMP, 1)
   st(b, S_SHARE, 1)
+  st(b, S_SLOW, 1)
   st(b, S_HOLD_UNTIL, -MAX_TIME_MS)
   st(b, S_LIMITED_UNTIL, -MAX_TIME_MS)
   for (let c = 0; c < 8; c++) {
@@ -775,17 +777,28 @@ function capacityTick(b: usize, p: usize, tickEnd: f64, ovShare: f64, psat: f64)
       let f = 1 - cut
       if (f < 0.5) f = 0.5
       limit = limit * f
+      st(b, S_SLOW, 0)
     } else if (ld(b, S_ACC_OKN) > 0 && short > 0) {
       let g = (ld(p, P_TOLERANCE) * base + 1) / (short + 1)
       if (g > 1) g = 1
       if (g < 0.5) g = 0.5
-      if (g >= 1) {
+if (g >= 1) {
         const local = limit * ld(b, S_SHARE)
         if (ld(b, S_PEAK) >= local / 2 && tickEnd >= ld(b, S_HOLD_UNTIL)) {
-          limit = limit + ld(p, P_GROWTH) * Math.max(1, Math.sqrt(limit))
+          if (ld(b, S_SLOW) > 0) {
+            // Slow start until a queue is seen: one more per success without
+            // a queue (local and absorbed), at most doubling per tick.
+            let add = ld(b, S_ACC_OKN)
+            if (add > limit) add = limit
+            limit = limit + add
+          } else {
+            limit = limit + ld(p, P_GROWTH) * Math.max(1, Math.sqrt(limit))
+          }
         }
       } else if (ld(b, S_PEAK) >= limit * ld(b, S_SHARE) / 2) {
         limit = limit + ld(p, P_A_LIMIT) * (g * limit + Math.sqrt(limit) - limit)
+        // A queue against a measured unqueued latency ends slow start.
+        if (ld(b, S_DRAINS) > 0) st(b, S_SLOW, 0)
       }
       if (!limited && ld(b, S_PEAK) < limit * ld(b, S_SHARE) / 2) {
         st(b, S_BASE, base + ld(p, P_A_BASE) * (short - base))

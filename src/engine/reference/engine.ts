@@ -130,6 +130,7 @@ import {
   S_SHARE0,
   S_SHORT,
   S_SHRINK_S,
+  S_SLOW,
   S_STREAK_N,
   S_STREAK_S,
   S_TICK_START,
@@ -220,6 +221,7 @@ export class ReferenceEngine implements EngineCore {
     s[b + S_LAST_DONE] = now
     s[b + S_RAMP] = 1
     s[b + S_SHARE] = 1
+    s[b + S_SLOW] = 1
     s[b + S_HOLD_UNTIL] = -MAX_TIME_MS
     s[b + S_LIMITED_UNTIL] = -MAX_TIME_MS
     for (let c = 0; c < 8; c++) {
@@ -816,6 +818,7 @@ export class ReferenceEngine implements EngineCore {
         let f = 1 - cut
         if (f < 0.5) f = 0.5
         limit = limit * f
+        s[b + S_SLOW] = 0
       } else if (s[b + S_ACC_OKN] > 0 && short > 0) {
         let g = (pr[p + P_TOLERANCE] * base + 1) / (short + 1)
         if (g > 1) g = 1
@@ -823,11 +826,21 @@ export class ReferenceEngine implements EngineCore {
         if (g >= 1) {
           const local = limit * s[b + S_SHARE]
           if (s[b + S_PEAK] >= local / 2 && tickEnd >= s[b + S_HOLD_UNTIL]) {
-            limit = limit + pr[p + P_GROWTH] * Math.max(1, Math.sqrt(limit))
+            if (s[b + S_SLOW] > 0) {
+              // Slow start until a queue is seen: one more per success without
+              // a queue (local and absorbed), at most doubling per tick.
+              let add = s[b + S_ACC_OKN]
+              if (add > limit) add = limit
+              limit = limit + add
+            } else {
+              limit = limit + pr[p + P_GROWTH] * Math.max(1, Math.sqrt(limit))
+            }
           }
         } else if (s[b + S_PEAK] >= limit * s[b + S_SHARE] / 2) {
           // Only a limit in use shrinks: latency with few requests out is not our queue.
           limit = limit + pr[p + P_A_LIMIT] * (g * limit + Math.sqrt(limit) - limit)
+          // A queue against a measured unqueued latency ends slow start.
+          if (s[b + S_DRAINS] > 0) s[b + S_SLOW] = 0
         }
         if (!limited && s[b + S_PEAK] < limit * s[b + S_SHARE] / 2) {
           // Not limited and not in use: the latency seen is the unqueued one.

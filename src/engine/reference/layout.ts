@@ -8,8 +8,8 @@
  * @module
  */
 
-/** f64 fields per route slot: 98 × 8 bytes = 784 bytes. */
-export const SLOT_FIELDS = 98
+/** f64 fields per route slot: 99 × 8 bytes = 792 bytes. */
+export const SLOT_FIELDS = 99
 /** f64 fields per parameter set. */
 export const PARAM_FIELDS = 64
 /** f64 scratch registers. */
@@ -145,6 +145,8 @@ export const S_INJ_EFF = 88
 export const S_ACC_LOST = 89
 /** Requests of class 0 offered per ms, smoothed; classes 1..7 follow. */
 export const S_DEM0 = 90
+/** 1 while the limit is in slow start: it grows by its successes until a queue is seen. */
+export const S_SLOW = 98
 
 // ---- Parameter fields ----------------------------------------------------------------------------
 /** Tick length, ms. */
