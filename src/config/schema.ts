@@ -10,6 +10,26 @@
 import * as z from 'zod/mini'
 import { en } from 'zod/locales'
 import { parseBlock } from '../http/forwarding.ts'
+import type { GovernorConfig, GovernorConfigInput, ProfileName } from './types.ts'
+
+export type {
+  AdminConfig,
+  Breaker,
+  Concurrency,
+  CustomProfile,
+  DecisionLogConfig,
+  GovernorConfig,
+  GovernorConfigInput,
+  Match,
+  PhysicsConfig,
+  PriorityRule,
+  Profile,
+  ProfileName,
+  RouteConfig,
+  RouteOptions,
+  SyncConfig,
+  Thresholds,
+} from './types.ts'
 
 z.config(en())
 
@@ -19,10 +39,14 @@ export const PROFILES = {
   STANDARD: { baselineLatencyMs: 100, requiresLease: false, heartbeatMs: 1000 },
   HEAVY: { baselineLatencyMs: 5000, requiresLease: true, heartbeatMs: 1000 },
   EXTREME: { baselineLatencyMs: 60000, requiresLease: true, heartbeatMs: 5000 },
-} as const
+} as const satisfies Record<ProfileName, BuiltInProfile>
 
-/** Name of a built-in profile. */
-export type ProfileName = keyof typeof PROFILES
+/** What a built-in profile says. */
+export interface BuiltInProfile {
+  readonly baselineLatencyMs: number
+  readonly requiresLease: boolean
+  readonly heartbeatMs: number
+}
 
 export const PROFILE_NAMES = Object.keys(PROFILES) as ProfileName[]
 
@@ -309,8 +333,8 @@ export const PhysicsSchema = z.strictObject({
 
 export const DEFAULT_PRIORITIES = ['critical', 'normal', 'low'] as const
 
-/** The governor's whole config. */
-export const GovernorConfigSchema = z.strictObject({
+/** The governor's whole config (the schema; its types are written out in types.ts). */
+const configSchema = z.strictObject({
   /** Which engine runs the physics. @default "auto" */
   engine: z._default(z.enum(['auto', 'wasm', 'ts']), 'auto'),
   /** Priority classes, most important first: shed last → first. @default critical, normal, low */
@@ -445,17 +469,16 @@ export const GovernorConfigSchema = z.strictObject({
   }),
 )
 
-export type SyncConfig = z.infer<typeof SyncSchema>
-export type PriorityRule = z.infer<typeof PriorityRuleSchema>
+/**
+ * The governor's whole config: validates a config as written (`GovernorConfigInput`) and gives it
+ * back with defaults filled in (`GovernorConfig`). `parseConfig` wraps it with readable errors.
+ */
+export const GovernorConfigSchema: z.ZodMiniType<GovernorConfig, GovernorConfigInput> = configSchema
 
-/** Config as a user writes it (everything but `routes` entries' ids optional). */
-export type GovernorConfigInput = z.input<typeof GovernorConfigSchema>
-/** Config after validation, defaults filled in. */
-export type GovernorConfig = z.infer<typeof GovernorConfigSchema>
-export type RouteConfig = z.infer<typeof RouteSchema>
-export type RouteOptions = z.infer<typeof RouteOptionsSchema>
-export type Profile = z.infer<typeof ProfileSchema>
-export type PhysicsConfig = z.infer<typeof PhysicsSchema>
+/** The schema's own types, for the type-level test that types.ts matches them. @internal */
+export type InferredConfig = z.infer<typeof configSchema>
+/** @internal */
+export type InferredConfigInput = z.input<typeof configSchema>
 
 /** One problem found in a config. */
 export interface ConfigProblem {
@@ -493,7 +516,7 @@ export class ConfigError extends Error {
  * ```
  */
 export function parseConfig(input: unknown): GovernorConfig {
-  const result = GovernorConfigSchema.safeParse(input ?? {})
+  const result = configSchema.safeParse(input ?? {})
   if (result.success) return result.data
   throw new ConfigError(problemsOf(result.error.issues))
 }

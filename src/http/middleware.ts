@@ -26,13 +26,9 @@ import {
   noRouteResponse,
 } from './responses.ts'
 
-// As Hono's own middleware do: `c.get('rheostat')` is typed in any app that imports this module,
-// whatever its Env (`RheostatVariables` says the same for apps that list their Variables).
-declare module 'hono' {
-  interface ContextVariableMap {
-    rheostat: RheostatInfo
-  }
-}
+// `c.get('rheostat')` is typed through the app's Env: the middleware's type adds
+// `RheostatVariables` to the app it is `use`d on, and an app can list them itself. No global
+// `declare module 'hono'` augmentation: JSR refuses ambient modules (docs/decisions.md).
 
 /** An app's Env with the middleware's `rheostat` variable added. */
 export type WithRheostat<E extends Env> = E & { Variables: RheostatVariables }
