@@ -81,7 +81,7 @@ export function physicsFor(
     latencyTolerance: ph.latencyTolerance ?? 1.5,
     limitGrowthPerS: ph.limitGrowthPerS ?? 2,
     overloadBackoff: ph.overloadBackoff ?? 0.5,
-    drainPeriodS: ph.drainPeriodS ?? 5,
+    drainPeriodS: ph.drainPeriodS ?? 10,
     drainFraction: ph.drainFraction ?? 0.25,
     drainSamples: ph.drainSamples ?? 3,
     drainAfterShrinkS: ph.drainAfterShrinkS ?? 1,

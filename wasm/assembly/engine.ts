@@ -800,7 +800,9 @@ if (g >= 1) {
         // A queue against a measured unqueued latency ends slow start.
         if (ld(b, S_DRAINS) > 0) st(b, S_SLOW, 0)
       }
-      if (!limited && ld(b, S_PEAK) < limit * ld(b, S_SHARE) / 2) {
+      if (!limited && ld(b, S_PEAK) < limit * ld(b, S_SHARE) / 2 && short < base) {
+        // Not limited and not in use: a latency below the unqueued one is the unqueued one
+        // (down only: others' requests may queue where this isolate's do not).
         st(b, S_BASE, base + ld(p, P_A_BASE) * (short - base))
       }
     }
@@ -814,8 +816,13 @@ if (g >= 1) {
   const period = ld(p, P_DRAIN_MS)
   if (period > 0) {
     if (drain == 0) {
-      const due = tickEnd >= ld(b, S_NEXT_DRAIN) || ld(b, S_DRAINS) == 0 ||
-        ld(b, S_SHRINK_S) >= ld(p, P_DRAIN_SHRINK_S)
+      if (ld(b, S_SHRINK_S) >= ld(p, P_DRAIN_SHRINK_S)) {
+        // An early drain waits for the next whole second of the clock: isolates whose limits
+        // shrink on the same shared latency drain together, so the queue does empty.
+        const at = (Math.floor(tickEnd / 1000) + 1) * 1000
+        if (at < ld(b, S_NEXT_DRAIN)) st(b, S_NEXT_DRAIN, at)
+      }
+      const due = tickEnd >= ld(b, S_NEXT_DRAIN) || ld(b, S_DRAINS) == 0
       if (limited && due) {
         st(b, S_DRAIN, 1)
         st(b, S_DRAIN_T, tickEnd)

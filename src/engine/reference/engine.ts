@@ -842,8 +842,9 @@ export class ReferenceEngine implements EngineCore {
           // A queue against a measured unqueued latency ends slow start.
           if (s[b + S_DRAINS] > 0) s[b + S_SLOW] = 0
         }
-        if (!limited && s[b + S_PEAK] < limit * s[b + S_SHARE] / 2) {
-          // Not limited and not in use: the latency seen is the unqueued one.
+        if (!limited && s[b + S_PEAK] < limit * s[b + S_SHARE] / 2 && short < base) {
+          // Not limited and not in use: a latency below the unqueued one is the unqueued one
+          // (down only: others' requests may queue where this isolate's do not).
           s[b + S_BASE] = base + pr[p + P_A_BASE] * (short - base)
         }
       }
@@ -859,8 +860,13 @@ export class ReferenceEngine implements EngineCore {
     const period = pr[p + P_DRAIN_MS]
     if (period > 0) {
       if (drain === 0) {
-        const due = tickEnd >= s[b + S_NEXT_DRAIN] || s[b + S_DRAINS] === 0 ||
-          s[b + S_SHRINK_S] >= pr[p + P_DRAIN_SHRINK_S]
+        if (s[b + S_SHRINK_S] >= pr[p + P_DRAIN_SHRINK_S]) {
+          // An early drain waits for the next whole second of the clock: isolates whose limits
+          // shrink on the same shared latency drain together, so the queue does empty.
+          const at = (Math.floor(tickEnd / 1000) + 1) * 1000
+          if (at < s[b + S_NEXT_DRAIN]) s[b + S_NEXT_DRAIN] = at
+        }
+        const due = tickEnd >= s[b + S_NEXT_DRAIN] || s[b + S_DRAINS] === 0
         if (limited && due) {
           s[b + S_DRAIN] = 1
           s[b + S_DRAIN_T] = tickEnd
