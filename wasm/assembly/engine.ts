@@ -83,6 +83,7 @@ import {
   S_BASE,
   S_DEM0,
   S_DRAIN,
+  S_DRAIN_L,
   S_DRAIN_N,
   S_DRAIN_SUM,
   S_DRAIN_T,
@@ -816,7 +817,7 @@ if (g >= 1) {
   const period = ld(p, P_DRAIN_MS)
   if (period > 0) {
     if (drain == 0) {
-      if (ld(b, S_SHRINK_S) >= ld(p, P_DRAIN_SHRINK_S)) {
+      if (ld(b, S_SHRINK_S) >= ld(p, P_DRAIN_SHRINK_S) && ld(b, S_LIMIT) <= 0.5 * ld(b, S_DRAIN_L)) {
         // An early drain waits for the next whole second of the clock: isolates whose limits
         // shrink on the same shared latency drain together, so the queue does empty.
         const at = (Math.floor(tickEnd / 1000) + 1) * 1000
@@ -835,6 +836,7 @@ if (g >= 1) {
     } else if (drain == 2 && ld(b, S_DRAIN_N) >= ld(p, P_DRAIN_SAMPLES)) {
       st(b, S_BASE, ld(b, S_DRAIN_SUM) / ld(b, S_DRAIN_N))
       st(b, S_DRAINS, ld(b, S_DRAINS) + 1)
+      st(b, S_DRAIN_L, ld(b, S_LIMIT))
       st(b, S_DRAIN, 0)
     } else {
       let unit = base
@@ -843,6 +845,7 @@ if (g >= 1) {
         if (ld(b, S_DRAIN_N) > 0) {
           st(b, S_BASE, ld(b, S_DRAIN_SUM) / ld(b, S_DRAIN_N))
           st(b, S_DRAINS, ld(b, S_DRAINS) + 1)
+          st(b, S_DRAIN_L, ld(b, S_LIMIT))
         }
         st(b, S_DRAIN, 0)
       } else {

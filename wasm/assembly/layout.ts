@@ -8,8 +8,8 @@
  * @module
  */
 
-/** f64 fields per route slot: 99 × 8 bytes = 792 bytes. */
-export const SLOT_FIELDS: i32 = 99
+/** f64 fields per route slot: 100 × 8 bytes = 800 bytes. */
+export const SLOT_FIELDS: i32 = 100
 /** f64 fields per parameter set. */
 export const PARAM_FIELDS: i32 = 64
 /** f64 scratch registers. */
@@ -147,6 +147,8 @@ export const S_ACC_LOST: i32 = 89
 export const S_DEM0: i32 = 90
 /** 1 while the limit is in slow start: it grows by its successes until a queue is seen. */
 export const S_SLOW: i32 = 98
+/** The limit when the last drain ended: a limit halved since then starts a drain early. */
+export const S_DRAIN_L: i32 = 99
 
 // ---- Parameter fields ----------------------------------------------------------------------------
 /** Tick length, ms. */

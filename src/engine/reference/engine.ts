@@ -90,6 +90,7 @@ import {
   S_BASE,
   S_DEM0,
   S_DRAIN,
+  S_DRAIN_L,
   S_DRAIN_N,
   S_DRAIN_SUM,
   S_DRAIN_T,
@@ -860,7 +861,9 @@ export class ReferenceEngine implements EngineCore {
     const period = pr[p + P_DRAIN_MS]
     if (period > 0) {
       if (drain === 0) {
-        if (s[b + S_SHRINK_S] >= pr[p + P_DRAIN_SHRINK_S]) {
+        if (
+          s[b + S_SHRINK_S] >= pr[p + P_DRAIN_SHRINK_S] && s[b + S_LIMIT] <= 0.5 * s[b + S_DRAIN_L]
+        ) {
           // An early drain waits for the next whole second of the clock: isolates whose limits
           // shrink on the same shared latency drain together, so the queue does empty.
           const at = (Math.floor(tickEnd / 1000) + 1) * 1000
@@ -880,6 +883,7 @@ export class ReferenceEngine implements EngineCore {
       } else if (drain === 2 && s[b + S_DRAIN_N] >= pr[p + P_DRAIN_SAMPLES]) {
         s[b + S_BASE] = s[b + S_DRAIN_SUM] / s[b + S_DRAIN_N]
         s[b + S_DRAINS] = s[b + S_DRAINS] + 1
+        s[b + S_DRAIN_L] = s[b + S_LIMIT]
         s[b + S_DRAIN] = 0
       } else {
         let unit = base
@@ -889,6 +893,7 @@ export class ReferenceEngine implements EngineCore {
           if (s[b + S_DRAIN_N] > 0) {
             s[b + S_BASE] = s[b + S_DRAIN_SUM] / s[b + S_DRAIN_N]
             s[b + S_DRAINS] = s[b + S_DRAINS] + 1
+            s[b + S_DRAIN_L] = s[b + S_LIMIT]
           }
           s[b + S_DRAIN] = 0
         } else {

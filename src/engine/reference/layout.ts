@@ -8,8 +8,8 @@
  * @module
  */
 
-/** f64 fields per route slot: 99 × 8 bytes = 792 bytes. */
-export const SLOT_FIELDS = 99
+/** f64 fields per route slot: 100 × 8 bytes = 800 bytes. */
+export const SLOT_FIELDS = 100
 /** f64 fields per parameter set. */
 export const PARAM_FIELDS = 64
 /** f64 scratch registers. */
@@ -147,6 +147,8 @@ export const S_ACC_LOST = 89
 export const S_DEM0 = 90
 /** 1 while the limit is in slow start: it grows by its successes until a queue is seen. */
 export const S_SLOW = 98
+/** The limit when the last drain ended: a limit halved since then starts a drain early. */
+export const S_DRAIN_L = 99
 
 // ---- Parameter fields ----------------------------------------------------------------------------
 /** Tick length, ms. */
