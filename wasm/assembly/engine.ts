@@ -83,10 +83,13 @@ import {
   S_BASE,
   S_DEM0,
   S_DRAIN,
+  S_DRAIN_DONE,
+  S_DRAIN_K,
   S_DRAIN_L,
   S_DRAIN_N,
   S_DRAIN_SUM,
   S_DRAIN_T,
+  S_DRAIN_TK,
   S_DRAINS,
   S_ERR,
   S_FAIL_LAT,
@@ -308,6 +311,11 @@ export function admit(slot: i32, classIndex: f64, nowMs: f64): i32 {
   }
   const eff = ld(b, S_INFLIGHT) - ld(b, S_GHOSTS)
   if (eff < limit - reserve) {
+    if (ld(b, S_DRAIN) == 2 && ld(b, S_DRAIN_K) < ld(p, P_DRAIN_SAMPLES)) {
+      // The first drainSamples requests admitted into the emptied queue are the drain's sample.
+      st(b, S_DRAIN_K, ld(b, S_DRAIN_K) + 1)
+      if (ld(b, S_DRAIN_K) >= ld(p, P_DRAIN_SAMPLES)) st(b, S_DRAIN_TK, now)
+    }
     pass(b, ci, now)
     return code(1, REASON_ADMITTED, mode, 0)
   }
@@ -361,6 +369,17 @@ export function complete(
     drainCheck(b, p, now)
     return
   }
+  if (
+    ld(b, S_DRAIN) == 2 && lat == lat && lat <= now - ld(b, S_DRAIN_T) &&
+    now - lat <= ld(b, S_DRAIN_TK) + 1
+  ) {
+    // One of the drain's sample, counted whatever its speed or outcome.
+    st(b, S_DRAIN_DONE, ld(b, S_DRAIN_DONE) + 1)
+    if (kind == <f64> OUTCOME_OK) {
+      st(b, S_DRAIN_N, ld(b, S_DRAIN_N) + 1)
+      st(b, S_DRAIN_SUM, ld(b, S_DRAIN_SUM) + lat)
+    }
+  }
   let failed: f64 = 0.0
   if (kind != <f64> OUTCOME_OK) failed = 1
   collect(b, lat, failed)
@@ -371,10 +390,6 @@ export function complete(
     if (lat == lat) {
       st(b, S_ACC_OKN, ld(b, S_ACC_OKN) + 1)
       st(b, S_ACC_OKLAT, ld(b, S_ACC_OKLAT) + lat)
-      if (ld(b, S_DRAIN) == 2 && lat <= now - ld(b, S_DRAIN_T)) {
-        st(b, S_DRAIN_N, ld(b, S_DRAIN_N) + 1)
-        st(b, S_DRAIN_SUM, ld(b, S_DRAIN_SUM) + lat)
-      }
     }
   } else {
     if (lat == lat) st(b, S_ACC_FLAT, ld(b, S_ACC_FLAT) + lat)
@@ -536,6 +551,9 @@ function drainCheck(b: usize, p: usize, now: f64): void {
   if (ld(b, S_DRAIN) == 1 && ld(b, S_INFLIGHT) - ld(b, S_GHOSTS) <= localLimit(b, p)) {
     st(b, S_DRAIN, 2)
     st(b, S_DRAIN_T, now)
+    st(b, S_DRAIN_K, 0)
+    st(b, S_DRAIN_TK, MAX_TIME_MS)
+    st(b, S_DRAIN_DONE, 0)
   }
 }
 
@@ -833,10 +851,12 @@ if (g >= 1) {
         st(b, S_NEXT_DRAIN, (Math.floor(tickEnd / period) + 1) * period)
         drainCheck(b, p, tickEnd)
       }
-    } else if (drain == 2 && ld(b, S_DRAIN_N) >= ld(p, P_DRAIN_SAMPLES)) {
-      st(b, S_BASE, ld(b, S_DRAIN_SUM) / ld(b, S_DRAIN_N))
-      st(b, S_DRAINS, ld(b, S_DRAINS) + 1)
-      st(b, S_DRAIN_L, ld(b, S_LIMIT))
+    } else if (drain == 2 && ld(b, S_DRAIN_DONE) >= ld(p, P_DRAIN_SAMPLES)) {
+      if (ld(b, S_DRAIN_N) > 0) {
+        st(b, S_BASE, ld(b, S_DRAIN_SUM) / ld(b, S_DRAIN_N))
+        st(b, S_DRAINS, ld(b, S_DRAINS) + 1)
+        st(b, S_DRAIN_L, ld(b, S_LIMIT))
+      }
       st(b, S_DRAIN, 0)
     } else {
       let unit = base

@@ -8,8 +8,8 @@
  * @module
  */
 
-/** f64 fields per route slot: 100 × 8 bytes = 800 bytes. */
-export const SLOT_FIELDS: i32 = 100
+/** f64 fields per route slot: 103 × 8 bytes = 824 bytes. */
+export const SLOT_FIELDS: i32 = 103
 /** f64 fields per parameter set. */
 export const PARAM_FIELDS: i32 = 64
 /** f64 scratch registers. */
@@ -149,6 +149,12 @@ export const S_DEM0: i32 = 90
 export const S_SLOW: i32 = 98
 /** The limit when the last drain ended: a limit halved since then starts a drain early. */
 export const S_DRAIN_L: i32 = 99
+/** Requests admitted in the current drain's phase 2 (the first drainSamples are its samples). */
+export const S_DRAIN_K: i32 = 100
+/** When the last of those was admitted, ms (MAX_TIME_MS until then). */
+export const S_DRAIN_TK: i32 = 101
+/** Those answered so far, whatever the outcome. */
+export const S_DRAIN_DONE: i32 = 102
 
 // ---- Parameter fields ----------------------------------------------------------------------------
 /** Tick length, ms. */

@@ -90,10 +90,13 @@ import {
   S_BASE,
   S_DEM0,
   S_DRAIN,
+  S_DRAIN_DONE,
+  S_DRAIN_K,
   S_DRAIN_L,
   S_DRAIN_N,
   S_DRAIN_SUM,
   S_DRAIN_T,
+  S_DRAIN_TK,
   S_DRAINS,
   S_ERR,
   S_FAIL_LAT,
@@ -283,6 +286,11 @@ export class ReferenceEngine implements EngineCore {
     }
     const eff = s[b + S_INFLIGHT] - s[b + S_GHOSTS]
     if (eff < limit - reserve) {
+      if (s[b + S_DRAIN] === 2 && s[b + S_DRAIN_K] < pr[p + P_DRAIN_SAMPLES]) {
+        // The first drainSamples requests admitted into the emptied queue are the drain's sample.
+        s[b + S_DRAIN_K] = s[b + S_DRAIN_K] + 1
+        if (s[b + S_DRAIN_K] >= pr[p + P_DRAIN_SAMPLES]) s[b + S_DRAIN_TK] = now
+      }
       this.pass(b, cls, now)
       return code(1, REASON_ADMITTED, mode, 0)
     }
@@ -341,6 +349,19 @@ export class ReferenceEngine implements EngineCore {
       this.drainCheck(b, p, now)
       return
     }
+    if (
+      s[b + S_DRAIN] === 2 && lat === lat && lat <= now - s[b + S_DRAIN_T] &&
+      now - lat <= s[b + S_DRAIN_TK] + 1
+    ) {
+      // One of the drain's sample (admitted into the emptied queue, among the first
+      // drainSamples): counted whatever its speed or outcome, so that the fast ones, which come
+      // back first, do not stand for all.
+      s[b + S_DRAIN_DONE] = s[b + S_DRAIN_DONE] + 1
+      if (kind === OUTCOME_OK) {
+        s[b + S_DRAIN_N] = s[b + S_DRAIN_N] + 1
+        s[b + S_DRAIN_SUM] = s[b + S_DRAIN_SUM] + lat
+      }
+    }
     let failed = 0.0
     if (kind !== OUTCOME_OK) failed = 1
     this.collect(b, lat, failed)
@@ -351,11 +372,6 @@ export class ReferenceEngine implements EngineCore {
       if (lat === lat) {
         s[b + S_ACC_OKN] = s[b + S_ACC_OKN] + 1
         s[b + S_ACC_OKLAT] = s[b + S_ACC_OKLAT] + lat
-        // A drain sample: admitted after the queue had emptied.
-        if (s[b + S_DRAIN] === 2 && lat <= now - s[b + S_DRAIN_T]) {
-          s[b + S_DRAIN_N] = s[b + S_DRAIN_N] + 1
-          s[b + S_DRAIN_SUM] = s[b + S_DRAIN_SUM] + lat
-        }
       }
     } else {
       if (lat === lat) s[b + S_ACC_FLAT] = s[b + S_ACC_FLAT] + lat
@@ -544,6 +560,9 @@ export class ReferenceEngine implements EngineCore {
     if (s[b + S_DRAIN] === 1 && s[b + S_INFLIGHT] - s[b + S_GHOSTS] <= this.localLimit(b, p)) {
       s[b + S_DRAIN] = 2
       s[b + S_DRAIN_T] = now
+      s[b + S_DRAIN_K] = 0
+      s[b + S_DRAIN_TK] = MAX_TIME_MS
+      s[b + S_DRAIN_DONE] = 0
     }
   }
 
@@ -880,10 +899,13 @@ export class ReferenceEngine implements EngineCore {
           s[b + S_NEXT_DRAIN] = (Math.floor(tickEnd / period) + 1) * period
           this.drainCheck(b, p, tickEnd)
         }
-      } else if (drain === 2 && s[b + S_DRAIN_N] >= pr[p + P_DRAIN_SAMPLES]) {
-        s[b + S_BASE] = s[b + S_DRAIN_SUM] / s[b + S_DRAIN_N]
-        s[b + S_DRAINS] = s[b + S_DRAINS] + 1
-        s[b + S_DRAIN_L] = s[b + S_LIMIT]
+      } else if (drain === 2 && s[b + S_DRAIN_DONE] >= pr[p + P_DRAIN_SAMPLES]) {
+        // Every request of the sample answered: its successes' mean is the unqueued latency.
+        if (s[b + S_DRAIN_N] > 0) {
+          s[b + S_BASE] = s[b + S_DRAIN_SUM] / s[b + S_DRAIN_N]
+          s[b + S_DRAINS] = s[b + S_DRAINS] + 1
+          s[b + S_DRAIN_L] = s[b + S_LIMIT]
+        }
         s[b + S_DRAIN] = 0
       } else {
         let unit = base
