@@ -329,6 +329,8 @@ export const PhysicsSchema = z.strictObject({
   priorityReserve: z.optional(z.number().check(z.gte(0), z.lte(10))),
   /** A class counts as asking for this long after its last request, s. @default 1 */
   askWindowS: z.optional(positive()),
+  /** Multiple of √limit the gradient allows as queue on top of the latency tolerance. @default 0 */
+  queueAllowance: z.optional(z.number().check(z.gte(0), z.lte(10))),
 })
 
 export const DEFAULT_PRIORITIES = ['critical', 'normal', 'low'] as const

@@ -94,6 +94,7 @@ export function physicsFor(
     rampDoubleS: ph.rampDoubleS ?? 0.1,
     priorityReserve: ph.priorityReserve ?? 1,
     askWindowS: ph.askWindowS ?? 1,
+    queueAllowance: ph.queueAllowance ?? 0,
     spreadMs: config.sync.intervalMs,
   }
 }

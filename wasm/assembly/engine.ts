@@ -41,6 +41,7 @@ import {
   P_OUTAGE_OK,
   P_OUTAGE_SAMPLES,
   P_OVERLOAD_BACKOFF,
+  P_QUEUE,
   P_R_BASE,
   P_RAMP_DOUBLE_S,
   P_RAMP_GROWTH,
@@ -84,6 +85,7 @@ import {
   S_DEM0,
   S_DRAIN,
   S_DRAIN_DONE,
+  S_DRAIN_GOAL,
   S_DRAIN_K,
   S_DRAIN_L,
   S_DRAIN_N,
@@ -311,10 +313,10 @@ export function admit(slot: i32, classIndex: f64, nowMs: f64): i32 {
   }
   const eff = ld(b, S_INFLIGHT) - ld(b, S_GHOSTS)
   if (eff < limit - reserve) {
-    if (ld(b, S_DRAIN) == 2 && ld(b, S_DRAIN_K) < ld(p, P_DRAIN_SAMPLES)) {
-      // The first drainSamples requests admitted into the emptied queue are the drain's sample.
+    if (ld(b, S_DRAIN) == 2 && ld(b, S_DRAIN_K) < ld(b, S_DRAIN_GOAL)) {
+      // The first requests admitted into the emptied queue are the drain's sample.
       st(b, S_DRAIN_K, ld(b, S_DRAIN_K) + 1)
-      if (ld(b, S_DRAIN_K) >= ld(p, P_DRAIN_SAMPLES)) st(b, S_DRAIN_TK, now)
+      if (ld(b, S_DRAIN_K) >= ld(b, S_DRAIN_GOAL)) st(b, S_DRAIN_TK, now)
     }
     pass(b, ci, now)
     return code(1, REASON_ADMITTED, mode, 0)
@@ -554,6 +556,10 @@ function drainCheck(b: usize, p: usize, now: f64): void {
     st(b, S_DRAIN_K, 0)
     st(b, S_DRAIN_TK, MAX_TIME_MS)
     st(b, S_DRAIN_DONE, 0)
+    // One round of the drain level, and at least drainSamples: more answers for the same wait.
+    let goal = Math.floor(localLimit(b, p))
+    if (goal < ld(p, P_DRAIN_SAMPLES)) goal = ld(p, P_DRAIN_SAMPLES)
+    st(b, S_DRAIN_GOAL, goal)
   }
 }
 
@@ -815,7 +821,7 @@ if (g >= 1) {
           }
         }
       } else if (ld(b, S_PEAK) >= limit * ld(b, S_SHARE) / 2) {
-        limit = limit + ld(p, P_A_LIMIT) * (g * limit + Math.sqrt(limit) - limit)
+        limit = limit + ld(p, P_A_LIMIT) * (g * limit + ld(p, P_QUEUE) * Math.sqrt(limit) - limit)
         // A queue against a measured unqueued latency ends slow start.
         if (ld(b, S_DRAINS) > 0) st(b, S_SLOW, 0)
       }
@@ -851,7 +857,7 @@ if (g >= 1) {
         st(b, S_NEXT_DRAIN, (Math.floor(tickEnd / period) + 1) * period)
         drainCheck(b, p, tickEnd)
       }
-    } else if (drain == 2 && ld(b, S_DRAIN_DONE) >= ld(p, P_DRAIN_SAMPLES)) {
+    } else if (drain == 2 && ld(b, S_DRAIN_DONE) >= ld(b, S_DRAIN_GOAL)) {
       if (ld(b, S_DRAIN_N) > 0) {
         st(b, S_BASE, ld(b, S_DRAIN_SUM) / ld(b, S_DRAIN_N))
         st(b, S_DRAINS, ld(b, S_DRAINS) + 1)

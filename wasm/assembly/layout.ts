@@ -8,8 +8,8 @@
  * @module
  */
 
-/** f64 fields per route slot: 103 × 8 bytes = 824 bytes. */
-export const SLOT_FIELDS: i32 = 103
+/** f64 fields per route slot: 104 × 8 bytes = 832 bytes. */
+export const SLOT_FIELDS: i32 = 104
 /** f64 fields per parameter set. */
 export const PARAM_FIELDS: i32 = 64
 /** f64 scratch registers. */
@@ -155,6 +155,8 @@ export const S_DRAIN_K: i32 = 100
 export const S_DRAIN_TK: i32 = 101
 /** Those answered so far, whatever the outcome. */
 export const S_DRAIN_DONE: i32 = 102
+/** Requests the current drain samples: drainSamples, or the whole drain level if larger. */
+export const S_DRAIN_GOAL: i32 = 103
 
 // ---- Parameter fields ----------------------------------------------------------------------------
 /** Tick length, ms. */
@@ -241,6 +243,8 @@ export const P_RESERVE: i32 = 39
 export const P_ASK_MS: i32 = 40
 /** Ramp doubling time, s (Retry-After during recovery). */
 export const P_RAMP_DOUBLE_S: i32 = 41
+/** Multiple of √L the gradient allows as queue on top of the latency tolerance (Gradient2: 1). */
+export const P_QUEUE: i32 = 42
 
 // ---- Scratch registers (written by inspect) ------------------------------------------------------
 /** Resistance, Ω. */

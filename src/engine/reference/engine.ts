@@ -48,6 +48,7 @@ import {
   P_OUTAGE_OK,
   P_OUTAGE_SAMPLES,
   P_OVERLOAD_BACKOFF,
+  P_QUEUE,
   P_R_BASE,
   P_RAMP_DOUBLE_S,
   P_RAMP_GROWTH,
@@ -91,6 +92,7 @@ import {
   S_DEM0,
   S_DRAIN,
   S_DRAIN_DONE,
+  S_DRAIN_GOAL,
   S_DRAIN_K,
   S_DRAIN_L,
   S_DRAIN_N,
@@ -286,10 +288,10 @@ export class ReferenceEngine implements EngineCore {
     }
     const eff = s[b + S_INFLIGHT] - s[b + S_GHOSTS]
     if (eff < limit - reserve) {
-      if (s[b + S_DRAIN] === 2 && s[b + S_DRAIN_K] < pr[p + P_DRAIN_SAMPLES]) {
-        // The first drainSamples requests admitted into the emptied queue are the drain's sample.
+      if (s[b + S_DRAIN] === 2 && s[b + S_DRAIN_K] < s[b + S_DRAIN_GOAL]) {
+        // The first requests admitted into the emptied queue are the drain's sample.
         s[b + S_DRAIN_K] = s[b + S_DRAIN_K] + 1
-        if (s[b + S_DRAIN_K] >= pr[p + P_DRAIN_SAMPLES]) s[b + S_DRAIN_TK] = now
+        if (s[b + S_DRAIN_K] >= s[b + S_DRAIN_GOAL]) s[b + S_DRAIN_TK] = now
       }
       this.pass(b, cls, now)
       return code(1, REASON_ADMITTED, mode, 0)
@@ -563,6 +565,10 @@ export class ReferenceEngine implements EngineCore {
       s[b + S_DRAIN_K] = 0
       s[b + S_DRAIN_TK] = MAX_TIME_MS
       s[b + S_DRAIN_DONE] = 0
+      // One round of the drain level, and at least drainSamples: more answers for the same wait.
+      let goal = Math.floor(this.localLimit(b, p))
+      if (goal < this.params[p + P_DRAIN_SAMPLES]) goal = this.params[p + P_DRAIN_SAMPLES]
+      s[b + S_DRAIN_GOAL] = goal
     }
   }
 
@@ -858,7 +864,8 @@ export class ReferenceEngine implements EngineCore {
           }
         } else if (s[b + S_PEAK] >= limit * s[b + S_SHARE] / 2) {
           // Only a limit in use shrinks: latency with few requests out is not our queue.
-          limit = limit + pr[p + P_A_LIMIT] * (g * limit + Math.sqrt(limit) - limit)
+          limit = limit +
+            pr[p + P_A_LIMIT] * (g * limit + pr[p + P_QUEUE] * Math.sqrt(limit) - limit)
           // A queue against a measured unqueued latency ends slow start.
           if (s[b + S_DRAINS] > 0) s[b + S_SLOW] = 0
         }
@@ -899,7 +906,7 @@ export class ReferenceEngine implements EngineCore {
           s[b + S_NEXT_DRAIN] = (Math.floor(tickEnd / period) + 1) * period
           this.drainCheck(b, p, tickEnd)
         }
-      } else if (drain === 2 && s[b + S_DRAIN_DONE] >= pr[p + P_DRAIN_SAMPLES]) {
+      } else if (drain === 2 && s[b + S_DRAIN_DONE] >= s[b + S_DRAIN_GOAL]) {
         // Every request of the sample answered: its successes' mean is the unqueued latency.
         if (s[b + S_DRAIN_N] > 0) {
           s[b + S_BASE] = s[b + S_DRAIN_SUM] / s[b + S_DRAIN_N]
