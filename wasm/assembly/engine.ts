@@ -750,6 +750,12 @@ function dataTick(b: usize, p: usize): void {
     if (answered > 0) {
       if (lok >= 0.5 * answered) {
         let r = ld(b, S_RAMP) * ld(p, P_RAMP_GROWTH)
+        // And one request of capacity per answered probe: doubling per round of answers.
+        const cap = ld(b, S_LIMIT) * ld(b, S_SHARE)
+        if (cap > 0) {
+          const byAnswers = ld(b, S_RAMP) + lok / cap
+          if (byAnswers > r) r = byAnswers
+        }
         if (r > 1) r = 1
         st(b, S_RAMP, r)
       } else if (lok < ld(p, P_OUTAGE_OK) * answered) {

@@ -783,6 +783,13 @@ export class ReferenceEngine implements EngineCore {
       if (answered > 0) {
         if (lok >= 0.5 * answered) {
           let r = s[b + S_RAMP] * pr[p + P_RAMP_GROWTH]
+          // And one request of capacity per answered probe (slow start; Palantir's ramp): the ramp
+          // doubles per round of answers, however short the round.
+          const cap = s[b + S_LIMIT] * s[b + S_SHARE]
+          if (cap > 0) {
+            const byAnswers = s[b + S_RAMP] + lok / cap
+            if (byAnswers > r) r = byAnswers
+          }
           if (r > 1) r = 1
           s[b + S_RAMP] = r
         } else if (lok < pr[p + P_OUTAGE_OK] * answered) {
