@@ -20,7 +20,7 @@ import {
   rateLimitHeaders,
 } from '../../src/mod.ts'
 import { createSyncer } from '../../src/governor/sync.ts'
-import { MemoryStore } from '../../src/store/memory.ts'
+import { MemoryStore } from '../../src/store/memory/store.ts'
 import { forward } from './forward.ts'
 
 interface Env {

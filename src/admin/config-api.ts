@@ -21,7 +21,7 @@ import type { Context, Hono } from 'hono'
 import type { ConfigProblem } from '../config/schema.ts'
 import type { Clock } from '../governor/governor.ts'
 import type { LiveConfig } from '../governor/live-config.ts'
-import { CONFIG_HISTORY_LIMIT, type ConfigRecord } from '../store/config-store.ts'
+import { CONFIG_HISTORY_LIMIT, type ConfigRecord } from '../contract/config-store.ts'
 import { DEFAULT_PROBLEM_TYPE_BASE, problemResponse } from '../http/responses.ts'
 import type { AdminSection } from './admin.ts'
 import { readJsonBody } from './body.ts'
@@ -56,7 +56,7 @@ export const INVALID_UPLOAD_TYPE = `${DEFAULT_PROBLEM_TYPE_BASE}invalid-config`
  * import { configSection } from './config-api.ts'
  * import { createGovernor } from '../governor/governor.ts'
  * import { createLiveConfig } from '../governor/live-config.ts'
- * import { MemoryConfigStore } from '../store/config-store.ts'
+ * import { MemoryConfigStore } from '../store/memory/config.ts'
  * const deployed = { routes: [{ id: 'api', match: { path: '/*' }, origin: 'https://o.example' }] }
  * const governor = createGovernor({ engine: 'ts', config: deployed })
  * const live = createLiveConfig({ governor, deployed, store: new MemoryConfigStore() })

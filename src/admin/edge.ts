@@ -43,8 +43,8 @@ export interface EdgeAdminOptions {
  * import { createGovernor } from '../governor/governor.ts'
  * import { createLiveConfig } from '../governor/live-config.ts'
  * import { createSyncer } from '../governor/sync.ts'
- * import { MemoryStore } from '../store/memory.ts'
- * import { MemoryConfigStore } from '../store/config-store.ts'
+ * import { MemoryStore } from '../store/memory/store.ts'
+ * import { MemoryConfigStore } from '../store/memory/config.ts'
  * const governor = createGovernor({ engine: 'ts' })
  * const live = createLiveConfig({ governor, deployed: {}, store: new MemoryConfigStore() })
  * const sync = createSyncer({ governor, store: new MemoryStore(), config: live })

@@ -110,13 +110,13 @@ export function renderMetrics(stats: Stats): string {
   family(
     'rheostat_latency_threshold_seconds',
     'gauge',
-    'Latency threshold in force (learned, or the warm-up one)',
+    'Latency above which a standing queue counts: tolerance x the unqueued latency',
     perRoute((r) => r.thresholds.latencyMs / 1000),
   )
   family(
     'rheostat_learned_latency_seconds',
     'gauge',
-    'Learned healthy latency mean',
+    'Unqueued latency of successes, measured by drains (docs/physics.md section 6)',
     perRoute((r) => r.thresholds.learnedLatencyMs / 1000),
   )
   family(
@@ -168,7 +168,7 @@ export function renderMetrics(stats: Stats): string {
   family(
     'rheostat_concurrency_limit',
     'gauge',
-    'Adaptive concurrency limit',
+    'Capacity estimate: requests in flight the whole origin serves without a standing queue',
     perRoute((r) => r.concurrencyLimit),
   )
   const sync = stats.sync

@@ -9,12 +9,8 @@
 
 import type { Clock, Governor, RouteSnapshot } from '../governor/governor.ts'
 import { type LatencyHistogram, latencyQuantile } from '../governor/recorder.ts'
-import {
-  initialSyncStatus,
-  type IsolateInfo,
-  type SyncHook,
-  type SyncStatus,
-} from '../governor/sync-types.ts'
+import { initialSyncStatus, type SyncHook, type SyncStatus } from '../governor/sync-types.ts'
+import type { IsolateInfo } from '../contract/config-store.ts'
 
 /** One route in the stats document. */
 export interface RouteStats extends RouteSnapshot {

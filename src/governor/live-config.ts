@@ -14,9 +14,8 @@ import {
   type GovernorConfig,
   parseEdgeConfig,
 } from '../config/schema.ts'
-import type { ConfigStore } from '../store/config-store.ts'
+import type { ConfigStore, IsolateInfo } from '../contract/config-store.ts'
 import type { Governor } from './governor.ts'
-import type { IsolateInfo } from './sync-types.ts'
 
 /** Options of `createLiveConfig()`. */
 export interface LiveConfigOptions {
@@ -88,7 +87,7 @@ export interface LiveConfig {
  * ```ts
  * import { createGovernor } from './governor.ts'
  * import { createLiveConfig } from './live-config.ts'
- * import { MemoryConfigStore } from '../store/config-store.ts'
+ * import { MemoryConfigStore } from '../store/memory/config.ts'
  * const deployed = { routes: [{ id: 'api', match: { path: '/api/*' }, origin: 'https://o.example' }] }
  * const governor = createGovernor({ engine: 'ts', config: deployed })
  * const live = createLiveConfig({ governor, deployed, store: new MemoryConfigStore() })
@@ -239,8 +238,8 @@ function clone<T>(value: T): T {
  * import { createGovernor } from './governor.ts'
  * import { createLiveConfig, isolateLister } from './live-config.ts'
  * import { createSyncer } from './sync.ts'
- * import { MemoryConfigStore } from '../store/config-store.ts'
- * import { MemoryStore } from '../store/memory.ts'
+ * import { MemoryConfigStore } from '../store/memory/config.ts'
+ * import { MemoryStore } from '../store/memory/store.ts'
  * const governor = createGovernor({ engine: 'ts' })
  * const live = createLiveConfig({ governor, deployed: {}, store: new MemoryConfigStore() })
  * const sync = createSyncer({ governor, store: new MemoryStore(), config: live })

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { HISTOGRAM_BOUNDS_MS, HISTOGRAM_BUCKETS } from '../store/types.ts'
+import { HISTOGRAM_BOUNDS_MS, HISTOGRAM_BUCKETS } from '../contract/telemetry-store.ts'
 
 /** A route's counters, for stats and metrics. */
 export interface RouteCounters {
@@ -44,7 +44,7 @@ const DECISIONS = LAT_BUCKET0 + HISTOGRAM_BUCKETS
  * @example Usage
  * ```ts
  * import { Recorder } from './recorder.ts'
- * import { histogramBucket } from '../store/types.ts'
+ * import { histogramBucket } from '../contract/telemetry-store.ts'
  * const recorder = new Recorder(10, 3)
  * recorder.decision(0, 1, true)
  * recorder.outcome(0, 42, histogramBucket(42))
@@ -128,7 +128,7 @@ export class Recorder {
  *
  * @example Usage
  * ```ts
- * import { HISTOGRAM_BOUNDS_MS } from '../store/types.ts'
+ * import { HISTOGRAM_BOUNDS_MS } from '../contract/telemetry-store.ts'
  * import { latencyQuantile } from './recorder.ts'
  * const counts = HISTOGRAM_BOUNDS_MS.map(() => 0).concat(0)
  * counts[3] = 10 // ten samples in (5, 10] ms

@@ -7,7 +7,8 @@
 
 /** Health of an isolate's exchange with the store. */
 export interface SyncStatus {
-  store: 'memory' | 'durable-object' | 'upstash' | 'none'
+  /** The store's kind (`TelemetryStore.kind`), or "none" without a store. */
+  store: string
   isolateId: string
   /** True while the last exchange failed or timed out. */
   degraded: boolean
@@ -86,18 +87,4 @@ export interface SyncHook {
    */
   maybeSync(): Promise<void> | null
   status(): SyncStatus
-}
-
-/**
- * One isolate as the control plane last heard of it (stats, metrics and the dashboard list every
- * live isolate and the config version it runs).
- */
-export interface IsolateInfo {
-  isolateId: string
-  /** The config version the isolate runs; 0 is the deployed config, before any upload. */
-  configVersion: number
-  /** Clock time the isolate last reported, ms. */
-  lastSeenMs: number
-  /** True while that isolate's exchanges with the store fail. */
-  syncDegraded: boolean
 }

@@ -6,7 +6,11 @@
  * @module
  */
 
-import { type ExchangeResult, exchangeResultProblem, type TelemetryStore } from '../store/types.ts'
+import {
+  type ExchangeResult,
+  exchangeResultProblem,
+  type TelemetryStore,
+} from '../contract/telemetry-store.ts'
 import type { Clock, Governor } from './governor.ts'
 import type { LiveConfig } from './live-config.ts'
 import { initialSyncStatus, type SyncHook, type SyncStatus } from './sync-types.ts'
@@ -49,7 +53,7 @@ export interface Syncer extends SyncHook {
  * @example Usage
  * ```ts
  * import { createGovernor } from '../mod.ts'
- * import { MemoryStore } from '../store/memory.ts'
+ * import { MemoryStore } from '../store/memory/store.ts'
  * import { createSyncer } from './sync.ts'
  * const governor = createGovernor({ engine: 'ts' })
  * const sync = createSyncer({ governor, store: new MemoryStore() })

@@ -14,15 +14,14 @@
  */
 
 import { setImmediate } from 'node:timers'
-import type { ConfigStore } from '../store/config-store.ts'
-import type { IsolateInfo } from '../governor/sync-types.ts'
+import type { ConfigStore, IsolateInfo } from '../contract/config-store.ts'
 import type {
   ExchangeResult,
   LeaseGrant,
   RouteDelta,
   RouteView,
   TelemetryStore,
-} from '../store/types.ts'
+} from '../contract/telemetry-store.ts'
 import type { Timers } from '../governor/timeout.ts'
 
 /** A strategy's store cost over one run. */

@@ -6,7 +6,7 @@ import { Hono } from 'hono'
 import * as wasm from '../../wasm/build/rheostat.wasm'
 import { createGovernor, governor, type WasmSource } from '../../src/mod.ts'
 import { createSyncer } from '../../src/governor/sync.ts'
-import { MemoryStore } from '../../src/store/memory.ts'
+import { MemoryStore } from '../../src/store/memory/store.ts'
 
 Deno.test('governor() admits, sheds and syncs a Hono app under Deno', async () => {
   let now = 1_700_000_000_000

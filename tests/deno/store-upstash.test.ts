@@ -3,7 +3,11 @@
 // compatibility); the contract suite runs in vitest (tests/unit/store-upstash.test.ts).
 import assert from 'node:assert/strict'
 import { upstashStore } from '../../src/store/upstash/index.ts'
-import { HISTOGRAM_BUCKETS, type RouteDelta, zeroCounts } from '../../src/store/types.ts'
+import {
+  HISTOGRAM_BUCKETS,
+  type RouteDelta,
+  zeroCounts,
+} from '../../src/contract/telemetry-store.ts'
 import { startRedisServer } from '../support/redis-server.ts'
 import { startUpstashFront } from '../support/upstash-front.ts'
 

@@ -5,7 +5,7 @@ import {
   CONFIG_HISTORY_LIMIT,
   type ConfigStore,
   ISOLATE_TTL_MS,
-} from '../../src/store/config-store.ts'
+} from '../../src/contract/config-store.ts'
 
 const T0 = 1_700_000_000_000
 

@@ -6,7 +6,7 @@ import {
   createEdgeHandler,
   type EdgeHandler,
 } from '../../src/adapter/cloudflare-workers/handler.ts'
-import type { ConfigStore } from '../../src/store/config-store.ts'
+import type { ConfigStore } from '../../src/contract/config-store.ts'
 
 export interface EdgeServer {
   url: string

@@ -10,7 +10,7 @@ import {
   type TelemetryStore,
   WINDOW_S,
   zeroCounts,
-} from '../../src/store/types.ts'
+} from '../../src/contract/telemetry-store.ts'
 
 /** A delta of `n` completed requests at `latencyMs`, `errors` of them failed. */
 export function delta(

@@ -10,7 +10,8 @@ import {
   type EdgeHandler,
 } from '../../src/adapter/cloudflare-workers/handler.ts'
 import { mergePatch } from '../../src/admin/config-api.ts'
-import { type ConfigStore, MemoryConfigStore } from '../../src/store/config-store.ts'
+import type { ConfigStore } from '../../src/contract/config-store.ts'
+import { MemoryConfigStore } from '../../src/store/memory/config.ts'
 
 const TOKEN = 'test-admin-token-0123456789abcdefghij'
 let origin: Server

@@ -10,7 +10,7 @@ import { createAdminApp, MIN_TOKEN_LENGTH } from '../../src/admin/admin.ts'
 import { MAX_PATCH_DEPTH, mergePatch } from '../../src/admin/config-api.ts'
 import { EventHub } from '../../src/admin/events.ts'
 import { createGovernor } from '../../src/mod.ts'
-import { MemoryConfigStore } from '../../src/store/config-store.ts'
+import { MemoryConfigStore } from '../../src/store/memory/config.ts'
 
 const TOKEN = 'admin-token-for-hostile-tests-0123456789'
 const READ = 'read-token-for-hostile-tests-0123456789a'

@@ -3,10 +3,15 @@
 // real Prometheus text-format parser, on both engines.
 import { describe, expect, it } from 'vitest'
 import parsePrometheusTextFormat from 'parse-prometheus-text-format'
-import { createAdminApp, observabilitySection, watchDecisionLog } from '../../src/admin/index.ts'
-import type { ObservabilityDeps, Stats } from '../../src/admin/index.ts'
+import {
+  createAdminApp,
+  type ObservabilityDeps,
+  observabilitySection,
+  type Stats,
+  watchDecisionLog,
+} from '../../src/admin/index.ts'
 import { latencyQuantile } from '../../src/mod.ts'
-import { HISTOGRAM_BOUNDS_MS } from '../../src/store/types.ts'
+import { HISTOGRAM_BOUNDS_MS } from '../../src/contract/telemetry-store.ts'
 import { drive, ENGINES, type Rig, rig, warmUp } from '../support/harness.ts'
 
 const TOKEN = 'obs-token-0123456789abcdefghijklmnopq'

@@ -1,4 +1,4 @@
-import { MemoryStore } from '../../src/store/memory.ts'
+import { MemoryStore } from '../../src/store/memory/store.ts'
 import { storeContract } from '../support/store-contract.ts'
 
 storeContract('memory', () => new MemoryStore())

@@ -6,8 +6,12 @@ import { createHash } from 'node:crypto'
 import { Redis } from '@upstash/redis'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { MemoryStore } from '../../src/store/memory.ts'
-import { HISTOGRAM_BUCKETS, type RouteDelta, type TelemetryStore } from '../../src/store/types.ts'
+import { MemoryStore } from '../../src/store/memory/store.ts'
+import {
+  HISTOGRAM_BUCKETS,
+  type RouteDelta,
+  type TelemetryStore,
+} from '../../src/contract/telemetry-store.ts'
 import { SCRIPTS, upstashRest, UpstashStore, upstashStore } from '../../src/store/upstash/index.ts'
 import { upstashConfigStore } from '../../src/store/upstash/config.ts'
 import { delta, storeContract } from '../support/store-contract.ts'

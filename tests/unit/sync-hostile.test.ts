@@ -7,8 +7,12 @@ import type { AddressInfo } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { createGovernor } from '../../src/mod.ts'
 import { createSyncer } from '../../src/governor/sync.ts'
-import { MemoryStore } from '../../src/store/memory.ts'
-import type { ExchangeResult, RouteDelta, TelemetryStore } from '../../src/store/types.ts'
+import { MemoryStore } from '../../src/store/memory/store.ts'
+import type {
+  ExchangeResult,
+  RouteDelta,
+  TelemetryStore,
+} from '../../src/contract/telemetry-store.ts'
 import { upstashStore } from '../../src/store/upstash/index.ts'
 
 /** The memory store, its answers rewritten by `mangle`. */

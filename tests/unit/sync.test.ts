@@ -6,8 +6,12 @@
 import { describe, expect, it } from 'vitest'
 import { createGovernor, type Governor, TaskRefusedError } from '../../src/adapter/node/mod.ts'
 import { createSyncer, type Syncer } from '../../src/governor/sync.ts'
-import { MemoryStore } from '../../src/store/memory.ts'
-import type { ExchangeResult, RouteDelta, TelemetryStore } from '../../src/store/types.ts'
+import { MemoryStore } from '../../src/store/memory/store.ts'
+import type {
+  ExchangeResult,
+  RouteDelta,
+  TelemetryStore,
+} from '../../src/contract/telemetry-store.ts'
 import { ENGINES, mixed, virtualClock } from '../support/harness.ts'
 
 /** A store that fails on demand around a real one: fault injection, not a stand-in. */

@@ -4,7 +4,7 @@ import { env } from 'cloudflare:workers'
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { MemoryStore } from '../../src/store/memory.ts'
+import { MemoryStore } from '../../src/store/memory/store.ts'
 import { DurableObjectConfigStore } from '../../src/store/durable-object/config.ts'
 import {
   DurableObjectStore,
@@ -18,7 +18,7 @@ import {
   type RouteView,
   WINDOW_S,
   zeroCounts,
-} from '../../src/store/types.ts'
+} from '../../src/contract/telemetry-store.ts'
 import { delta, storeContract } from '../support/store-contract.ts'
 
 storeContract('durable-object', () => new DurableObjectStore(env.ROUTE_STATE))

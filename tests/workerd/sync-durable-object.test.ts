@@ -10,7 +10,7 @@ import { createGovernor, type Governor, TaskRefusedError } from '../../src/mod.t
 import { createSyncer, type Syncer } from '../../src/governor/sync.ts'
 import { createEdgeHandler } from '../../src/adapter/cloudflare-workers/handler.ts'
 import { DurableObjectStore } from '../../src/store/durable-object/index.ts'
-import type { TelemetryStore } from '../../src/store/types.ts'
+import type { TelemetryStore } from '../../src/contract/telemetry-store.ts'
 
 const PRIORITIES = ['critical', 'normal', 'low'] as const
 const mixed = (i: number): string => PRIORITIES[i % 3] as string

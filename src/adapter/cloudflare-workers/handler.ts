@@ -10,23 +10,28 @@
 import type { Hono } from 'hono'
 import { createEdgeAdmin, originsFromEnv, secretProblems } from '../../admin/edge.ts'
 import { createLiveConfig, type LiveConfig } from '../../governor/live-config.ts'
-import { type ConfigStore, MemoryConfigStore } from '../../store/config-store.ts'
+import type { ConfigStore } from '../../contract/config-store.ts'
+import { MemoryConfigStore } from '../../store/memory/config.ts'
 import { watchDecisionLog } from '../../admin/events.ts'
 import {
   type ConfigNamespace,
   DurableObjectConfigStore,
 } from '../../store/durable-object/config.ts'
 import { upstashConfigStore } from '../../store/upstash/config.ts'
-import { ConfigError, type ConfigProblem, parseEdgeConfigText } from '../../config/schema.ts'
-import type { GovernorConfig } from '../../config/schema.ts'
+import {
+  ConfigError,
+  type ConfigProblem,
+  type GovernorConfig,
+  parseEdgeConfigText,
+} from '../../config/schema.ts'
 import { createGovernor, type Governor } from '../../governor/governor.ts'
 import { createSyncer, type Syncer } from '../../governor/sync.ts'
 import type { WasmSource } from '../../engine/wasm/loader.ts'
 import { cloudflareClientIp, createProxyApp } from '../../http/proxy.ts'
 import { DEFAULT_PROBLEM_TYPE_BASE, problemResponse } from '../../http/responses.ts'
 import { DurableObjectStore, type RouteStateNamespace } from '../../store/durable-object/store.ts'
-import { MemoryStore } from '../../store/memory.ts'
-import type { TelemetryStore } from '../../store/types.ts'
+import { MemoryStore } from '../../store/memory/store.ts'
+import type { TelemetryStore } from '../../contract/telemetry-store.ts'
 import { upstashStore } from '../../store/upstash/store.ts'
 
 /**

@@ -30,6 +30,6 @@ export {
   type SyncStatus,
 } from '../../governor/sync.ts'
 export { parseEdgeConfig, parseEdgeConfigText } from '../../config/schema.ts'
-export { MemoryStore } from '../../store/memory.ts'
+export { MemoryStore } from '../../store/memory/store.ts'
 export { UpstashStore, upstashStore } from '../../store/upstash/index.ts'
-export type { TelemetryStore } from '../../store/types.ts'
+export type { TelemetryStore } from '../../contract/telemetry-store.ts'

@@ -1,7 +1,7 @@
 /**
  * `ConfigDO`: the Durable Object that holds uploaded configs and the isolate registry for the
  * Durable Object config store. One instance per deployment (`idFromName('config')`), SQLite
- * storage; it follows the memory config store (src/store/config-store.ts) rule for rule.
+ * storage; it follows the memory config store (src/store/memory/config.ts) rule for rule.
  *
  * @module
  */
@@ -13,8 +13,8 @@ import {
   type HeartbeatResult,
   historyLimit,
   ISOLATE_TTL_MS,
-} from '../config-store.ts'
-import type { IsolateInfo } from '../../governor/sync-types.ts'
+  type IsolateInfo,
+} from '../../contract/config-store.ts'
 import type { ConfigRpc, StoredRecord } from './config.ts'
 
 const SCHEMA = [

@@ -11,8 +11,8 @@ import {
   type ConfigRecord,
   type ConfigStore,
   type HeartbeatResult,
-} from '../config-store.ts'
-import type { IsolateInfo } from '../../governor/sync-types.ts'
+  type IsolateInfo,
+} from '../../contract/config-store.ts'
 
 /** A record as the object stores it: the config as JSON text. */
 export interface StoredRecord {

@@ -1,17 +1,17 @@
 /**
  * `RouteStateDO`: the Durable Object that holds one route's shared state for the Durable Object
- * store. It follows the memory store (src/store/memory.ts) rule for rule: same buckets keyed by
+ * store. It follows the memory store (src/store/memory/store.ts) rule for rule: same buckets keyed by
  * the caller's clock, same gauges, same leases, same pruning on every view.
  *
  * @module
  */
 
 import { DurableObject } from 'cloudflare:workers'
-import { emptyView } from '../memory.ts'
 import {
   cleanDelta,
   COUNT_FIELDS,
   type Counts,
+  emptyView,
   HISTOGRAM_BUCKETS,
   INFLIGHT_TTL_MS,
   type LeaseGrant,
@@ -19,7 +19,7 @@ import {
   type RouteView,
   WINDOW_S,
   zeroCounts,
-} from '../types.ts'
+} from '../../contract/telemetry-store.ts'
 import { CONFIG_OBJECT_NAME, type ConfigNamespace } from './config.ts'
 import type { RouteStateRpc } from './store.ts'
 

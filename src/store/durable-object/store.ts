@@ -13,7 +13,7 @@ import {
   type RouteDelta,
   type RouteView,
   type TelemetryStore,
-} from '../types.ts'
+} from '../../contract/telemetry-store.ts'
 
 /**
  * The RPC methods of a route's Durable Object (`RouteStateDO`), as a stub exposes them. The

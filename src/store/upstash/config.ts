@@ -21,8 +21,8 @@ import {
   type HeartbeatResult,
   historyLimit,
   ISOLATE_TTL_MS,
-} from '../config-store.ts'
-import type { IsolateInfo } from '../../governor/sync-types.ts'
+  type IsolateInfo,
+} from '../../contract/config-store.ts'
 import { runPinned, upstashRest } from './rest.ts'
 import type { PinnedScript } from './scripts.ts'
 import type { UpstashClient } from './store.ts'

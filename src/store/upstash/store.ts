@@ -21,7 +21,7 @@ import {
   type TelemetryStore,
   WINDOW_S,
   zeroCounts,
-} from '../types.ts'
+} from '../../contract/telemetry-store.ts'
 import { runPinned, type UpstashClient, upstashRest } from './rest.ts'
 import { type PinnedScript, SCRIPTS } from './scripts.ts'
 

@@ -17,8 +17,8 @@ import {
   type Ticket,
 } from '../../adapter/node/mod.ts'
 import { createSyncer, type Syncer } from '../../governor/sync.ts'
-import { MemoryConfigStore } from '../../store/config-store.ts'
-import { MemoryStore } from '../../store/memory.ts'
+import { MemoryConfigStore } from '../../store/memory/config.ts'
+import { MemoryStore } from '../../store/memory/store.ts'
 import { NO_TIMERS, OpCounter, SimulatedStore } from '../store-ops.ts'
 import type { ClassSpec } from '../scenario.ts'
 import type { Strategy, StrategyInstance, StrategyProbe } from '../strategy.ts'

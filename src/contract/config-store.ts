@@ -1,7 +1,8 @@
 /**
  * The `ConfigStore` contract: where uploaded edge configs live, versioned, and where isolates
- * report which version they run. Beside the `TelemetryStore`, with the same three backends
- * (memory, Durable Object, Upstash). docs/operations.md and docs/sync.md.
+ * report which version they run. Beside the `TelemetryStore` (src/contract/telemetry-store.ts),
+ * with the same backends (src/store/<backend>/). docs/operations.md and docs/sync.md. Imports
+ * nothing of ours.
  *
  * Versions are whole numbers that only grow. Version 0 is the deployed config (`RHEOSTAT_CONFIG`)
  * and is never stored: a store that holds nothing answers `current()` with null. Uploads get
@@ -10,7 +11,19 @@
  * @module
  */
 
-import type { IsolateInfo } from '../governor/sync-types.ts'
+/**
+ * One isolate as the control plane last heard of it (stats, metrics and the dashboard list every
+ * live isolate and the config version it runs).
+ */
+export interface IsolateInfo {
+  isolateId: string
+  /** The config version the isolate runs; 0 is the deployed config, before any upload. */
+  configVersion: number
+  /** Clock time the isolate last reported, ms. */
+  lastSeenMs: number
+  /** True while that isolate's exchanges with the store fail. */
+  syncDegraded: boolean
+}
 
 /** Uploaded versions a store keeps; older ones are dropped as new ones arrive. */
 export const CONFIG_HISTORY_LIMIT = 20
@@ -50,7 +63,8 @@ export interface HeartbeatResult {
 
 /** Versioned configs and the isolate registry. Every method may reject; callers must cope. */
 export interface ConfigStore {
-  readonly kind: 'memory' | 'durable-object' | 'upstash'
+  /** The backend's name, as `sync.store` names it (src/store/backends.ts). */
+  readonly kind: string
   /** The newest upload; null while the deployed config (version 0) is in force. */
   current(): Promise<ConfigRecord | null>
   /**
@@ -99,71 +113,4 @@ export function cleanIsolateInfo(input: unknown): IsolateInfo | null {
 export function historyLimit(limit: number): number {
   if (!Number.isFinite(limit)) return CONFIG_HISTORY_LIMIT
   return Math.min(Math.max(Math.floor(limit), 1), CONFIG_HISTORY_LIMIT)
-}
-
-/**
- * Keeps configs and isolates in the isolate's memory: shared only by the handlers of one process
- * (tests, a single Node or Deno server). An upload then reaches nothing beyond it.
- *
- * @example Usage
- * ```ts
- * import { MemoryConfigStore } from './config-store.ts'
- * const store = new MemoryConfigStore()
- * const first = await store.put({ routes: [] }, 1000, 0)
- * if (!first.ok || first.record.version !== 1) throw new Error('the first upload is version 1')
- * const stale = await store.put({ routes: [] }, 2000, 0)
- * if (stale.ok) throw new Error('a stale expected version conflicts')
- * ```
- */
-export class MemoryConfigStore implements ConfigStore {
-  readonly kind = 'memory' as const
-  private records: ConfigRecord[] = []
-  private version = 0
-  private readonly live = new Map<string, IsolateInfo>()
-
-  current(): Promise<ConfigRecord | null> {
-    const last = this.records[this.records.length - 1]
-    return Promise.resolve(last === undefined ? null : copy(last))
-  }
-
-  put(config: unknown, nowMs: number, expectedVersion?: number): Promise<ConfigPutResult> {
-    if (expectedVersion !== undefined && expectedVersion !== this.version) {
-      return Promise.resolve({ ok: false, currentVersion: this.version })
-    }
-    // Stored as text, as the other backends do: a caller's later edits cannot reach it.
-    const record = {
-      version: ++this.version,
-      config: JSON.parse(JSON.stringify(config)),
-      updatedAt: nowMs,
-    }
-    this.records.push(record)
-    if (this.records.length > CONFIG_HISTORY_LIMIT) this.records.shift()
-    return Promise.resolve({ ok: true, record: copy(record) })
-  }
-
-  history(limit: number): Promise<ConfigRecord[]> {
-    return Promise.resolve(this.records.slice(-historyLimit(limit)).reverse().map(copy))
-  }
-
-  async heartbeat(info: IsolateInfo, nowMs: number): Promise<HeartbeatResult> {
-    const clean = cleanIsolateInfo(info)
-    if (clean === null) throw new RangeError('Cannot record an isolate without a valid isolateId')
-    this.live.set(clean.isolateId, { ...clean, lastSeenMs: nowMs })
-    return { version: this.version, isolates: await this.isolates(nowMs) }
-  }
-
-  isolates(nowMs: number): Promise<IsolateInfo[]> {
-    for (const [id, info] of this.live) {
-      if (info.lastSeenMs + ISOLATE_TTL_MS <= nowMs) this.live.delete(id)
-    }
-    return Promise.resolve(
-      [...this.live.values()].map((i) => ({ ...i })).sort((a, b) =>
-        a.isolateId < b.isolateId ? -1 : a.isolateId > b.isolateId ? 1 : 0
-      ),
-    )
-  }
-}
-
-function copy(record: ConfigRecord): ConfigRecord {
-  return { ...record, config: JSON.parse(JSON.stringify(record.config)) }
 }

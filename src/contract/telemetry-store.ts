@@ -1,6 +1,8 @@
 /**
  * The `TelemetryStore` contract: how isolates share what they see. A store aggregates; it never
- * runs physics. Protocol: docs/sync.md.
+ * runs physics. Protocol: docs/sync.md. The governor (src/governor/) and every backend
+ * (src/store/<backend>/) import this module; it imports nothing of ours, so neither layer depends
+ * on the other.
  *
  * Each isolate sends, when it has something worth telling (docs/sync.md) and at most once per sync
  * interval, the deltas it saw per route since its last exchange; the store adds them into
@@ -107,7 +109,8 @@ export interface LeaseGrant {
 
 /** Shared state for governors in many isolates. Every method may reject; callers must cope. */
 export interface TelemetryStore {
-  readonly kind: 'memory' | 'durable-object' | 'upstash'
+  /** The backend's name, as `sync.store` names it (src/store/backends.ts). */
+  readonly kind: string
   /**
    * True when `exchange` answers the config store's current version: the syncer then polls the
    * config store only when it differs from the isolate's, instead of with every heartbeat only.
@@ -139,6 +142,19 @@ export interface TelemetryStore {
   releaseLease(route: string, leaseId: string, nowMs: number): Promise<boolean>
   /** The view of one route without adding anything. */
   snapshot(route: string, nowMs: number): Promise<RouteView>
+}
+
+/** The view of a route nobody has reported. */
+export function emptyView(route: string): RouteView {
+  return {
+    route,
+    totals: zeroCounts(),
+    window: zeroCounts(),
+    histogram: new Array<number>(HISTOGRAM_BUCKETS).fill(0),
+    inflight: 0,
+    isolates: 0,
+    leases: 0,
+  }
 }
 
 /** Counts with every field 0. */
@@ -210,7 +226,7 @@ function nonNegative(v: unknown): number {
  *
  * @example Usage
  * ```ts
- * import { exchangeResultProblem, zeroCounts } from './types.ts'
+ * import { exchangeResultProblem, zeroCounts } from './telemetry-store.ts'
  * const view = { route: 'a', totals: zeroCounts(), window: zeroCounts(), histogram: [],
  *   inflight: 0, isolates: 1, leases: 0 }
  * if (exchangeResultProblem({ routes: [view], configVersion: 0 }, ['a']) !== null) throw new Error()

@@ -9,6 +9,7 @@ import {
   addCounts,
   cleanDelta,
   type Counts,
+  emptyView,
   type ExchangeResult,
   HISTOGRAM_BUCKETS,
   INFLIGHT_TTL_MS,
@@ -18,7 +19,7 @@ import {
   type TelemetryStore,
   WINDOW_S,
   zeroCounts,
-} from './types.ts'
+} from '../../contract/telemetry-store.ts'
 
 interface Bucket {
   counts: Counts
@@ -175,17 +176,4 @@ export class MemoryStore implements TelemetryStore {
 
 function pruneLeases(state: RouteState, nowMs: number): void {
   for (const [id, expiresAt] of state.leases) if (expiresAt <= nowMs) state.leases.delete(id)
-}
-
-/** The view of a route nobody has reported. */
-export function emptyView(route: string): RouteView {
-  return {
-    route,
-    totals: zeroCounts(),
-    window: zeroCounts(),
-    histogram: new Array<number>(HISTOGRAM_BUCKETS).fill(0),
-    inflight: 0,
-    isolates: 0,
-    leases: 0,
-  }
 }
