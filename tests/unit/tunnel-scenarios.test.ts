@@ -21,6 +21,7 @@ const SHIPPED = [
   'errors-overload',
   'flapping-origin',
   'flash-crowd',
+  'fleet-overload',
   'gray-failure',
   'many-isolates',
   'partial-outage',
