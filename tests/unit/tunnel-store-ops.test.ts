@@ -59,7 +59,9 @@ describe('store operations in the tunnel', () => {
     expect(ops.per1kRequests).toBeCloseTo((ops.total / a.simulatedRequests) * 1000, 9)
     expect(ops.per1kRequests).toBeLessThanOrEqual(10)
     expect(ops.peakPerSPerKey).toBeLessThanOrEqual(500)
-    expect(ops.peakKey).toBe('route:origin')
+    // The busiest key is the route's or, when quiet isolates have little news for it (400
+    // isolates at 1.25 req/s each, none shedding from slow start on), the config heartbeat's.
+    expect(['route:origin', 'config']).toContain(ops.peakKey)
     // With one exchange per isolate per 250 ms interval, 400 isolates would make 1,600 per second.
     expect(ops.total / scenario.durationS).toBeLessThan(0.05 * 1600)
   })
