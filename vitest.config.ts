@@ -42,9 +42,10 @@ export default defineConfig({
         test: {
           name: 'workerd',
           include: ['tests/workerd/**/*.test.ts'],
-          // Demo origins the Worker entry's end-to-end tests reach over loopback, and the shipped
-          // wrangler.toml files as wrangler reads them.
-          globalSetup: ['tests/workerd/global-setup.ts'],
+          // Demo origins the Worker entry's end-to-end tests reach over loopback, the shipped
+          // wrangler.toml files as wrangler reads them, and a redis-server behind an Upstash REST
+          // front for @upstash/redis inside workerd.
+          globalSetup: ['tests/workerd/global-setup.ts', 'tests/support/global-setup-redis.ts'],
         },
       },
     ],

@@ -1,8 +1,9 @@
 /**
  * A Deno Deploy entry for the Rheostat proxy. The config is the `RHEOSTAT_CONFIG` environment
- * variable, else the sample next to this file (whose origin is the local demo origin). Set
- * `UPSTASH_REDIS_REST_URL` and `UPSTASH_REDIS_REST_TOKEN` to share state between isolates and
- * regions; without them each isolate governs alone. See README.md here.
+ * variable, else the sample next to this file (whose origin is the local demo origin). To share
+ * state between isolates and regions, say `"sync": { "store": "upstash" }` in the config and set
+ * `UPSTASH_REDIS_REST_URL` and `UPSTASH_REDIS_REST_TOKEN`; otherwise each isolate governs alone.
+ * See README.md here.
  *
  * ```sh
  * deno run --allow-net --allow-env examples/deno-deploy/main.ts   # locally, on 127.0.0.1:8000

@@ -15,6 +15,7 @@ import process from 'node:process'
 import { parseArgs } from 'node:util'
 import { CliError } from './error.ts'
 import { ConfigError, parseEdgeConfig } from '../config/schema.ts'
+import { storeKindProblems } from '../store/backends.ts'
 
 const USAGE = `Usage: rheostat <command> [options]
 
@@ -216,7 +217,11 @@ function validateFile(file: string, io: CliIo, patch = false) {
     return parseEdgeConfig({})
   }
   try {
-    return parseEdgeConfig(input)
+    const config = parseEdgeConfig(input)
+    // The backend's name is checked where the edge starts; offline, against the same table.
+    const unknown = storeKindProblems(config.sync.store)
+    if (unknown.length > 0) throw new ConfigError(unknown)
+    return config
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error
     throw new CliError(1, `${file}: ${listProblems(error.problems)}`)

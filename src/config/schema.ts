@@ -10,7 +10,13 @@
 import * as z from 'zod/mini'
 import { en } from 'zod/locales'
 import { parseBlock } from '../http/forwarding.ts'
-import type { GovernorConfig, GovernorConfigInput, ProfileName } from './types.ts'
+import type { GovernorConfig, GovernorConfigInput, ProfileName, RouteOptions } from './types.ts'
+import {
+  BREAKER_DEFAULTS,
+  CONCURRENCY_DEFAULTS,
+  PHYSICS_DEFAULTS,
+  withDefaults,
+} from './defaults.ts'
 
 export type {
   AdminConfig,
@@ -104,7 +110,7 @@ export const ThresholdsSchema = z.strictObject({
 
 /** The capacity estimate of one route: requests in flight at the whole origin (docs/physics.md §4). */
 export const ConcurrencySchema = z.strictObject({
-  /** @default 100 */
+  /** The first window of slow start (docs/physics.md §4). @default 10 */
   initial: z.optional(count()),
   /** @default 1 */
   min: z.optional(count()),
@@ -187,8 +193,11 @@ export const RouteSchema = z.strictObject({
 
 /** How isolates share state. docs/sync.md. */
 export const SyncSchema = z.strictObject({
-  /** Where shared state lives. @default "memory" */
-  store: z._default(z.enum(['memory', 'durable-object', 'upstash']), 'memory'),
+  /**
+   * Where shared state lives: a backend of src/store/backends.ts ("memory", "durable-object",
+   * "upstash"), checked against that table when the edge starts. @default "memory"
+   */
+  store: z._default(z.string().check(z.minLength(1), z.maxLength(64)), 'memory'),
   /** Least time between two exchanges of one isolate, ms. @default 250 */
   intervalMs: z._default(z.number().check(z.gte(10), z.lte(60000)), 250),
   /**
@@ -265,7 +274,7 @@ export const PhysicsSchema = z.strictObject({
   signalTauS: z.optional(positive()),
   /** @default 1 */
   momentumTauS: z.optional(positive()),
-  /** @default 1 */
+  /** @default 0.45 */
   limitTauS: z.optional(positive()),
   /** @default 300 */
   learnTauS: z.optional(positive()),
@@ -303,7 +312,7 @@ export const PhysicsSchema = z.strictObject({
   limitGrowthPerS: z.optional(z.number().check(z.gte(0), z.lte(1000))),
   /** Share of the limit cut per share of overload answers in a tick (0: off). @default 0.5 */
   overloadBackoff: z.optional(z.number().check(z.gte(0), z.lte(1))),
-  /** Period of the drains that measure the unqueued latency, s (0: off). @default 5 */
+  /** Period of the drains that measure the unqueued latency, s (0: off). @default 10 */
   drainPeriodS: z.optional(z.number().check(z.gte(0), z.lte(3600))),
   /** Drain level, share of the limit. @default 0.25 */
   drainFraction: z.optional(openFraction()),
@@ -391,7 +400,13 @@ const configSchema = z.strictObject({
         message: 'Priorities must be unique',
       })
     }
-    const checkOptions = (options: z.infer<typeof RouteOptionsSchema>, path: PropertyKey[]) => {
+    // A route's groups are checked as they take effect: the route's fields over the config's
+    // `defaults` over the table of defaults.ts.
+    const checkOptions = (
+      options: z.infer<typeof RouteOptionsSchema>,
+      path: PropertyKey[],
+      under?: RouteOptions,
+    ) => {
       if (options.priority !== undefined && !known.has(options.priority)) {
         ctx.issues.push({
           code: 'custom',
@@ -404,9 +419,7 @@ const configSchema = z.strictObject({
       }
       const c = options.concurrency
       if (c) {
-        const min = c.min ?? 4
-        const max = c.max ?? 10000
-        const initial = c.initial ?? 10
+        const { min, max, initial } = withDefaults(CONCURRENCY_DEFAULTS, under?.concurrency, c)
         if (min > max) {
           ctx.issues.push({
             code: 'custom',
@@ -423,8 +436,9 @@ const configSchema = z.strictObject({
           })
         }
       }
-      const b = options.breaker
-      if (b && (b.closePressure ?? 0.3) >= (b.tripPressure ?? 0.95)) {
+      const b = options.breaker &&
+        withDefaults(BREAKER_DEFAULTS, under?.breaker, options.breaker)
+      if (b && b.closePressure >= b.tripPressure) {
         ctx.issues.push({
           code: 'custom',
           input: b,
@@ -433,8 +447,8 @@ const configSchema = z.strictObject({
         })
       }
     }
-    const ph = config.physics
-    if ((ph.pressureOhm ?? 10) + (ph.momentumOhm ?? 4) + (ph.scarOhm ?? 4) <= 0) {
+    const ph = withDefaults(PHYSICS_DEFAULTS, config.physics)
+    if (ph.pressureOhm + ph.momentumOhm + ph.scarOhm <= 0) {
       ctx.issues.push({
         code: 'custom',
         input: ph,
@@ -466,7 +480,7 @@ const configSchema = z.strictObject({
         })
       }
       ids.add(route.id)
-      checkOptions(route, ['routes', i])
+      checkOptions(route, ['routes', i], config.defaults)
     })
   }),
 )

@@ -128,7 +128,8 @@ export interface PhysicsConfig {
 
 /** How isolates share state (docs/sync.md), defaults filled in. */
 export interface SyncConfig {
-  store: 'memory' | 'durable-object' | 'upstash'
+  /** A backend's name in src/store/backends.ts; the edge refuses one it does not know. */
+  store: string
   intervalMs: number
   samplesPerExchange: number
   newsSamples: number

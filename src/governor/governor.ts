@@ -35,6 +35,7 @@ import {
 } from '../config/schema.ts'
 import { physicsFor, type ResolvedProfile, resolveProfile } from './physics-params.ts'
 import { withTimeout } from './timeout.ts'
+import { createSyncer, type Syncer } from './sync.ts'
 import { Recorder, type RouteCounters } from './recorder.ts'
 import { ticketBoundMs, TicketLedger } from './tickets.ts'
 import {
@@ -96,6 +97,7 @@ const MIN_PARAM_SETS = 512
 class GovernorImpl implements Governor {
   config: GovernorConfig
   readonly engineKind: EngineKind
+  sync: Syncer | undefined = undefined
   private readonly engine: EngineCore
   private readonly clock: Clock
   private readonly maxSlots: number
@@ -703,7 +705,8 @@ function numberOrNaN(value: unknown): number {
 /**
  * Creates a governor.
  *
- * @param options Config, engine choice, WASM module, clock.
+ * @param options Config, engine choice, WASM module, clock, and the store that makes its state
+ * shared (the governor then owns the syncer, `governor.sync`).
  * @returns The governor.
  * @throws {ConfigError} When the config is invalid, listing every problem.
  * @throws {Error} With `engine: 'wasm'` when the WASM module is missing or does not load.
@@ -718,7 +721,30 @@ function numberOrNaN(value: unknown): number {
  * now += 40
  * gov.complete(d.ticket, { latencyMs: 40, ok: true })
  * ```
+ *
+ * @example Shared state
+ * ```ts
+ * import { createGovernor } from '../mod.ts'
+ * import { MemoryStore } from '../store/memory/store.ts'
+ * const gov = createGovernor({ engine: 'ts', store: new MemoryStore() })
+ * const d = gov.admit('api')
+ * if (d.ticket) gov.complete(d.ticket, { latencyMs: 12, status: 200 })
+ * await gov.sync?.syncNow() // after requests: pass gov.sync.maybeSync() to waitUntil
+ * if (gov.sync?.status().exchanges !== 1) throw new Error('one exchange')
+ * ```
  */
 export function createGovernor(options: GovernorOptions = {}): Governor {
-  return new GovernorImpl(options)
+  const governor = new GovernorImpl(options)
+  if (options.store !== undefined) {
+    governor.sync = createSyncer({
+      governor,
+      store: options.store,
+      clock: options.clock,
+      isolateId: options.isolateId,
+      config: options.live?.(governor),
+    })
+  } else if (options.live !== undefined) {
+    throw new TypeError('createGovernor() takes a live config only with a store')
+  }
+  return governor
 }

@@ -13,6 +13,14 @@ import {
   PROFILES,
   type RouteOptions,
 } from '../config/schema.ts'
+import {
+  BREAKER_DEFAULTS,
+  CONCURRENCY_DEFAULTS,
+  PHYSICS_DEFAULTS,
+  SCAR_FACTOR_DEFAULT,
+  THRESHOLD_DEFAULTS,
+  withDefaults,
+} from '../config/defaults.ts'
 
 /** A profile with every field filled in. */
 export interface ResolvedProfile {
@@ -42,8 +50,8 @@ export function resolveProfile(profile: Profile | undefined): ResolvedProfile {
 }
 
 /**
- * Merges a route's options over the config's defaults (field by field within each group) and
- * produces the engine's parameters.
+ * Merges a route's options over the config's defaults over the table of src/config/defaults.ts
+ * (field by field within each group) and produces the engine's parameters.
  */
 export function physicsFor(
   config: GovernorConfig,
@@ -51,50 +59,51 @@ export function physicsFor(
   profile: ResolvedProfile,
 ): PhysicsParams {
   const d = config.defaults
-  const t = { ...d.thresholds, ...route.thresholds }
-  const c = { ...d.concurrency, ...route.concurrency }
-  const b = { ...d.breaker, ...route.breaker }
-  const ph = config.physics
+  const t = withDefaults(THRESHOLD_DEFAULTS, d.thresholds, route.thresholds)
+  const c = withDefaults(CONCURRENCY_DEFAULTS, d.concurrency, route.concurrency)
+  const b = withDefaults(BREAKER_DEFAULTS, d.breaker, route.breaker)
+  const ph = withDefaults(PHYSICS_DEFAULTS, config.physics)
   return {
-    tickMs: ph.tickMs ?? 100,
-    baselineLatencyMs: t.latencyMs ?? profile.baselineLatencyMs,
-    warmupS: t.warmupS ?? 10,
-    scarFactor: route.scarFactor ?? d.scarFactor ?? 1,
+    tickMs: ph.tickMs,
+    baselineLatencyMs: route.thresholds?.latencyMs ?? d.thresholds?.latencyMs ??
+      profile.baselineLatencyMs,
+    warmupS: t.warmupS,
+    scarFactor: route.scarFactor ?? d.scarFactor ?? SCAR_FACTOR_DEFAULT,
     classes: config.priorities.length,
-    concurrencyInitial: c.initial ?? 10,
-    concurrencyMin: c.min ?? 1,
-    concurrencyMax: c.max ?? 10000,
-    tripPressure: b.tripPressure ?? 0.95,
-    tripAfterS: b.tripAfterS ?? 1,
-    maxRetryAfterS: ph.maxRetryAfterS ?? 30,
-    signalTauS: ph.signalTauS ?? 1,
-    momentumTauS: ph.momentumTauS ?? 1,
-    limitTauS: ph.limitTauS ?? 0.45,
-    shortLatencyTauS: ph.shortLatencyTauS ?? 0.15,
-    baseTrackTauS: ph.baseTrackTauS ?? 2,
-    pressureOhm: ph.pressureOhm ?? 10,
-    momentumOhm: ph.momentumOhm ?? 4,
-    scarOhm: ph.scarOhm ?? 4,
-    baseOhm: ph.baseOhm ?? 1,
-    saturationThreshold: t.saturation ?? 0.8,
-    errorRateThreshold: t.errorRate ?? 0.05,
-    latencyTolerance: ph.latencyTolerance ?? 1.5,
-    limitGrowthPerS: ph.limitGrowthPerS ?? 2,
-    overloadBackoff: ph.overloadBackoff ?? 0.5,
-    drainPeriodS: ph.drainPeriodS ?? 10,
-    drainFraction: ph.drainFraction ?? 0.25,
-    drainSamples: ph.drainSamples ?? 3,
-    drainAfterShrinkS: ph.drainAfterShrinkS ?? 1,
-    drainGiveUp: ph.drainGiveUp ?? 20,
-    outageOkFraction: ph.outageOkFraction ?? 0.05,
-    outageAfterS: ph.outageAfterS ?? 0.3,
-    outageSamples: ph.outageSamples ?? 10,
-    silenceFactor: ph.silenceFactor ?? 8,
-    rampStart: ph.rampStart ?? 0.0625,
-    rampDoubleS: ph.rampDoubleS ?? 0.1,
-    priorityReserve: ph.priorityReserve ?? 1,
-    askWindowS: ph.askWindowS ?? 1,
-    queueAllowance: ph.queueAllowance ?? 0,
+    concurrencyInitial: c.initial,
+    concurrencyMin: c.min,
+    concurrencyMax: c.max,
+    tripPressure: b.tripPressure,
+    tripAfterS: b.tripAfterS,
+    maxRetryAfterS: ph.maxRetryAfterS,
+    signalTauS: ph.signalTauS,
+    momentumTauS: ph.momentumTauS,
+    limitTauS: ph.limitTauS,
+    shortLatencyTauS: ph.shortLatencyTauS,
+    baseTrackTauS: ph.baseTrackTauS,
+    pressureOhm: ph.pressureOhm,
+    momentumOhm: ph.momentumOhm,
+    scarOhm: ph.scarOhm,
+    baseOhm: ph.baseOhm,
+    saturationThreshold: t.saturation,
+    errorRateThreshold: t.errorRate,
+    latencyTolerance: ph.latencyTolerance,
+    limitGrowthPerS: ph.limitGrowthPerS,
+    overloadBackoff: ph.overloadBackoff,
+    drainPeriodS: ph.drainPeriodS,
+    drainFraction: ph.drainFraction,
+    drainSamples: ph.drainSamples,
+    drainAfterShrinkS: ph.drainAfterShrinkS,
+    drainGiveUp: ph.drainGiveUp,
+    outageOkFraction: ph.outageOkFraction,
+    outageAfterS: ph.outageAfterS,
+    outageSamples: ph.outageSamples,
+    silenceFactor: ph.silenceFactor,
+    rampStart: ph.rampStart,
+    rampDoubleS: ph.rampDoubleS,
+    priorityReserve: ph.priorityReserve,
+    askWindowS: ph.askWindowS,
+    queueAllowance: ph.queueAllowance,
     spreadMs: config.sync.intervalMs,
   }
 }

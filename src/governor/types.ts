@@ -16,6 +16,7 @@ import type {
 } from '../config/schema.ts'
 import type { RouteCounters } from './recorder.ts'
 import type { ExchangeResult, RouteDelta, TelemetryStore } from '../contract/telemetry-store.ts'
+import type { Syncer, SyncerOptions } from './sync.ts'
 
 /** A clock in milliseconds. Inject a virtual one to replay a run exactly. */
 export type Clock = () => number
@@ -39,6 +40,18 @@ export interface GovernorOptions {
   scheduler?: Scheduler | undefined
   /** Where the governor reports things an operator should know (engine fallback). */
   logger?: { warn(message: string): void } | undefined
+  /**
+   * Shared state (docs/sync.md): with a store the governor owns its syncer (`Governor.sync`),
+   * which exchanges with the store after requests; without one it runs on local state alone.
+   */
+  store?: TelemetryStore | undefined
+  /** This isolate's id in the store. @default a random UUID */
+  isolateId?: string | undefined
+  /**
+   * The isolate's live config, made from the governor before its syncer starts: the syncer then
+   * polls for uploaded configs (the edge passes `createLiveConfig`). Needs `store`.
+   */
+  live?: ((governor: Governor) => SyncerOptions['config']) | undefined
 }
 
 /** What a request asks for. */
@@ -234,6 +247,11 @@ export interface ExchangeNews {
 export interface Governor {
   readonly config: GovernorConfig
   readonly engineKind: EngineKind
+  /**
+   * The exchange loop with the store given as `store`; undefined without one. Its `maybeSync()`
+   * after each request (the middleware and proxy take it as their `sync`).
+   */
+  readonly sync: Syncer | undefined
   /** Decides one request on `route`. O(1), no I/O. */
   admit(route: string, options?: AdmitOptions): Decision
   /** Reports the outcome of an admitted request; false for a ticket already completed or stale. */

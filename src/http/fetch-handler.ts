@@ -44,7 +44,10 @@ export interface WithGovernorOptions {
    * @default the first matching `priorityRules` entry, else the route's own priority
    */
   priority?: string | ((request: Request) => string | undefined) | undefined
-  /** Called after every request; a due exchange goes to `waitUntil`. */
+  /**
+   * Called after every request; a due exchange goes to `waitUntil`.
+   * @default the governor's own sync (`createGovernor({ store })`), none without a store
+   */
   sync?: SyncHook | undefined
   /**
    * Clock for latency (ms around the handler).
@@ -151,7 +154,7 @@ export function withGovernor(
     governor: gov,
     route,
     priority,
-    sync,
+    sync = gov.sync,
     clock = Date.now,
     waitUntil,
     problemTypeBase = DEFAULT_PROBLEM_TYPE_BASE,

@@ -50,7 +50,10 @@ export interface GovernorMiddlewareOptions<E extends Env = Env> {
    * @default the first matching `priorityRules` entry, else the route's own priority
    */
   priority?: string | ((c: Context<E>) => string | undefined) | undefined
-  /** Called after every request; a due exchange goes to `c.executionCtx.waitUntil`. */
+  /**
+   * Called after every request; a due exchange goes to `c.executionCtx.waitUntil`.
+   * @default the governor's own sync (`createGovernor({ store })`), none without a store
+   */
   sync?: SyncHook | undefined
   /**
    * Clock for latency (ms around `next()`).
@@ -124,7 +127,7 @@ export const governor = <E extends Env = Env>(
     governor: gov,
     route,
     priority,
-    sync,
+    sync = gov.sync,
     clock = Date.now,
     problemTypeBase = DEFAULT_PROBLEM_TYPE_BASE,
     onShed,

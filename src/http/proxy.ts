@@ -41,7 +41,10 @@ export interface ProxyAppOptions<E extends Env = Env> {
    * @default governor.config
    */
   config?: GovernorConfigInput | GovernorConfig | undefined
-  /** Called after every request; a due exchange goes to `c.executionCtx.waitUntil`. */
+  /**
+   * Called after every request; a due exchange goes to `c.executionCtx.waitUntil`.
+   * @default the governor's own sync (`createGovernor({ store })`), none without a store
+   */
   sync?: SyncHook | undefined
   /**
    * How origins are fetched.
@@ -210,6 +213,15 @@ function originPrefix(origin: string): string {
   return url.origin + path
 }
 
+// The forwarding fields dropped from an untrusted peer's request; X-Forwarded-Proto and
+// X-Forwarded-Host are not among them because the proxy sets both anyway (one call each less).
+const DROPPED_FORWARDING_FIELDS = FORWARDING_FIELDS.filter((name) =>
+  name !== 'x-forwarded-proto' && name !== 'x-forwarded-host'
+)
+
+/** No fields to add: an unmatched request passed on ungoverned has no RateLimit policy. */
+const NO_FIELDS: Readonly<Record<string, string>> = Object.freeze({})
+
 type Forwarded =
   | { kind: 'response'; response: Response }
   | { kind: 'timeout' }
@@ -258,7 +270,7 @@ type Forwarded =
 export function createProxyApp<E extends Env = Env>(options: ProxyAppOptions<E>): Hono<E> {
   const {
     governor: gov,
-    sync,
+    sync = gov.sync,
     clock = Date.now,
     getClientIp,
     fallback,
@@ -283,13 +295,14 @@ export function createProxyApp<E extends Env = Env>(options: ProxyAppOptions<E>)
   const fallbackPrefix = typeof fallback === 'string' ? originPrefix(fallback) : undefined
   const trusted = trustedPeer(config.trustedProxies)
 
-  /** Sends the request on to the origin; never throws. */
+  /** Sends the request on to the origin; never throws. `host`: the request's Host field. */
   async function forward(
     c: Context<E>,
     url: URL,
     path: string,
     prefix: string,
     timeoutMs: number,
+    host: string | null,
   ): Promise<Forwarded> {
     const incoming = c.req.raw
     const headers = new Headers(incoming.headers)
@@ -300,10 +313,11 @@ export function createProxyApp<E extends Env = Env>(options: ProxyAppOptions<E>)
     // trusts; otherwise the origin hears the peer's address alone.
     const viaTrusted = trusted(clientIp)
     const prior = viaTrusted ? incoming.headers.get('x-forwarded-for') : null
-    if (!viaTrusted) { for (const name of FORWARDING_FIELDS) headers.delete(name) }
+    if (!viaTrusted) { for (const name of DROPPED_FORWARDING_FIELDS) headers.delete(name) }
     if (clientIp) headers.set('X-Forwarded-For', prior ? `${prior}, ${clientIp}` : clientIp)
+    // Set, so whatever the client sent under these two names is replaced.
     headers.set('X-Forwarded-Proto', url.protocol.slice(0, -1))
-    headers.set('X-Forwarded-Host', incoming.headers.get('host') ?? url.host)
+    headers.set('X-Forwarded-Host', host ?? url.host)
 
     const controller = new AbortController()
     let timedOut = false
@@ -351,15 +365,25 @@ export function createProxyApp<E extends Env = Env>(options: ProxyAppOptions<E>)
     }
   }
 
-  /** The client's response for what `forward` got. */
-  function reply(result: Forwarded, timeoutMs: number): Response {
+  /**
+   * The client's response for what `forward` got, with `fields` (the RateLimit fields) appended
+   * to the origin's copied fields before the Response is made: in workerd about 0.5 µs less than
+   * appending to the Response's headers afterwards (`npm run bench:workerd-calls`).
+   */
+  function reply(
+    result: Forwarded,
+    timeoutMs: number,
+    fields: Readonly<Record<string, string>>,
+  ): Response {
     switch (result.kind) {
       case 'response': {
         const origin = result.response
         const headers = new Headers(origin.headers)
         stripHopByHop(headers)
-        const encoding = headers.get('content-encoding')
-        if (decodedBodies && encoding !== null && DECODED_ENCODINGS.has(encoding.toLowerCase())) {
+        // Appended, not set: the origin's own RateLimit items stay (docs/http.md).
+        for (const name in fields) headers.append(name, fields[name] as string)
+        const encoding = decodedBodies ? headers.get('content-encoding') : null
+        if (encoding !== null && DECODED_ENCODINGS.has(encoding.toLowerCase())) {
           headers.delete('content-encoding')
           headers.delete('content-length')
         }
@@ -381,7 +405,7 @@ export function createProxyApp<E extends Env = Env>(options: ProxyAppOptions<E>)
           title: 'Origin timeout',
           status: 504,
           detail: `The origin sent no response headers within ${timeoutMs} ms`,
-        })
+        }, fields)
       case 'unreachable':
         // The error's message may name the origin's internal address (Deno: "error sending
         // request for url (…)"): it goes to the operator's hook, never to the client.
@@ -391,12 +415,12 @@ export function createProxyApp<E extends Env = Env>(options: ProxyAppOptions<E>)
           title: 'Origin unreachable',
           status: 502,
           detail: 'The origin could not be reached',
-        })
+        }, fields)
       case 'refused':
-        return unforwardableResponse(problemTypeBase)
+        return appendHeaders(unforwardableResponse(problemTypeBase), fields)
       case 'client-closed':
         // Nobody reads this: the client is gone. 499 is the status proxies log for it.
-        return new Response(null, { status: 499 })
+        return new Response(null, { status: 499, headers: fields })
     }
   }
 
@@ -421,8 +445,9 @@ export function createProxyApp<E extends Env = Env>(options: ProxyAppOptions<E>)
             return await (fallback as Exclude<Fallback, string>)(request)
           }
           return reply(
-            await forward(c, url, path, fallbackPrefix, DEFAULT_TIMEOUT_MS),
+            await forward(c, url, path, fallbackPrefix, DEFAULT_TIMEOUT_MS, host),
             DEFAULT_TIMEOUT_MS,
+            NO_FIELDS,
           )
         }
         return noRouteResponse(
@@ -437,14 +462,21 @@ export function createProxyApp<E extends Env = Env>(options: ProxyAppOptions<E>)
       if (!pass.allowed) return pass.shed()
       let result: Forwarded = { kind: 'client-closed' }
       await runAdmitted(pass, clock, async () => {
-        result = await forward(c, url, path, prefixes.get(route) as string, route.timeoutMs)
+        result = await forward(
+          c,
+          url,
+          path,
+          prefixes.get(route) as string,
+          route.timeoutMs,
+          host,
+        )
         // A client that hung up, or a request the runtime would not send, says nothing about the
         // origin: capacity back, no sample.
         if (result.kind === 'client-closed' || result.kind === 'refused') return 'cancel'
         // The origin's status and Retry-After; a timeout or network error has none.
         return result.kind === 'response' ? answerOutcome(result.response) : false
       }, waitUntil)
-      return appendHeaders(reply(result, route.timeoutMs), pass.headers())
+      return reply(result, route.timeoutMs, pass.headers())
     } finally {
       handOffSync(sync, waitUntil)
     }

@@ -10,7 +10,7 @@ Deno.test('examples/deno-deploy/rheostat.json is a valid edge config for the dem
   const config = parseEdgeConfigText(await Deno.readTextFile(new URL('rheostat.json', EXAMPLE)))
   assert.deepEqual(config.routes.map((r) => r.id), ['checkout', 'search', 'api'])
   for (const route of config.routes) assert.equal(route.origin, 'http://127.0.0.1:9000')
-  assert.equal(config.sync.store, 'memory') // absent in the file: the environment decides
+  assert.equal(config.sync.store, 'memory') // absent in the file: memory, on every runtime
 })
 
 Deno.test('examples/deno-deploy/main.ts forwards to the origin RHEOSTAT_CONFIG names', async () => {

@@ -1,7 +1,10 @@
 // The Upstash store under Deno, against a real redis-server behind the REST front: only what
-// differs on this runtime (Deno's fetch under @upstash/redis, the support code on Deno's Node
-// compatibility); the contract suite runs in vitest (tests/unit/store-upstash.test.ts).
+// differs on this runtime (Deno's fetch under @upstash/redis: read-your-writes tokens, a request
+// cancelled by its signal; the support code on Deno's Node compatibility); the contract suite runs
+// in vitest (tests/unit/store-upstash.test.ts).
 import assert from 'node:assert/strict'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { upstashStore } from '../../src/store/upstash/index.ts'
 import {
   HISTOGRAM_BUCKETS,
@@ -70,8 +73,41 @@ Deno.test('upstashStore() exchanges and leases through the REST front', async (t
       assert.equal(await store.releaseLease('r', 'l1', T0 + 1500), true)
       assert.equal((await store.snapshot('r', T0 + 1500)).leases, 0)
     })
+
+    await t.step('each request carries the sync token of the answer before', async () => {
+      const first = front.requests.length
+      await store.snapshot('r', T0 + 2000)
+      await store.snapshot('r', T0 + 2001)
+      const [a, b] = front.requests.slice(first)
+      assert.match(b?.syncToken ?? '', /^[1-9][0-9]*$/)
+      assert.notEqual(a?.syncToken, b?.syncToken)
+    })
   } finally {
     await front.close()
     await redis.stop()
+  }
+})
+
+Deno.test('upstashStore() cancels its request when the signal aborts', async () => {
+  let arrived = 0
+  let cancelled = 0
+  const silent = createServer((req) => {
+    arrived++
+    req.socket.once('close', () => cancelled++)
+  })
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+  try {
+    const { port } = silent.address() as AddressInfo
+    const store = upstashStore({ url: `http://127.0.0.1:${port}`, token: 't' })
+    const abort = new AbortController()
+    const exchange = store.exchange('iso', [delta('r', 1, 10, 0)], T0, abort.signal)
+    while (arrived === 0) await new Promise((r) => setTimeout(r, 10))
+    abort.abort()
+    await assert.rejects(exchange, /Upstash EVALSHA failed/)
+    while (cancelled === 0) await new Promise((r) => setTimeout(r, 10))
+    assert.equal(cancelled, arrived)
+  } finally {
+    silent.closeAllConnections()
+    await new Promise((resolve) => silent.close(resolve))
   }
 })

@@ -4,7 +4,7 @@
 // consumer's TypeScript, the Deno entry run by Deno, the `rheostat` bin, and a Worker that
 // re-exports `rheostat/cloudflare-workers` bundled by `wrangler deploy --dry-run`.
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import process from 'node:process'
@@ -75,7 +75,8 @@ describe('the packed package, installed outside the repository', () => {
       const node = await import('rheostat/node')
       const upstash = await import('rheostat/upstash')
       for (const [name, mod, key] of [['rheostat', neutral, 'createGovernor'],
-        ['rheostat/node', node, 'createGovernor'], ['rheostat/upstash', upstash, 'UpstashStore']]) {
+        ['rheostat/node', node, 'createGovernor'], ['rheostat/upstash', upstash, 'UpstashStore'],
+        ['rheostat/upstash', upstash, 'upstashClient']]) {
         if (typeof mod[key] !== 'function') throw new Error(name + ' has no ' + key)
       }
       const gov = node.createGovernor({ engine: 'wasm' })
@@ -96,7 +97,11 @@ describe('the packed package, installed outside the repository', () => {
         "import { createGovernor, type Decision } from 'rheostat/node'",
         "import { governor } from 'rheostat'",
         "import { UpstashStore } from 'rheostat/upstash'",
+        // @upstash/redis comes with the package (a dependency); a client of the user's own fits.
+        "import { Redis } from '@upstash/redis'",
         "const d: Decision = createGovernor().admit('r', { priority: 'low' })",
+        "const redis = new Redis({ url: 'https://db.example', token: 't' })",
+        'export const store = new UpstashStore({ redis, prefix: "app" })',
         'export const out = [d.allow, typeof governor, typeof UpstashStore]',
         '',
       ].join('\n'),
@@ -153,6 +158,69 @@ describe('the packed package, installed outside the repository', () => {
       },
     )
     expect(out.trim().split('\n').at(-1)).toMatch(/^(object|function)$/)
+  })
+
+  it("the README's five-line Worker (Hono + the middleware) type-checks, bundles and answers", () => {
+    // The first screen of README.md shows these lines; keep the two in step.
+    const five = [
+      "import { Hono } from 'hono'",
+      "import { createGovernor, governor } from 'rheostat'",
+      "const gov = createGovernor({ config: { routes: [{ id: 'api', priority: 'critical' }] } })",
+      "export default new Hono().use('/api/*', governor({ governor: gov, route: 'api' }))",
+      "  .get('/api/hello', (c) => c.text(`hello, ${c.get('rheostat').priority}`))",
+    ]
+    writeFileSync(join(project, 'five.ts'), five.join('\n') + '\n')
+    const readme = readFileSync(join(root, 'README.md'), 'utf8')
+    expect(readme).toContain(five.join('\n'))
+    // The consumer's TypeScript types `c.get('rheostat')` through the chain, with no global
+    // augmentation (JSR refuses one).
+    writeFileSync(
+      join(project, 'tsconfig.five.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2024',
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          lib: ['ES2024', 'DOM'],
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+          types: [],
+        },
+        files: ['five.ts'],
+      }),
+    )
+    run(process.execPath, [
+      join(root, 'node_modules/typescript/bin/tsc'),
+      '-p',
+      'tsconfig.five.json',
+    ], project)
+    writeFileSync(
+      join(project, 'wrangler.five.toml'),
+      ['name = "five"', 'main = "five.ts"', 'compatibility_date = "2026-10-01"', ''].join('\n'),
+    )
+    const out = run(bin('wrangler'), [
+      'deploy',
+      '--dry-run',
+      '--config',
+      'wrangler.five.toml',
+      '--outdir',
+      'out-five',
+    ], project)
+    expect(out).toContain('--dry-run: exiting now.')
+    // The same module in plain Node (type stripping works outside node_modules): it answers, the
+    // decision on the context, the RateLimit field set. The middleware in workerd itself is
+    // examples/hono-middleware in tests/workerd/examples.test.ts.
+    const script = `
+      const app = (await import(${JSON.stringify(join(project, 'five.ts'))})).default
+      const res = await app.request('http://localhost/api/hello')
+      console.log(JSON.stringify({ status: res.status, text: await res.text(),
+        rateLimit: res.headers.get('RateLimit') }))`
+    const ran = run(process.execPath, ['--input-type=module', '-e', script], project)
+    const answer = JSON.parse(ran.trim().split('\n').at(-1) as string)
+    expect(answer.status).toBe(200)
+    expect(answer.text).toBe('hello, critical')
+    expect(answer.rateLimit).toMatch(/^"api:critical";r=\d+;t=\d+$/)
   })
 
   it('a Worker that re-exports rheostat/cloudflare-workers bundles with wrangler', () => {

@@ -1,24 +1,12 @@
-// Vitest globalSetup of the node project: one throw-away redis-server and one Upstash REST front
-// for every test file, handed to the tests through `inject('upstash')`. Tests isolate themselves
-// with random key prefixes (STYLE #14).
+// Vitest globalSetup of the node and workerd projects: one throw-away redis-server and one Upstash
+// REST front for every test file, handed to the tests through `inject('upstash')`. Tests isolate
+// themselves with random key prefixes (STYLE #14).
 import type { TestProject } from 'vitest/node'
 import { startRedisServer } from './redis-server.ts'
 import { startUpstashFront } from './upstash-front.ts'
+import type { UpstashTestTarget } from './upstash-target.ts'
 
-/** Where the tests' Redis and its Upstash front are. */
-export interface UpstashTestTarget {
-  /** `redis://127.0.0.1:PORT`, for a test's own front. */
-  redisUrl: string
-  /** `http://127.0.0.1:PORT`, the shared front. */
-  url: string
-  token: string
-}
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    upstash: UpstashTestTarget
-  }
-}
+export type { UpstashTestTarget }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const redis = await startRedisServer()

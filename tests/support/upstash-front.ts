@@ -10,18 +10,25 @@
 //   they are.
 // - Error texts are Redis' own, so EVALSHA's "NOSCRIPT No matching script" reaches the client,
 //   which then falls back to EVAL.
+// - Read-your-writes: every answer carries an `upstash-sync-token` header (here a counter of the
+//   answers sent), which the client sends back with its next request; the front records what it
+//   received. One Redis has no replicas to wait for, so the token orders nothing here.
 //
 // Commands go to Redis as upper-case names through ioredis' `callBuffer` over RESP2: ioredis
 // keys its reply transformers (HGETALL → object, …) on lower-case names, RESP3 (its default)
 // would turn maps and doubles into other shapes, and Buffers keep binary values intact for base64.
-// Runtime-neutral (node:http, ioredis): Deno imports it too (tests/deno/store-upstash.test.ts).
+// Runtime-neutral (node:http, ioredis): Deno imports it too (tests/deno/store-upstash.test.ts),
+// and so does the workerd project's globalSetup, whose module runner leaves ioredis' named
+// `Redis` export undefined: hence `module.exports` (the Redis class in every loader).
 //
 // Fault injection (`front.setFault(...)`) makes the store slow or failing on demand, in front of
 // the real Redis: a delay before each request is served, or an error answer instead of it.
 import { Buffer } from 'node:buffer'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { Redis } from 'ioredis'
+import * as ioredis from 'ioredis'
+
+const IORedis = (ioredis as unknown as { default: typeof ioredis.Redis }).default
 
 /** Options of the front. */
 export interface UpstashFrontOptions {
@@ -51,6 +58,8 @@ export interface FrontRequest {
   status: number
   /** Upper-case names of the commands in the request. */
   commands: string[]
+  /** The `upstash-sync-token` header the client sent (absent: undefined). */
+  syncToken: string | undefined
 }
 
 /** A running front. */
@@ -76,7 +85,7 @@ type Reply = { result: unknown } | { error: string }
 
 /** Starts the front on 127.0.0.1 and connects it to Redis. */
 export async function startUpstashFront(options: UpstashFrontOptions): Promise<UpstashFront> {
-  const redis = new Redis(options.redisUrl, { protocol: 2, lazyConnect: true })
+  const redis = new IORedis(options.redisUrl, { protocol: 2, lazyConnect: true })
   await redis.connect()
   const requests: FrontRequest[] = []
   const expected = `Bearer ${options.token}`
@@ -84,7 +93,13 @@ export async function startUpstashFront(options: UpstashFrontOptions): Promise<U
   const delays = new Set<ReturnType<typeof setTimeout>>()
 
   const server = createServer((req, res) => {
-    const entry: FrontRequest = { path: req.url ?? '', status: 0, commands: [] }
+    const token = req.headers['upstash-sync-token']
+    const entry: FrontRequest = {
+      path: req.url ?? '',
+      status: 0,
+      commands: [],
+      syncToken: Array.isArray(token) ? token.join() : token,
+    }
     requests.push(entry)
     const serve = () =>
       handle(req, res, entry).catch((error: unknown) => {
@@ -228,6 +243,8 @@ export async function startUpstashFront(options: UpstashFrontOptions): Promise<U
   }
 }
 
+let answers = 0
+
 function send(res: ServerResponse, entry: FrontRequest, status: number, body: unknown): void {
   entry.status = status
   if (res.headersSent) return void res.end()
@@ -235,6 +252,7 @@ function send(res: ServerResponse, entry: FrontRequest, status: number, body: un
   res.writeHead(status, {
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(text),
+    'upstash-sync-token': String(++answers),
   })
   res.end(text)
 }

@@ -59,62 +59,76 @@ describe('UpstashConfigStore scripts', () => {
 })
 
 describe('config uploads through Upstash', () => {
-  it('a PUT to one Worker isolate reaches the others within one exchange', async () => {
-    const { createEdgeHandler } = await import('../../src/adapter/cloudflare-workers/handler.ts')
-    const store = upstashConfigStore({
-      url: target.url,
-      token: target.token,
-      prefix: crypto.randomUUID(),
-    })
-    const deployed = {
-      sync: { store: 'upstash' },
-      routes: [{ id: 'api', match: { path: '/api/*' }, origin: 'http://127.0.0.1:9' }],
-      unmatched: 'reject',
-    }
-    const env = {
-      RHEOSTAT_CONFIG: JSON.stringify(deployed),
-      UPSTASH_REDIS_REST_URL: target.url,
-      UPSTASH_REDIS_REST_TOKEN: target.token,
-      RHEOSTAT_ADMIN_TOKEN: 'tok-0123456789abcdefghijklmnopqrstuv',
-    }
-    const pending: Promise<unknown>[] = []
-    const ctx = {
-      waitUntil: (p: Promise<unknown>) => void pending.push(p),
-      passThroughOnException() {},
-    }
-    const quiet = { error() {}, warn() {} }
-    const handlers = [1, 2, 3].map(() => createEdgeHandler({ logger: quiet, configStore: store }))
-    for (const h of handlers) await h.fetch(new Request('http://edge/nothing'), env, ctx)
-    await Promise.all(pending)
-    const builds = handlers.map((h) => {
-      const b = h.current()
-      if (b === undefined || !b.ok) throw new Error('built')
-      return b
-    })
-    const next = { ...deployed, unmatched: 'pass', sync: { store: 'upstash', intervalMs: 400 } }
-    const put = await handlers[0]!.fetch(
-      new Request('http://edge/__rheostat/api/config', {
-        method: 'PUT',
-        headers: {
-          authorization: 'Bearer tok-0123456789abcdefghijklmnopqrstuv',
-          'content-type': 'application/json',
-        },
-        body: JSON.stringify(next),
+  // Each isolate has a client of its own, as Worker isolates do: either the one
+  // upstashConfigStore() builds, or a default @upstash/redis client (auto-pipelining, parsed
+  // replies, retries), which the docs offer.
+  const clients = {
+    'upstashConfigStore()': (prefix: string) =>
+      upstashConfigStore({ url: target.url, token: target.token, prefix }),
+    'a default @upstash/redis client': (prefix: string) =>
+      new UpstashConfigStore({
+        redis: new Redis({ url: target.url, token: target.token }),
+        prefix,
       }),
-      env,
-      ctx,
-    )
-    expect(put.status).toBe(200)
-    expect(builds[0]!.config.unmatched).toBe('pass')
-    expect(builds[1]!.config.unmatched).toBe('reject')
-    for (const b of builds) {
-      await b.sync.syncNow()
-      expect(b.sync.status().configVersion).toBe(1)
-      expect(b.config.sync.intervalMs).toBe(400)
-    }
-    const listed = await store.isolates(Date.now())
-    expect(listed.map((i) => i.configVersion)).toEqual([1, 1, 1])
-  })
+  }
+  it.each(Object.entries(clients))(
+    'a PUT to one Worker isolate reaches the others within one exchange, over %s',
+    async (_, makeStore) => {
+      const { createEdgeHandler } = await import('../../src/adapter/cloudflare-workers/handler.ts')
+      const prefix = crypto.randomUUID()
+      const store = makeStore(prefix)
+      const deployed = {
+        sync: { store: 'upstash' },
+        routes: [{ id: 'api', match: { path: '/api/*' }, origin: 'http://127.0.0.1:9' }],
+        unmatched: 'reject',
+      }
+      const env = {
+        RHEOSTAT_CONFIG: JSON.stringify(deployed),
+        UPSTASH_REDIS_REST_URL: target.url,
+        UPSTASH_REDIS_REST_TOKEN: target.token,
+        RHEOSTAT_ADMIN_TOKEN: 'tok-0123456789abcdefghijklmnopqrstuv',
+      }
+      const pending: Promise<unknown>[] = []
+      const ctx = {
+        waitUntil: (p: Promise<unknown>) => void pending.push(p),
+        passThroughOnException() {},
+      }
+      const quiet = { error() {}, warn() {} }
+      const handlers = [1, 2, 3].map(() =>
+        createEdgeHandler({ logger: quiet, configStore: makeStore(prefix) })
+      )
+      for (const h of handlers) await h.fetch(new Request('http://edge/nothing'), env, ctx)
+      await Promise.all(pending)
+      const builds = handlers.map((h) => {
+        const b = h.current()
+        if (b === undefined || !b.ok) throw new Error('built')
+        return b
+      })
+      const next = { ...deployed, unmatched: 'pass', sync: { store: 'upstash', intervalMs: 400 } }
+      const put = await handlers[0]!.fetch(
+        new Request('http://edge/__rheostat/api/config', {
+          method: 'PUT',
+          headers: {
+            authorization: 'Bearer tok-0123456789abcdefghijklmnopqrstuv',
+            'content-type': 'application/json',
+          },
+          body: JSON.stringify(next),
+        }),
+        env,
+        ctx,
+      )
+      expect(put.status).toBe(200)
+      expect(builds[0]!.config.unmatched).toBe('pass')
+      expect(builds[1]!.config.unmatched).toBe('reject')
+      for (const b of builds) {
+        await b.sync.syncNow()
+        expect(b.sync.status().configVersion).toBe(1)
+        expect(b.config.sync.intervalMs).toBe(400)
+      }
+      const listed = await store.isolates(Date.now())
+      expect(listed.map((i) => i.configVersion)).toEqual([1, 1, 1])
+    },
+  )
 
   it('the Workers handler keeps uploads in Upstash when sync.store is "upstash"', async () => {
     const { createEdgeHandler } = await import('../../src/adapter/cloudflare-workers/handler.ts')

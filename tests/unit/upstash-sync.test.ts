@@ -415,7 +415,13 @@ describe('store round trips at a steady load through the proxy app', () => {
         expect(roundTrips).toBeLessThanOrEqual(Math.ceil(total / 150) + 2 * isolates + 1)
         expect(roundTrips).toBeGreaterThanOrEqual(Math.floor(total / 250) - isolates)
         expect(perThousand).toBeLessThanOrEqual(10)
-        expect(front.requests.every((r) => r.status === 200)).toBe(true)
+        // The one kind of failure allowed: EVALSHA answered NOSCRIPT (400) when Redis did not have
+        // the script (a fresh Redis, or another file's SCRIPT FLUSH on the shared one), each
+        // followed by the EVAL that loads it.
+        const failed = front.requests.filter((r) => r.status !== 200)
+        expect(failed.every((r) => r.status === 400 && r.commands.join() === 'EVALSHA')).toBe(true)
+        const evals = front.requests.filter((r) => r.commands.join() === 'EVAL').length
+        expect(evals).toBe(failed.length)
       } finally {
         await front.close()
       }

@@ -1,38 +1,29 @@
 /**
  * The Worker's request handler, apart from the entry module so that tests can make a fresh one:
- * it reads `RHEOSTAT_CONFIG`, builds the governor, store, syncer and proxy app once per isolate
- * (again when the config text or the store's bindings change), and answers every request with
- * that app, or with a 500 problem when the config cannot be applied.
+ * it reads `RHEOSTAT_CONFIG`, picks the stores `sync.store` names from the env's bindings and
+ * secrets (src/store/backends.ts, the same rule as on Deno), assembles the edge once per isolate
+ * (src/edge/create-edge.ts; again when the config text or the store's bindings change), and
+ * answers every request with its app, or with a 500 problem when the config cannot be applied.
  *
  * @module
  */
 
 import type { Hono } from 'hono'
-import { createEdgeAdmin, originsFromEnv, secretProblems } from '../../admin/edge.ts'
-import { createLiveConfig, type LiveConfig } from '../../governor/live-config.ts'
+import { secretProblems } from '../../admin/edge.ts'
+import type { LiveConfig } from '../../governor/live-config.ts'
 import type { ConfigStore } from '../../contract/config-store.ts'
-import { MemoryConfigStore } from '../../store/memory/config.ts'
-import { watchDecisionLog } from '../../admin/events.ts'
-import {
-  type ConfigNamespace,
-  DurableObjectConfigStore,
-} from '../../store/durable-object/config.ts'
-import { upstashConfigStore } from '../../store/upstash/config.ts'
-import {
-  ConfigError,
-  type ConfigProblem,
-  type GovernorConfig,
-  parseEdgeConfigText,
-} from '../../config/schema.ts'
-import { createGovernor, type Governor } from '../../governor/governor.ts'
-import { createSyncer, type Syncer } from '../../governor/sync.ts'
-import type { WasmSource } from '../../engine/wasm/loader.ts'
-import { cloudflareClientIp, createProxyApp } from '../../http/proxy.ts'
-import { DEFAULT_PROBLEM_TYPE_BASE, problemResponse } from '../../http/responses.ts'
-import { DurableObjectStore, type RouteStateNamespace } from '../../store/durable-object/store.ts'
-import { MemoryStore } from '../../store/memory/store.ts'
 import type { TelemetryStore } from '../../contract/telemetry-store.ts'
-import { upstashStore } from '../../store/upstash/store.ts'
+import type { ConfigNamespace } from '../../store/durable-object/config.ts'
+import type { RouteStateNamespace } from '../../store/durable-object/store.ts'
+import { selectStores } from '../../store/backends.ts'
+import { createEdge } from '../../edge/create-edge.ts'
+import { ConfigError, type ConfigProblem, parseEdgeConfigText } from '../../config/schema.ts'
+import type { GovernorConfig } from '../../config/schema.ts'
+import type { Governor } from '../../governor/governor.ts'
+import type { Syncer } from '../../governor/sync.ts'
+import type { WasmSource } from '../../engine/wasm/loader.ts'
+import { cloudflareClientIp } from '../../http/proxy.ts'
+import { DEFAULT_PROBLEM_TYPE_BASE, problemResponse } from '../../http/responses.ts'
 
 /**
  * What the handler reads from the Worker's env. The generated `RheostatEnv`
@@ -203,140 +194,51 @@ function buildFrom(
   if (secrets.length > 0) return { ok: false, problems: secrets }
   try {
     const config = parseEdgeConfigText(text)
-    const store = storeFor(config, env)
-    if (Array.isArray(store)) return { ok: false, problems: store }
-    const governor = createGovernor({ config, wasm, logger, clock: options.clock })
-    const configStore = options.configStore ?? configStoreFor(config, env, logger)
-    // The build object is what `fetch` reads: an applied upload swaps its config and app in
-    // place, so the next request takes the new route table and the governor keeps its state.
-    const live = createLiveConfig({
-      governor,
-      deployed: JSON.parse(text),
-      store: configStore,
-      allowedOrigins: originsFromEnv(env.RHEOSTAT_ORIGINS),
-      // Called on uploads only, never while this build is being made.
-      onApply(next) {
-        const app = proxyFor(next)
-        built.config = next
-        built.app = app
+    const stores = selectStores(
+      config.sync.store,
+      (name) => (env as Record<string, unknown>)[name],
+      {
+        runtime: 'cloudflare-workers',
+        logger,
+        configStore: options.configStore,
       },
-    })
-    const sync = createSyncer({ governor, store, config: live, clock: options.clock })
-    if (config.decisionLog.enabled) {
-      watchDecisionLog(governor, { maxDecisionsPerS: config.decisionLog.maxDecisionsPerS })
-    }
-    const admin = createEdgeAdmin({
-      token: env.RHEOSTAT_ADMIN_TOKEN,
-      readToken: env.RHEOSTAT_READ_TOKEN,
+    )
+    if (Array.isArray(stores)) return { ok: false, problems: stores }
+    const edge = createEdge({
       config,
-      governor,
-      sync,
-      live,
+      deployed: JSON.parse(text),
+      store: stores.telemetry,
+      configStore: stores.config,
+      wasm,
       clock: options.clock,
+      logger,
+      adminToken: env.RHEOSTAT_ADMIN_TOKEN,
+      readToken: env.RHEOSTAT_READ_TOKEN,
+      origins: env.RHEOSTAT_ORIGINS,
+      getClientIp: cloudflareClientIp,
     })
-    const proxyFor = (next: GovernorConfig) =>
-      createProxyApp({
-        governor,
-        config: next,
-        sync,
-        clock: options.clock,
-        getClientIp: cloudflareClientIp,
-        admin,
-      })
-    const built: Extract<EdgeBuild, { ok: true }> = {
+    // `fetch` reads the build's app per request: an applied upload swaps it in the edge, so the
+    // next request takes the new route table and the governor keeps its state.
+    return {
       ok: true,
-      config,
-      governor,
-      sync,
-      store,
-      app: proxyFor(config),
-      live,
-      configStore,
+      get config() {
+        return edge.config
+      },
+      governor: edge.governor,
+      sync: edge.sync,
+      store: edge.store,
+      get app() {
+        return edge.app
+      },
+      live: edge.live,
+      configStore: edge.configStore,
     }
-    return built
   } catch (error) {
     if (error instanceof ConfigError) return { ok: false, problems: error.problems }
     return {
       ok: false,
       problems: [{ path: '', message: error instanceof Error ? error.message : String(error) }],
     }
-  }
-}
-
-/** The store `config.sync.store` names, from the env's bindings and secrets, or what is missing. */
-function storeFor(config: GovernorConfig, env: WorkerEnv): TelemetryStore | ConfigProblem[] {
-  switch (config.sync.store) {
-    case 'memory':
-      return new MemoryStore()
-    case 'durable-object': {
-      const namespace = env.ROUTE_STATE
-      if (
-        namespace === undefined || typeof namespace.idFromName !== 'function' ||
-        typeof namespace.get !== 'function'
-      ) {
-        return [{
-          path: 'sync.store',
-          message: 'Store "durable-object" needs the Durable Object binding "ROUTE_STATE" of ' +
-            'class "RouteStateDO": add [[durable_objects.bindings]] name = "ROUTE_STATE", ' +
-            'class_name = "RouteStateDO" and a migration with new_sqlite_classes to wrangler.toml',
-        }]
-      }
-      // With the config object bound, route objects answer its version with each exchange.
-      const config = env.CONFIG_STORE
-      return new DurableObjectStore(namespace, {
-        configVersion: config !== undefined && typeof config.idFromName === 'function',
-      })
-    }
-    case 'upstash': {
-      const missing = (['UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN'] as const).filter(
-        (name) => typeof env[name] !== 'string' || env[name] === '',
-      )
-      if (missing.length > 0) {
-        return missing.map((name) => ({
-          path: 'sync.store',
-          message:
-            `Store "upstash" needs the secret "${name}": run \`wrangler secret put ${name}\` ` +
-            '(locally: put it in .dev.vars)',
-        }))
-      }
-      return upstashStore({
-        url: env.UPSTASH_REDIS_REST_URL as string,
-        token: env.UPSTASH_REDIS_REST_TOKEN as string,
-      })
-    }
-  }
-}
-
-/** Where uploads live: beside the shared state `sync.store` names. docs/operations.md. */
-function configStoreFor(
-  config: GovernorConfig,
-  env: WorkerEnv,
-  logger: { warn(message: string): void },
-): ConfigStore {
-  switch (config.sync.store) {
-    case 'durable-object': {
-      const namespace = env.CONFIG_STORE
-      if (
-        namespace !== undefined && typeof namespace.idFromName === 'function' &&
-        typeof namespace.get === 'function'
-      ) {
-        return new DurableObjectConfigStore(namespace)
-      }
-      logger.warn(
-        'Rheostat: no Durable Object binding "CONFIG_STORE" of class "ConfigDO", so a config ' +
-          'upload reaches only the isolate that takes it; add the binding and a migration with ' +
-          'new_sqlite_classes = ["ConfigDO"] to wrangler.toml',
-      )
-      return new MemoryConfigStore()
-    }
-    case 'upstash':
-      // storeFor has checked the credentials.
-      return upstashConfigStore({
-        url: env.UPSTASH_REDIS_REST_URL as string,
-        token: env.UPSTASH_REDIS_REST_TOKEN as string,
-      })
-    case 'memory':
-      return new MemoryConfigStore()
   }
 }
 

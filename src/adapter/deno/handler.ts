@@ -1,8 +1,8 @@
 /**
  * `createDenoHandler()`: the origin proxy as a Deno fetch handler, for `Deno.serve`, `deno serve`
- * and Deno Deploy entry files. It validates the config, picks the store (Upstash when its REST
- * credentials are in the environment, else memory), runs the WebAssembly engine from the `.wasm`
- * import and connects the syncer.
+ * and Deno Deploy entry files. It validates the config, picks the stores `sync.store` names from
+ * the environment (src/store/backends.ts: the same rule as on Workers) and assembles the edge
+ * (src/edge/create-edge.ts) with the WebAssembly engine from the `.wasm` import.
  *
  * @module
  */
@@ -22,25 +22,20 @@ import {
 } from '../../config/schema.ts'
 import type { EngineChoice } from '../../engine/types.ts'
 import type { WasmEngineExports, WasmSource } from '../../engine/wasm/loader.ts'
-import { type Clock, createGovernor, type Governor } from '../../governor/governor.ts'
-import { createSyncer, type Syncer } from '../../governor/sync.ts'
-import { createEdgeAdmin, originsFromEnv, secretProblems } from '../../admin/edge.ts'
-import { createLiveConfig, type LiveConfig } from '../../governor/live-config.ts'
+import type { Clock, Governor } from '../../governor/governor.ts'
+import type { Syncer } from '../../governor/sync.ts'
+import { secretProblems } from '../../admin/edge.ts'
+import type { LiveConfig } from '../../governor/live-config.ts'
 import type { ConfigStore } from '../../contract/config-store.ts'
-import { MemoryConfigStore } from '../../store/memory/config.ts'
-import { watchDecisionLog } from '../../admin/events.ts'
-import { upstashConfigStore } from '../../store/upstash/config.ts'
-import { createProxyApp, type Fallback, type FetchLike } from '../../http/proxy.ts'
-import { MemoryStore } from '../../store/memory/store.ts'
 import type { TelemetryStore } from '../../contract/telemetry-store.ts'
-import { upstashStore } from '../../store/upstash/index.ts'
+import { MemoryConfigStore } from '../../store/memory/config.ts'
+import { type SelectedStores, selectStores, UPSTASH_ENV } from '../../store/backends.ts'
+import { createEdge } from '../../edge/create-edge.ts'
+import type { Fallback, FetchLike } from '../../http/proxy.ts'
 import { denoClientIp, type DenoEnv } from './conninfo.ts'
 
-/** The environment variables the handler reads for its store. */
-export const UPSTASH_ENV = {
-  url: 'UPSTASH_REDIS_REST_URL',
-  token: 'UPSTASH_REDIS_REST_TOKEN',
-} as const
+/** The environment variables of the Upstash store. */
+export { UPSTASH_ENV }
 
 /** Reads an environment variable. */
 export type EnvReader = (name: string) => string | undefined
@@ -49,9 +44,9 @@ export type EnvReader = (name: string) => string | undefined
 export interface DenoHandlerOptions {
   /**
    * The edge config: JSON text (as `RHEOSTAT_CONFIG` holds it) or an object. Every route needs
-   * `match` and `origin`. `sync.store` as written picks the store: `"upstash"` requires the
-   * credentials, `"memory"` keeps state in the isolate, absent means Upstash when the credentials
-   * are set, else memory. `"durable-object"` is refused: it exists only on Cloudflare Workers.
+   * `match` and `origin`. `sync.store` picks the store: `"upstash"` requires the credentials,
+   * `"memory"` (the default) keeps state in the isolate (a warning says so when the Upstash
+   * credentials are set). `"durable-object"` is refused: it exists only on Cloudflare Workers.
    */
   config: string | GovernorConfigInput | GovernorConfig
   /**
@@ -63,8 +58,8 @@ export interface DenoHandlerOptions {
   store?: TelemetryStore | undefined
   /**
    * Where uploaded configs live (docs/operations.md).
-   * @default Upstash beside the shared state when it is there (same prefix), else memory:
-   * uploads then reach this isolate only
+   * @default Upstash beside the shared state when `sync.store` is "upstash" (same prefix), else
+   * memory: uploads then reach this isolate only
    */
   configStore?: ConfigStore | undefined
   /**
@@ -158,7 +153,6 @@ export interface DenoHandler {
  */
 export function createDenoHandler(options: DenoHandlerOptions): DenoHandler {
   const env = options.env ?? ((name: string) => Deno.env.get(name))
-  const asked = askedStore(options.config)
   // Every problem at once, config and store alike, so one start shows all there is to fix.
   const problems: ConfigProblem[] = []
   let config: GovernorConfig | undefined
@@ -170,125 +164,79 @@ export function createDenoHandler(options: DenoHandlerOptions): DenoHandler {
     if (!(error instanceof ConfigError)) throw error
     problems.push(...error.problems)
   }
-  if (options.store === undefined) problems.push(...storeProblems(asked, env))
+  const logger = options.logger ?? console
+  let stores: SelectedStores | undefined
+  if (options.store === undefined) {
+    // From the parsed config, or as written when the config has other problems.
+    const kind = config?.sync.store ?? writtenStore(options.config)
+    const selected = selectStores(kind, env, {
+      runtime: 'deno',
+      prefix: options.upstashPrefix,
+      logger,
+      configStore: options.configStore,
+    })
+    if (Array.isArray(selected)) problems.push(...selected)
+    else stores = selected
+  }
   problems.push(...secretProblems(env(ADMIN_TOKEN_ENV), env(READ_TOKEN_ENV)))
   if (config === undefined || problems.length > 0) throw new ConfigError(problems)
-  const store = options.store ?? storeFromEnv(asked, env, {
-    prefix: options.upstashPrefix,
-    logger: options.logger,
-  })
-  const clock = options.clock ?? Date.now
-  const governor = createGovernor({
+  const store = options.store ?? (stores as SelectedStores).telemetry
+  const edge = createEdge<DenoEnv>({
     config,
+    deployed: typeof options.config === 'string' ? JSON.parse(options.config) : options.config,
+    store,
+    // A store of your own comes with no config store from the table: memory unless given one.
+    configStore: stores?.config ?? options.configStore ?? new MemoryConfigStore(),
     engine: options.engine,
     wasm: options.wasm ?? (wasmImport as unknown as WasmEngineExports),
-    clock,
-    logger: options.logger,
-  })
-  const live = createLiveConfig({
-    governor,
-    deployed: typeof options.config === 'string' ? JSON.parse(options.config) : options.config,
-    store: options.configStore ?? configStoreFrom(store, env, options.upstashPrefix),
-    allowedOrigins: originsFromEnv(env(ORIGINS_ENV)),
-    onApply(next) {
-      app = proxyFor(next)
-    },
-  })
-  const sync = createSyncer({
-    governor,
-    store,
-    clock,
+    clock: options.clock ?? Date.now,
     isolateId: options.isolateId,
-    config: live,
+    logger: options.logger,
+    adminToken: env(ADMIN_TOKEN_ENV),
+    readToken: env(READ_TOKEN_ENV),
+    origins: env(ORIGINS_ENV),
+    fetch: options.fetch,
+    fallback: options.fallback,
+    getClientIp: denoClientIp,
+    // Deno's fetch decodes gzip/br bodies but keeps Content-Encoding (docs/http.md).
+    decodedBodies: true,
   })
-  if (config.decisionLog.enabled) {
-    watchDecisionLog(governor, { maxDecisionsPerS: config.decisionLog.maxDecisionsPerS })
-  }
-  const admin = createEdgeAdmin({
-    token: env(ADMIN_TOKEN_ENV) || undefined,
-    readToken: env(READ_TOKEN_ENV) || undefined,
-    config,
-    governor,
-    sync,
-    live,
-    clock,
-  })
-  const proxyFor = (next: GovernorConfig) =>
-    createProxyApp<DenoEnv>({
-      governor,
-      admin,
-      config: next,
-      sync,
-      clock,
-      fetch: options.fetch,
-      fallback: options.fallback,
-      getClientIp: denoClientIp,
-      // Deno's fetch decodes gzip/br bodies but keeps Content-Encoding (docs/http.md).
-      decodedBodies: true,
-    })
-  let app = proxyFor(config)
   const fetch = async (request: Request, info?: Deno.ServeHandlerInfo): Promise<Response> =>
-    await app.fetch(request, info)
+    await edge.app.fetch(request, info)
   return {
     fetch,
-    governor,
-    sync,
+    governor: edge.governor,
+    sync: edge.sync,
     store,
-    live,
+    live: edge.live,
     get config() {
-      return live.config()
+      return edge.config
     },
     get app() {
-      return app
+      return edge.app
     },
   }
 }
 
-/** The config store beside a telemetry store chosen from the environment. */
-function configStoreFrom(
-  store: TelemetryStore,
-  env: EnvReader,
-  prefix: string | undefined,
-): ConfigStore {
-  const url = env(UPSTASH_ENV.url) || undefined
-  const token = env(UPSTASH_ENV.token) || undefined
-  if (store.kind !== 'upstash' || url === undefined || token === undefined) {
-    return new MemoryConfigStore()
-  }
-  return upstashConfigStore({ url, token, prefix })
-}
-
-/** `sync.store` as the user wrote it, before defaults: absent means "let the environment say". */
-function askedStore(input: unknown): unknown {
+/** `sync.store` as written, for a config that does not parse: "memory" when absent or unreadable. */
+function writtenStore(input: unknown): string {
   let raw = input
   if (typeof input === 'string') {
     try {
       raw = JSON.parse(input)
     } catch {
-      return undefined // parseEdgeConfigText has already refused it
+      return 'memory' // parseEdgeConfigText has already refused it
     }
   }
-  if (typeof raw !== 'object' || raw === null) return undefined
-  const sync = (raw as { sync?: unknown }).sync
-  if (typeof sync !== 'object' || sync === null) return undefined
-  return (sync as { store?: unknown }).store
+  const store = (raw as { sync?: { store?: unknown } } | null)?.sync?.store
+  return typeof store === 'string' ? store : 'memory'
 }
 
 /**
- * Picks the store for Deno from the config's `sync.store` and the environment.
+ * Picks the store for Deno by the one rule of every runtime (src/store/backends.ts): `sync.store`
+ * names it, absent means memory.
  *
- * | `sync.store` | credentials set | store |
- * | --- | --- | --- |
- * | absent | both | Upstash |
- * | absent | none | memory |
- * | `"upstash"` | both | Upstash |
- * | `"memory"` | any | memory |
- * | `"durable-object"` | any | refused |
- *
- * One credential without the other, `"upstash"` without them, or a URL that is not http(s) is
- * refused too.
- *
- * @param asked `sync.store` as written (undefined when absent).
+ * @param asked `sync.store` as written (undefined when absent: memory).
  * @param env Reads environment variables.
  * @throws {ConfigError} With path `sync.store` or the variable's name.
  */
@@ -298,62 +246,11 @@ export function storeFromEnv(
   options: { prefix?: string | undefined; logger?: { warn(message: string): void } | undefined } =
     {},
 ): TelemetryStore {
-  const problems = storeProblems(asked, env)
-  if (problems.length > 0) throw new ConfigError(problems)
-  const url = env(UPSTASH_ENV.url) || undefined
-  const token = env(UPSTASH_ENV.token) || undefined
-  if (asked === 'memory') {
-    if (url !== undefined || token !== undefined) {
-      ;(options.logger ?? console).warn(
-        `Rheostat: config sync.store is "memory", so ${UPSTASH_ENV.url} is ignored and state is ` +
-          'not shared between isolates',
-      )
-    }
-    return new MemoryStore()
-  }
-  if (url === undefined || token === undefined) return new MemoryStore()
-  return upstashStore({ url, token, prefix: options.prefix })
-}
-
-/** Why the store `storeFromEnv` would pick cannot be used; empty when it can. */
-function storeProblems(asked: unknown, env: EnvReader): ConfigProblem[] {
-  if (asked === 'durable-object') {
-    return [{
-      path: 'sync.store',
-      message: 'Store "durable-object" needs Cloudflare Workers: on Deno use "upstash" (set ' +
-        `${UPSTASH_ENV.url} and ${UPSTASH_ENV.token}) or "memory"`,
-    }]
-  }
-  if (asked === 'memory') return []
-  const url = env(UPSTASH_ENV.url) || undefined
-  const token = env(UPSTASH_ENV.token) || undefined
-  if (url === undefined && token === undefined) {
-    if (asked !== 'upstash') return []
-    return [{
-      path: 'sync.store',
-      message: `Store "upstash" needs ${UPSTASH_ENV.url} and ${UPSTASH_ENV.token}: neither is set`,
-    }]
-  }
-  if (url === undefined || token === undefined) {
-    const [set, unset] = url === undefined
-      ? [UPSTASH_ENV.token, UPSTASH_ENV.url]
-      : [UPSTASH_ENV.url, UPSTASH_ENV.token]
-    return [{
-      path: unset,
-      message: `${set} is set but ${unset} is not: set both for Upstash, or neither for memory`,
-    }]
-  }
-  if (!/^https?:$/.test(safeProtocol(url))) {
-    // The value is not echoed: a token pasted into the wrong variable would end up in logs.
-    return [{ path: UPSTASH_ENV.url, message: 'Upstash REST URL must be an http(s) URL' }]
-  }
-  return []
-}
-
-function safeProtocol(url: string): string {
-  try {
-    return new URL(url).protocol
-  } catch {
-    return ''
-  }
+  const selected = selectStores(typeof asked === 'string' ? asked : 'memory', env, {
+    runtime: 'deno',
+    prefix: options.prefix,
+    logger: options.logger ?? console,
+  })
+  if (Array.isArray(selected)) throw new ConfigError(selected)
+  return selected.telemetry
 }

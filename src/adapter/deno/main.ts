@@ -8,8 +8,8 @@
  *
  * The config comes from `--config FILE`, else the `RHEOSTAT_CONFIG` environment variable. It is
  * validated in full before anything listens: an invalid one prints every problem and exits with
- * status 1, never serving a half-applied config. The store is Upstash when
- * `UPSTASH_REDIS_REST_URL` and `UPSTASH_REDIS_REST_TOKEN` are set, else memory.
+ * status 1, never serving a half-applied config. The store is the one `sync.store` names
+ * (absent: memory); `"upstash"` reads `UPSTASH_REDIS_REST_URL` and `UPSTASH_REDIS_REST_TOKEN`.
  *
  * @module
  */

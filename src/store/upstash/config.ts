@@ -23,9 +23,8 @@ import {
   ISOLATE_TTL_MS,
   type IsolateInfo,
 } from '../../contract/config-store.ts'
-import { runPinned, upstashRest } from './rest.ts'
+import { runPinned, type UpstashClient, upstashClient } from './client.ts'
 import type { PinnedScript } from './scripts.ts'
-import type { UpstashClient } from './store.ts'
 
 /**
  * KEYS: v, h. ARGV: config JSON, nowMs, expected version ('' = none), history limit.
@@ -89,7 +88,7 @@ export const CONFIG_SCRIPTS = {
 
 /** Options of `UpstashConfigStore`. */
 export interface UpstashConfigStoreOptions {
-  /** The client (`upstashRest` or any @upstash/redis client). */
+  /** An `@upstash/redis` client (`upstashClient()` builds one with the stores' settings). */
   redis: UpstashClient
   /**
    * Prefix of the keys (`PREFIX:config:…`): the telemetry store's prefix, so one deployment's
@@ -191,15 +190,17 @@ export class UpstashConfigStore implements ConfigStore {
 }
 
 /**
- * Creates an Upstash config store with its own client (the one the telemetry store uses).
+ * Creates an Upstash config store with its own `@upstash/redis` client, set up as the telemetry
+ * store's (`upstashClient()`).
  *
  * @param options REST URL and token, and the key prefix.
  * @returns The store.
+ * @throws {TypeError} If `url` is not an http(s) URL.
  */
 export function upstashConfigStore(
   { url, token, prefix }: { url: string; token: string; prefix?: string | undefined },
 ): UpstashConfigStore {
-  return new UpstashConfigStore({ redis: upstashRest({ url, token }), prefix })
+  return new UpstashConfigStore({ redis: upstashClient({ url, token }), prefix })
 }
 
 // @upstash/redis parses JSON replies itself (automaticDeserialization, its default): an item may

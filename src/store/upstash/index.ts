@@ -1,18 +1,22 @@
 /**
- * The Upstash backend of the TelemetryStore: `upstashStore({ url, token })`, or `UpstashStore`
- * over a client you built.
+ * The Upstash backend of the TelemetryStore and the ConfigStore, over `@upstash/redis`:
+ * `upstashStore({ url, token })`, or `UpstashStore` over a client you built.
  *
  * @module
  */
 
 export {
-  type UpstashClient,
   UpstashStore,
   upstashStore,
   type UpstashStoreFactoryOptions,
   type UpstashStoreOptions,
 } from './store.ts'
-export { runPinned, upstashRest, type UpstashRestOptions } from './rest.ts'
+export {
+  runPinned,
+  type UpstashClient,
+  upstashClient,
+  type UpstashClientOptions,
+} from './client.ts'
 export { type PinnedScript, SCRIPTS } from './scripts.ts'
 export {
   CONFIG_SCRIPTS,

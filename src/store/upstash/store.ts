@@ -1,6 +1,6 @@
 /**
  * The Upstash store: shared state for governors in many isolates, in an Upstash Redis database
- * reached over its REST API. Each operation is one Lua script, so each is atomic and one HTTP
+ * reached over its REST API through `@upstash/redis`. Each operation is one Lua script, so each is atomic and one HTTP
  * request: an exchange of any number of routes is a single `EVALSHA` (plus one `EVAL` the first
  * time a Redis sees the script). Behaves as the memory store does; the scripts are in
  * `scripts.ts`.
@@ -22,14 +22,16 @@ import {
   WINDOW_S,
   zeroCounts,
 } from '../../contract/telemetry-store.ts'
-import { runPinned, type UpstashClient, upstashRest } from './rest.ts'
+import { runPinned, type UpstashClient, upstashClient } from './client.ts'
 import { type PinnedScript, SCRIPTS } from './scripts.ts'
-
-export type { UpstashClient }
 
 /** Options of the Upstash store over a client you built. */
 export interface UpstashStoreOptions {
-  /** The client. `upstashStore()` builds one with the settings this store wants. */
+  /**
+   * An `@upstash/redis` client. `upstashStore()` builds one with the settings this store wants
+   * (`upstashClient()`); one of your own works too, but cannot be cancelled per call, and its
+   * retries may deliver an exchange the governor has already given up on (docs/sync.md).
+   */
   redis: UpstashClient
   /**
    * Prefix of every key (`PREFIX:ROUTE:…`), so several deployments or tests can share a database.
@@ -233,21 +235,21 @@ export class UpstashStore implements TelemetryStore {
 }
 
 /**
- * Creates an Upstash store with its own client.
+ * Creates an Upstash store with its own `@upstash/redis` client (`upstashClient()`, client.ts).
  *
- * The client (`upstashRest`, rest.ts) sends one command per request and never retries: an
- * exchange adds deltas, so re-sending one whose answer was lost would count it twice, and the
- * governor already bounds each store call with its own timeout and carries on without the store;
- * the next sync sends fresh deltas. It only needs `fetch`: it runs unchanged in Workers, Deno and
- * Node.
+ * The client sends one command per request and never retries: an exchange adds deltas, so
+ * re-sending one whose answer was lost would count it twice, and the governor already bounds each
+ * store call with its own timeout (cancelling the request) and carries on without the store; the
+ * next sync sends fresh deltas. It runs unchanged in Workers, Deno and Node.
  *
  * @param options Where the database is, and the store's options.
  * @returns The store.
  * @throws {RangeError} If `idleTtlS` is not a whole number in [1, 1e8].
+ * @throws {TypeError} If `url` is not an http(s) URL.
  *
  * @example Usage
  * ```ts ignore
- * import { upstashStore } from 'rheostat/store/upstash'
+ * import { upstashStore } from 'rheostat/upstash'
  *
  * const store = upstashStore({
  *   url: env.UPSTASH_REDIS_REST_URL,
@@ -260,7 +262,7 @@ export class UpstashStore implements TelemetryStore {
 export function upstashStore(
   { url, token, ...options }: UpstashStoreFactoryOptions,
 ): UpstashStore {
-  return new UpstashStore({ ...options, redis: upstashRest({ url, token }) })
+  return new UpstashStore({ ...options, redis: upstashClient({ url, token }) })
 }
 
 /** Longest route, isolate or lease id accepted, as cleanDelta and the Durable Object store do. */
