@@ -26,7 +26,7 @@ export const THRESHOLD_DEFAULTS: Filled<Omit<Thresholds, 'latencyMs'>> = Object.
 
 /** `concurrency` of a route: the capacity estimate, requests in flight at the whole origin. */
 export const CONCURRENCY_DEFAULTS: Filled<Concurrency> = Object.freeze({
-  initial: 100,
+  initial: 10,
   min: 1,
   max: 10000,
 })
@@ -69,7 +69,7 @@ export const PHYSICS_DEFAULTS: Filled<PhysicsConfig> = Object.freeze({
   latencyTolerance: 1.5,
   limitGrowthPerS: 2,
   overloadBackoff: 0.5,
-  drainPeriodS: 5,
+  drainPeriodS: 10,
   drainFraction: 0.25,
   drainSamples: 3,
   drainAfterShrinkS: 1,
@@ -82,6 +82,7 @@ export const PHYSICS_DEFAULTS: Filled<PhysicsConfig> = Object.freeze({
   rampDoubleS: 0.1,
   priorityReserve: 1,
   askWindowS: 1,
+  queueAllowance: 0,
 })
 
 /**

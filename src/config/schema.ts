@@ -110,7 +110,7 @@ export const ThresholdsSchema = z.strictObject({
 
 /** The capacity estimate of one route: requests in flight at the whole origin (docs/physics.md §4). */
 export const ConcurrencySchema = z.strictObject({
-  /** @default 100 */
+  /** The first window of slow start (docs/physics.md §4). @default 10 */
   initial: z.optional(count()),
   /** @default 1 */
   min: z.optional(count()),
@@ -312,7 +312,7 @@ export const PhysicsSchema = z.strictObject({
   limitGrowthPerS: z.optional(z.number().check(z.gte(0), z.lte(1000))),
   /** Share of the limit cut per share of overload answers in a tick (0: off). @default 0.5 */
   overloadBackoff: z.optional(z.number().check(z.gte(0), z.lte(1))),
-  /** Period of the drains that measure the unqueued latency, s (0: off). @default 5 */
+  /** Period of the drains that measure the unqueued latency, s (0: off). @default 10 */
   drainPeriodS: z.optional(z.number().check(z.gte(0), z.lte(3600))),
   /** Drain level, share of the limit. @default 0.25 */
   drainFraction: z.optional(openFraction()),
@@ -338,6 +338,8 @@ export const PhysicsSchema = z.strictObject({
   priorityReserve: z.optional(z.number().check(z.gte(0), z.lte(10))),
   /** A class counts as asking for this long after its last request, s. @default 1 */
   askWindowS: z.optional(positive()),
+  /** Multiple of √limit the gradient allows as queue on top of the latency tolerance. @default 0 */
+  queueAllowance: z.optional(z.number().check(z.gte(0), z.lte(10))),
 })
 
 export const DEFAULT_PRIORITIES = ['critical', 'normal', 'low'] as const

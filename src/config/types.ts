@@ -123,6 +123,7 @@ export interface PhysicsConfig {
   rampDoubleS?: number | undefined
   priorityReserve?: number | undefined
   askWindowS?: number | undefined
+  queueAllowance?: number | undefined
 }
 
 /** How isolates share state (docs/sync.md), defaults filled in. */

@@ -82,6 +82,8 @@ export interface PhysicsParams {
   priorityReserve: number
   /** A class is asking for this long after its last request, s. */
   askWindowS: number
+  /** Multiple of √L the gradient allows as queue on top of the latency tolerance (Gradient2: 1). */
+  queueAllowance: number
   /** Samples from other isolates arrive once per sync interval; they are spread over it. */
   spreadMs: number
 }
@@ -133,5 +135,6 @@ export function paramBlock(p: PhysicsParams): Float64Array {
   v[L.P_RESERVE] = p.priorityReserve
   v[L.P_ASK_MS] = p.askWindowS * 1000
   v[L.P_RAMP_DOUBLE_S] = p.rampDoubleS
+  v[L.P_QUEUE] = p.queueAllowance
   return v
 }

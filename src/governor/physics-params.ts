@@ -103,6 +103,7 @@ export function physicsFor(
     rampDoubleS: ph.rampDoubleS,
     priorityReserve: ph.priorityReserve,
     askWindowS: ph.askWindowS,
+    queueAllowance: ph.queueAllowance,
     spreadMs: config.sync.intervalMs,
   }
 }

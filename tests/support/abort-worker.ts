@@ -27,6 +27,8 @@ export default {
             origin: env.ORIGIN,
             timeoutMs: 20_000,
           }],
+          // Room for every held request from the start (the default is slow start from 10).
+          defaults: { concurrency: { initial: 100 } },
         },
       })
       built = { governor, app: createProxyApp({ governor }) }

@@ -30,6 +30,7 @@ export const paramsArb: fc.Arbitrary<PhysicsParams> = fc.record({
   silenceFactor: fc.constantFrom(0, 5),
   rampStart: fc.constantFrom(0.0625, 1),
   priorityReserve: fc.constantFrom(0, 1),
+  queueAllowance: fc.constantFrom(0, 1),
 }).map((p) => ({ ...DEFAULT_PARAMS, ...p }))
 
 const dt = fc.oneof(

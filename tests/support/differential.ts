@@ -82,6 +82,7 @@ export const DEFAULT_PARAMS: PhysicsParams = {
   rampDoubleS: 0.1,
   priorityReserve: 1,
   askWindowS: 1,
+  queueAllowance: 0,
   spreadMs: 250,
 }
 

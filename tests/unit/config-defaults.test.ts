@@ -115,7 +115,11 @@ describe('config defaults (src/config/defaults.ts) are the one table', () => {
       routes: [{ id: 'a', concurrency: { min: 5 } }],
     })
     const p = physicsFor(config, config.routes[0]!, resolveProfile(undefined))
-    expect([p.concurrencyMin, p.concurrencyMax, p.concurrencyInitial]).toEqual([5, 500, 100])
+    expect([p.concurrencyMin, p.concurrencyMax, p.concurrencyInitial]).toEqual([
+      5,
+      500,
+      CONCURRENCY_DEFAULTS.initial,
+    ])
     expect(p.errorRateThreshold).toBe(0.2)
   })
 })

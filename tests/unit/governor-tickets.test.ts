@@ -37,7 +37,7 @@ describe.each(ENGINES)('ticket expiry on the %s engine', (engine) => {
   it('expired tickets teach the physics what cancelled ones do: nothing', () => {
     // Requests out with no answer are themselves a signal of the capacity law (silence: an
     // outage, docs/physics.md §8); it is off here, so that only what expiry teaches is compared.
-    const config = { physics: { silenceFactor: 0 } }
+    const config = { physics: { silenceFactor: 0 }, defaults: { concurrency: { initial: 100 } } }
     const a = rig(engine, config, 5_000)
     const b = rig(engine, config, 5_000)
     for (const r of [a, b]) {

@@ -189,7 +189,11 @@ describe('one spelling per path (item 3)', () => {
 
 describe('lost completions in Node (item 1)', () => {
   it('createProxyApp() gives the slot back when the client aborts mid-request', async () => {
-    const { gov, app } = proxy(fuzzConfig(origin))
+    // Room for the 20 held requests from the start (the default is slow start from 10).
+    const { gov, app } = proxy({
+      ...fuzzConfig(origin),
+      defaults: { concurrency: { initial: 100 } },
+    })
     const controllers = Array.from({ length: 20 }, () => new AbortController())
     const pending = controllers.map((c) =>
       Promise.resolve(app.request('https://edge.example/api/hang/1', { signal: c.signal }))

@@ -142,6 +142,8 @@ function routes(extra: Partial<GovernorConfigInput> = {}): GovernorConfigInput {
       { id: 'rest', match: { path: '/o/*' }, origin },
     ],
     priorityRules: [{ header: 'X-Internal-Token', equals: 's3cret', priority: 'critical' }],
+    // A limit of 100 from the start (the default is slow start from 10): shedLowOnly fills it.
+    defaults: { concurrency: { initial: 100 } },
     ...extra,
   }
 }

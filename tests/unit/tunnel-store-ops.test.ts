@@ -89,7 +89,9 @@ describe('store operations in the tunnel', () => {
     // which is about isolates that serve hundreds of requests (next test). With one exchange per
     // isolate per 250 ms interval, 400 isolates would make 1,600 per second.
     expect(ops.peakPerSPerKey).toBeLessThanOrEqual(500)
-    expect(ops.peakKey).toBe('route:origin')
+    // The busiest key is the route's (the first words) or, when quiet isolates have little news
+    // for it, the config heartbeat's.
+    expect(['route:origin', 'config']).toContain(ops.peakKey)
     expect(ops.total / scenario.durationS).toBeLessThan(0.05 * 1600)
   })
 

@@ -41,6 +41,7 @@ import {
   P_OUTAGE_OK,
   P_OUTAGE_SAMPLES,
   P_OVERLOAD_BACKOFF,
+  P_QUEUE,
   P_R_BASE,
   P_RAMP_DOUBLE_S,
   P_RAMP_GROWTH,
@@ -83,9 +84,14 @@ import {
   S_BASE,
   S_DEM0,
   S_DRAIN,
+  S_DRAIN_DONE,
+  S_DRAIN_GOAL,
+  S_DRAIN_K,
+  S_DRAIN_L,
   S_DRAIN_N,
   S_DRAIN_SUM,
   S_DRAIN_T,
+  S_DRAIN_TK,
   S_DRAINS,
   S_ERR,
   S_FAIL_LAT,
@@ -123,6 +129,7 @@ import {
   S_SHARE0,
   S_SHORT,
   S_SHRINK_S,
+  S_SLOW,
   S_STREAK_N,
   S_STREAK_S,
   S_TICK_START,
@@ -253,6 +260,7 @@ export function initSlot(slot: i32, paramSet: i32, nowMs: f64): void {
   st(b, S_LAST_DONE, now)
   st(b, S_RAMP, 1)
   st(b, S_SHARE, 1)
+  st(b, S_SLOW, 1)
   st(b, S_HOLD_UNTIL, -MAX_TIME_MS)
   st(b, S_LIMITED_UNTIL, -MAX_TIME_MS)
   for (let c = 0; c < 8; c++) {
@@ -305,6 +313,11 @@ export function admit(slot: i32, classIndex: f64, nowMs: f64): i32 {
   }
   const eff = ld(b, S_INFLIGHT) - ld(b, S_GHOSTS)
   if (eff < limit - reserve) {
+    if (ld(b, S_DRAIN) == 2 && ld(b, S_DRAIN_K) < ld(b, S_DRAIN_GOAL)) {
+      // The first requests admitted into the emptied queue are the drain's sample.
+      st(b, S_DRAIN_K, ld(b, S_DRAIN_K) + 1)
+      if (ld(b, S_DRAIN_K) >= ld(b, S_DRAIN_GOAL)) st(b, S_DRAIN_TK, now)
+    }
     pass(b, ci, now)
     return code(1, REASON_ADMITTED, mode, 0)
   }
@@ -358,6 +371,17 @@ export function complete(
     drainCheck(b, p, now)
     return
   }
+  if (
+    ld(b, S_DRAIN) == 2 && lat == lat && lat <= now - ld(b, S_DRAIN_T) &&
+    now - lat <= ld(b, S_DRAIN_TK) + 1
+  ) {
+    // One of the drain's sample, counted whatever its speed or outcome.
+    st(b, S_DRAIN_DONE, ld(b, S_DRAIN_DONE) + 1)
+    if (kind == <f64> OUTCOME_OK) {
+      st(b, S_DRAIN_N, ld(b, S_DRAIN_N) + 1)
+      st(b, S_DRAIN_SUM, ld(b, S_DRAIN_SUM) + lat)
+    }
+  }
   let failed: f64 = 0.0
   if (kind != <f64> OUTCOME_OK) failed = 1
   collect(b, lat, failed)
@@ -368,10 +392,6 @@ export function complete(
     if (lat == lat) {
       st(b, S_ACC_OKN, ld(b, S_ACC_OKN) + 1)
       st(b, S_ACC_OKLAT, ld(b, S_ACC_OKLAT) + lat)
-      if (ld(b, S_DRAIN) == 2 && lat <= now - ld(b, S_DRAIN_T)) {
-        st(b, S_DRAIN_N, ld(b, S_DRAIN_N) + 1)
-        st(b, S_DRAIN_SUM, ld(b, S_DRAIN_SUM) + lat)
-      }
     }
   } else {
     if (lat == lat) st(b, S_ACC_FLAT, ld(b, S_ACC_FLAT) + lat)
@@ -533,6 +553,13 @@ function drainCheck(b: usize, p: usize, now: f64): void {
   if (ld(b, S_DRAIN) == 1 && ld(b, S_INFLIGHT) - ld(b, S_GHOSTS) <= localLimit(b, p)) {
     st(b, S_DRAIN, 2)
     st(b, S_DRAIN_T, now)
+    st(b, S_DRAIN_K, 0)
+    st(b, S_DRAIN_TK, MAX_TIME_MS)
+    st(b, S_DRAIN_DONE, 0)
+    // One round of the drain level, and at least drainSamples: more answers for the same wait.
+    let goal = Math.floor(localLimit(b, p))
+    if (goal < ld(p, P_DRAIN_SAMPLES)) goal = ld(p, P_DRAIN_SAMPLES)
+    st(b, S_DRAIN_GOAL, goal)
   }
 }
 
@@ -723,6 +750,12 @@ function dataTick(b: usize, p: usize): void {
     if (answered > 0) {
       if (lok >= 0.5 * answered) {
         let r = ld(b, S_RAMP) * ld(p, P_RAMP_GROWTH)
+        // And one request of capacity per answered probe: doubling per round of answers.
+        const cap = ld(b, S_LIMIT) * ld(b, S_SHARE)
+        if (cap > 0) {
+          const byAnswers = ld(b, S_RAMP) + lok / cap
+          if (byAnswers > r) r = byAnswers
+        }
         if (r > 1) r = 1
         st(b, S_RAMP, r)
       } else if (lok < ld(p, P_OUTAGE_OK) * answered) {
@@ -775,19 +808,32 @@ function capacityTick(b: usize, p: usize, tickEnd: f64, ovShare: f64, psat: f64)
       let f = 1 - cut
       if (f < 0.5) f = 0.5
       limit = limit * f
+      st(b, S_SLOW, 0)
     } else if (ld(b, S_ACC_OKN) > 0 && short > 0) {
       let g = (ld(p, P_TOLERANCE) * base + 1) / (short + 1)
       if (g > 1) g = 1
       if (g < 0.5) g = 0.5
-      if (g >= 1) {
+if (g >= 1) {
         const local = limit * ld(b, S_SHARE)
         if (ld(b, S_PEAK) >= local / 2 && tickEnd >= ld(b, S_HOLD_UNTIL)) {
-          limit = limit + ld(p, P_GROWTH) * Math.max(1, Math.sqrt(limit))
+          if (ld(b, S_SLOW) > 0) {
+            // Slow start until a queue is seen: one more per success without
+            // a queue (local and absorbed), at most doubling per tick.
+            let add = ld(b, S_ACC_OKN)
+            if (add > limit) add = limit
+            limit = limit + add
+          } else {
+            limit = limit + ld(p, P_GROWTH) * Math.max(1, Math.sqrt(limit))
+          }
         }
       } else if (ld(b, S_PEAK) >= limit * ld(b, S_SHARE) / 2) {
-        limit = limit + ld(p, P_A_LIMIT) * (g * limit + Math.sqrt(limit) - limit)
+        limit = limit + ld(p, P_A_LIMIT) * (g * limit + ld(p, P_QUEUE) * Math.sqrt(limit) - limit)
+        // A queue against a measured unqueued latency ends slow start.
+        if (ld(b, S_DRAINS) > 0) st(b, S_SLOW, 0)
       }
-      if (!limited && ld(b, S_PEAK) < limit * ld(b, S_SHARE) / 2) {
+      if (!limited && ld(b, S_PEAK) < limit * ld(b, S_SHARE) / 2 && short < base) {
+        // Not limited and not in use: a latency below the unqueued one is the unqueued one
+        // (down only: others' requests may queue where this isolate's do not).
         st(b, S_BASE, base + ld(p, P_A_BASE) * (short - base))
       }
     }
@@ -801,8 +847,13 @@ function capacityTick(b: usize, p: usize, tickEnd: f64, ovShare: f64, psat: f64)
   const period = ld(p, P_DRAIN_MS)
   if (period > 0) {
     if (drain == 0) {
-      const due = tickEnd >= ld(b, S_NEXT_DRAIN) || ld(b, S_DRAINS) == 0 ||
-        ld(b, S_SHRINK_S) >= ld(p, P_DRAIN_SHRINK_S)
+      if (ld(b, S_SHRINK_S) >= ld(p, P_DRAIN_SHRINK_S) && ld(b, S_LIMIT) <= 0.5 * ld(b, S_DRAIN_L)) {
+        // An early drain waits for the next whole second of the clock: isolates whose limits
+        // shrink on the same shared latency drain together, so the queue does empty.
+        const at = (Math.floor(tickEnd / 1000) + 1) * 1000
+        if (at < ld(b, S_NEXT_DRAIN)) st(b, S_NEXT_DRAIN, at)
+      }
+      const due = tickEnd >= ld(b, S_NEXT_DRAIN) || ld(b, S_DRAINS) == 0
       if (limited && due) {
         st(b, S_DRAIN, 1)
         st(b, S_DRAIN_T, tickEnd)
@@ -812,9 +863,12 @@ function capacityTick(b: usize, p: usize, tickEnd: f64, ovShare: f64, psat: f64)
         st(b, S_NEXT_DRAIN, (Math.floor(tickEnd / period) + 1) * period)
         drainCheck(b, p, tickEnd)
       }
-    } else if (drain == 2 && ld(b, S_DRAIN_N) >= ld(p, P_DRAIN_SAMPLES)) {
-      st(b, S_BASE, ld(b, S_DRAIN_SUM) / ld(b, S_DRAIN_N))
-      st(b, S_DRAINS, ld(b, S_DRAINS) + 1)
+    } else if (drain == 2 && ld(b, S_DRAIN_DONE) >= ld(b, S_DRAIN_GOAL)) {
+      if (ld(b, S_DRAIN_N) > 0) {
+        st(b, S_BASE, ld(b, S_DRAIN_SUM) / ld(b, S_DRAIN_N))
+        st(b, S_DRAINS, ld(b, S_DRAINS) + 1)
+        st(b, S_DRAIN_L, ld(b, S_LIMIT))
+      }
       st(b, S_DRAIN, 0)
     } else {
       let unit = base
@@ -823,6 +877,7 @@ function capacityTick(b: usize, p: usize, tickEnd: f64, ovShare: f64, psat: f64)
         if (ld(b, S_DRAIN_N) > 0) {
           st(b, S_BASE, ld(b, S_DRAIN_SUM) / ld(b, S_DRAIN_N))
           st(b, S_DRAINS, ld(b, S_DRAINS) + 1)
+          st(b, S_DRAIN_L, ld(b, S_LIMIT))
         }
         st(b, S_DRAIN, 0)
       } else {

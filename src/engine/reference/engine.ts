@@ -48,6 +48,7 @@ import {
   P_OUTAGE_OK,
   P_OUTAGE_SAMPLES,
   P_OVERLOAD_BACKOFF,
+  P_QUEUE,
   P_R_BASE,
   P_RAMP_DOUBLE_S,
   P_RAMP_GROWTH,
@@ -90,9 +91,14 @@ import {
   S_BASE,
   S_DEM0,
   S_DRAIN,
+  S_DRAIN_DONE,
+  S_DRAIN_GOAL,
+  S_DRAIN_K,
+  S_DRAIN_L,
   S_DRAIN_N,
   S_DRAIN_SUM,
   S_DRAIN_T,
+  S_DRAIN_TK,
   S_DRAINS,
   S_ERR,
   S_FAIL_LAT,
@@ -130,6 +136,7 @@ import {
   S_SHARE0,
   S_SHORT,
   S_SHRINK_S,
+  S_SLOW,
   S_STREAK_N,
   S_STREAK_S,
   S_TICK_START,
@@ -220,6 +227,7 @@ export class ReferenceEngine implements EngineCore {
     s[b + S_LAST_DONE] = now
     s[b + S_RAMP] = 1
     s[b + S_SHARE] = 1
+    s[b + S_SLOW] = 1
     s[b + S_HOLD_UNTIL] = -MAX_TIME_MS
     s[b + S_LIMITED_UNTIL] = -MAX_TIME_MS
     for (let c = 0; c < 8; c++) {
@@ -280,6 +288,11 @@ export class ReferenceEngine implements EngineCore {
     }
     const eff = s[b + S_INFLIGHT] - s[b + S_GHOSTS]
     if (eff < limit - reserve) {
+      if (s[b + S_DRAIN] === 2 && s[b + S_DRAIN_K] < s[b + S_DRAIN_GOAL]) {
+        // The first requests admitted into the emptied queue are the drain's sample.
+        s[b + S_DRAIN_K] = s[b + S_DRAIN_K] + 1
+        if (s[b + S_DRAIN_K] >= s[b + S_DRAIN_GOAL]) s[b + S_DRAIN_TK] = now
+      }
       this.pass(b, cls, now)
       return code(1, REASON_ADMITTED, mode, 0)
     }
@@ -338,6 +351,19 @@ export class ReferenceEngine implements EngineCore {
       this.drainCheck(b, p, now)
       return
     }
+    if (
+      s[b + S_DRAIN] === 2 && lat === lat && lat <= now - s[b + S_DRAIN_T] &&
+      now - lat <= s[b + S_DRAIN_TK] + 1
+    ) {
+      // One of the drain's sample (admitted into the emptied queue, among the first
+      // drainSamples): counted whatever its speed or outcome, so that the fast ones, which come
+      // back first, do not stand for all.
+      s[b + S_DRAIN_DONE] = s[b + S_DRAIN_DONE] + 1
+      if (kind === OUTCOME_OK) {
+        s[b + S_DRAIN_N] = s[b + S_DRAIN_N] + 1
+        s[b + S_DRAIN_SUM] = s[b + S_DRAIN_SUM] + lat
+      }
+    }
     let failed = 0.0
     if (kind !== OUTCOME_OK) failed = 1
     this.collect(b, lat, failed)
@@ -348,11 +374,6 @@ export class ReferenceEngine implements EngineCore {
       if (lat === lat) {
         s[b + S_ACC_OKN] = s[b + S_ACC_OKN] + 1
         s[b + S_ACC_OKLAT] = s[b + S_ACC_OKLAT] + lat
-        // A drain sample: admitted after the queue had emptied.
-        if (s[b + S_DRAIN] === 2 && lat <= now - s[b + S_DRAIN_T]) {
-          s[b + S_DRAIN_N] = s[b + S_DRAIN_N] + 1
-          s[b + S_DRAIN_SUM] = s[b + S_DRAIN_SUM] + lat
-        }
       }
     } else {
       if (lat === lat) s[b + S_ACC_FLAT] = s[b + S_ACC_FLAT] + lat
@@ -541,6 +562,13 @@ export class ReferenceEngine implements EngineCore {
     if (s[b + S_DRAIN] === 1 && s[b + S_INFLIGHT] - s[b + S_GHOSTS] <= this.localLimit(b, p)) {
       s[b + S_DRAIN] = 2
       s[b + S_DRAIN_T] = now
+      s[b + S_DRAIN_K] = 0
+      s[b + S_DRAIN_TK] = MAX_TIME_MS
+      s[b + S_DRAIN_DONE] = 0
+      // One round of the drain level, and at least drainSamples: more answers for the same wait.
+      let goal = Math.floor(this.localLimit(b, p))
+      if (goal < this.params[p + P_DRAIN_SAMPLES]) goal = this.params[p + P_DRAIN_SAMPLES]
+      s[b + S_DRAIN_GOAL] = goal
     }
   }
 
@@ -755,6 +783,13 @@ export class ReferenceEngine implements EngineCore {
       if (answered > 0) {
         if (lok >= 0.5 * answered) {
           let r = s[b + S_RAMP] * pr[p + P_RAMP_GROWTH]
+          // And one request of capacity per answered probe (slow start; Palantir's ramp): the ramp
+          // doubles per round of answers, however short the round.
+          const cap = s[b + S_LIMIT] * s[b + S_SHARE]
+          if (cap > 0) {
+            const byAnswers = s[b + S_RAMP] + lok / cap
+            if (byAnswers > r) r = byAnswers
+          }
           if (r > 1) r = 1
           s[b + S_RAMP] = r
         } else if (lok < pr[p + P_OUTAGE_OK] * answered) {
@@ -816,6 +851,7 @@ export class ReferenceEngine implements EngineCore {
         let f = 1 - cut
         if (f < 0.5) f = 0.5
         limit = limit * f
+        s[b + S_SLOW] = 0
       } else if (s[b + S_ACC_OKN] > 0 && short > 0) {
         let g = (pr[p + P_TOLERANCE] * base + 1) / (short + 1)
         if (g > 1) g = 1
@@ -823,14 +859,26 @@ export class ReferenceEngine implements EngineCore {
         if (g >= 1) {
           const local = limit * s[b + S_SHARE]
           if (s[b + S_PEAK] >= local / 2 && tickEnd >= s[b + S_HOLD_UNTIL]) {
-            limit = limit + pr[p + P_GROWTH] * Math.max(1, Math.sqrt(limit))
+            if (s[b + S_SLOW] > 0) {
+              // Slow start until a queue is seen: one more per success without
+              // a queue (local and absorbed), at most doubling per tick.
+              let add = s[b + S_ACC_OKN]
+              if (add > limit) add = limit
+              limit = limit + add
+            } else {
+              limit = limit + pr[p + P_GROWTH] * Math.max(1, Math.sqrt(limit))
+            }
           }
         } else if (s[b + S_PEAK] >= limit * s[b + S_SHARE] / 2) {
           // Only a limit in use shrinks: latency with few requests out is not our queue.
-          limit = limit + pr[p + P_A_LIMIT] * (g * limit + Math.sqrt(limit) - limit)
+          limit = limit +
+            pr[p + P_A_LIMIT] * (g * limit + pr[p + P_QUEUE] * Math.sqrt(limit) - limit)
+          // A queue against a measured unqueued latency ends slow start.
+          if (s[b + S_DRAINS] > 0) s[b + S_SLOW] = 0
         }
-        if (!limited && s[b + S_PEAK] < limit * s[b + S_SHARE] / 2) {
-          // Not limited and not in use: the latency seen is the unqueued one.
+        if (!limited && s[b + S_PEAK] < limit * s[b + S_SHARE] / 2 && short < base) {
+          // Not limited and not in use: a latency below the unqueued one is the unqueued one
+          // (down only: others' requests may queue where this isolate's do not).
           s[b + S_BASE] = base + pr[p + P_A_BASE] * (short - base)
         }
       }
@@ -846,8 +894,15 @@ export class ReferenceEngine implements EngineCore {
     const period = pr[p + P_DRAIN_MS]
     if (period > 0) {
       if (drain === 0) {
-        const due = tickEnd >= s[b + S_NEXT_DRAIN] || s[b + S_DRAINS] === 0 ||
-          s[b + S_SHRINK_S] >= pr[p + P_DRAIN_SHRINK_S]
+        if (
+          s[b + S_SHRINK_S] >= pr[p + P_DRAIN_SHRINK_S] && s[b + S_LIMIT] <= 0.5 * s[b + S_DRAIN_L]
+        ) {
+          // An early drain waits for the next whole second of the clock: isolates whose limits
+          // shrink on the same shared latency drain together, so the queue does empty.
+          const at = (Math.floor(tickEnd / 1000) + 1) * 1000
+          if (at < s[b + S_NEXT_DRAIN]) s[b + S_NEXT_DRAIN] = at
+        }
+        const due = tickEnd >= s[b + S_NEXT_DRAIN] || s[b + S_DRAINS] === 0
         if (limited && due) {
           s[b + S_DRAIN] = 1
           s[b + S_DRAIN_T] = tickEnd
@@ -858,9 +913,13 @@ export class ReferenceEngine implements EngineCore {
           s[b + S_NEXT_DRAIN] = (Math.floor(tickEnd / period) + 1) * period
           this.drainCheck(b, p, tickEnd)
         }
-      } else if (drain === 2 && s[b + S_DRAIN_N] >= pr[p + P_DRAIN_SAMPLES]) {
-        s[b + S_BASE] = s[b + S_DRAIN_SUM] / s[b + S_DRAIN_N]
-        s[b + S_DRAINS] = s[b + S_DRAINS] + 1
+      } else if (drain === 2 && s[b + S_DRAIN_DONE] >= s[b + S_DRAIN_GOAL]) {
+        // Every request of the sample answered: its successes' mean is the unqueued latency.
+        if (s[b + S_DRAIN_N] > 0) {
+          s[b + S_BASE] = s[b + S_DRAIN_SUM] / s[b + S_DRAIN_N]
+          s[b + S_DRAINS] = s[b + S_DRAINS] + 1
+          s[b + S_DRAIN_L] = s[b + S_LIMIT]
+        }
         s[b + S_DRAIN] = 0
       } else {
         let unit = base
@@ -870,6 +929,7 @@ export class ReferenceEngine implements EngineCore {
           if (s[b + S_DRAIN_N] > 0) {
             s[b + S_BASE] = s[b + S_DRAIN_SUM] / s[b + S_DRAIN_N]
             s[b + S_DRAINS] = s[b + S_DRAINS] + 1
+            s[b + S_DRAIN_L] = s[b + S_LIMIT]
           }
           s[b + S_DRAIN] = 0
         } else {

@@ -8,8 +8,8 @@
  * @module
  */
 
-/** f64 fields per route slot: 98 × 8 bytes = 784 bytes. */
-export const SLOT_FIELDS = 98
+/** f64 fields per route slot: 104 × 8 bytes = 832 bytes. */
+export const SLOT_FIELDS = 104
 /** f64 fields per parameter set. */
 export const PARAM_FIELDS = 64
 /** f64 scratch registers. */
@@ -145,6 +145,18 @@ export const S_INJ_EFF = 88
 export const S_ACC_LOST = 89
 /** Requests of class 0 offered per ms, smoothed; classes 1..7 follow. */
 export const S_DEM0 = 90
+/** 1 while the limit is in slow start: it grows by its successes until a queue is seen. */
+export const S_SLOW = 98
+/** The limit when the last drain ended: a limit halved since then starts a drain early. */
+export const S_DRAIN_L = 99
+/** Requests admitted in the current drain's phase 2 (the first drainSamples are its samples). */
+export const S_DRAIN_K = 100
+/** When the last of those was admitted, ms (MAX_TIME_MS until then). */
+export const S_DRAIN_TK = 101
+/** Those answered so far, whatever the outcome. */
+export const S_DRAIN_DONE = 102
+/** Requests the current drain samples: drainSamples, or the whole drain level if larger. */
+export const S_DRAIN_GOAL = 103
 
 // ---- Parameter fields ----------------------------------------------------------------------------
 /** Tick length, ms. */
@@ -231,6 +243,8 @@ export const P_RESERVE = 39
 export const P_ASK_MS = 40
 /** Ramp doubling time, s (Retry-After during recovery). */
 export const P_RAMP_DOUBLE_S = 41
+/** Multiple of √L the gradient allows as queue on top of the latency tolerance (Gradient2: 1). */
+export const P_QUEUE = 42
 
 // ---- Scratch registers (written by inspect) ------------------------------------------------------
 /** Resistance, Ω. */
