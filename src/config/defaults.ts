@@ -97,7 +97,8 @@ export const PHYSICS_DEFAULTS: Filled<PhysicsConfig> = Object.freeze({
  * ```ts
  * import { CONCURRENCY_DEFAULTS, withDefaults } from './defaults.ts'
  * const c = withDefaults(CONCURRENCY_DEFAULTS, { max: 50 }, { min: 2, max: undefined })
- * if (c.min !== 2 || c.max !== 50 || c.initial !== 100) throw new Error('layers fill in order')
+ * const kept = c.initial === CONCURRENCY_DEFAULTS.initial
+ * if (c.min !== 2 || c.max !== 50 || !kept) throw new Error('layers fill in order')
  * ```
  */
 export function withDefaults<T extends object>(
