@@ -35,6 +35,26 @@ function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEn
   }
 }
 
+/** A consumer's strict tsconfig that type-checks `file` against the installed declarations. */
+function writeConsumerTsconfig(name: string, file: string): void {
+  writeFileSync(
+    join(project, name),
+    JSON.stringify({
+      compilerOptions: {
+        target: 'ES2024',
+        module: 'nodenext',
+        moduleResolution: 'nodenext',
+        lib: ['ES2024', 'DOM'],
+        strict: true,
+        noEmit: true,
+        skipLibCheck: true,
+        types: [],
+      },
+      files: [file],
+    }),
+  )
+}
+
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'rheostat-package-'))
   run('npm', ['pack', '--pack-destination', work, '--silent'], root)
@@ -106,22 +126,7 @@ describe('the packed package, installed outside the repository', () => {
         '',
       ].join('\n'),
     )
-    writeFileSync(
-      join(project, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          target: 'ES2024',
-          module: 'nodenext',
-          moduleResolution: 'nodenext',
-          lib: ['ES2024', 'DOM'],
-          strict: true,
-          noEmit: true,
-          skipLibCheck: true,
-          types: [],
-        },
-        files: ['use.ts'],
-      }),
-    )
+    writeConsumerTsconfig('tsconfig.json', 'use.ts')
     run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', '.'], project)
   })
 
@@ -174,22 +179,7 @@ describe('the packed package, installed outside the repository', () => {
     expect(readme).toContain(five.join('\n'))
     // The consumer's TypeScript types `c.get('rheostat')` through the chain, with no global
     // augmentation (JSR refuses one).
-    writeFileSync(
-      join(project, 'tsconfig.five.json'),
-      JSON.stringify({
-        compilerOptions: {
-          target: 'ES2024',
-          module: 'nodenext',
-          moduleResolution: 'nodenext',
-          lib: ['ES2024', 'DOM'],
-          strict: true,
-          noEmit: true,
-          skipLibCheck: true,
-          types: [],
-        },
-        files: ['five.ts'],
-      }),
-    )
+    writeConsumerTsconfig('tsconfig.five.json', 'five.ts')
     run(process.execPath, [
       join(root, 'node_modules/typescript/bin/tsc'),
       '-p',
