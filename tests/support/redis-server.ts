@@ -2,7 +2,8 @@
 // stops it. Runtime-neutral (node:child_process, node:net): vitest's globalSetup uses it under
 // Node, tests/deno/store-upstash.test.ts under Deno (--allow-run=redis-server --allow-net).
 import { type ChildProcess, spawn } from 'node:child_process'
-import { createConnection, createServer } from 'node:net'
+import { createConnection } from 'node:net'
+import { freePort } from './ports.ts'
 import process from 'node:process'
 
 /** A running redis-server. */
@@ -106,19 +107,6 @@ function ping(port: number): Promise<boolean> {
     socket.on('data', (chunk: Uint8Array) => {
       reply += String(chunk)
       if (reply.includes('\r\n')) done(reply.startsWith('+PONG'))
-    })
-  })
-}
-
-/** A port nothing listens on now: the OS picks one, we release it. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address !== null ? address.port : 0
-      server.close(() => resolve(port))
     })
   })
 }

@@ -21,6 +21,7 @@ import {
   snapshotState,
   spellingArb,
 } from '../support/hostile.ts'
+import { freePort } from '../support/ports.ts'
 
 const seen: Seen[] = []
 let server: Server
@@ -48,12 +49,7 @@ beforeAll(async () => {
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  const probe = createServer()
-  probe.listen(0, '127.0.0.1')
-  await once(probe, 'listening')
-  closedOrigin = `http://127.0.0.1:${(probe.address() as AddressInfo).port}/internal/base`
-  probe.close()
-  await once(probe, 'close')
+  closedOrigin = `http://127.0.0.1:${await freePort()}/internal/base`
 })
 
 afterAll(async () => {

@@ -14,6 +14,7 @@ import {
 } from '../../src/mod.ts'
 import { ConfigError } from '../../src/config/schema.ts'
 import { initialSyncStatus, type SyncHook } from '../../src/governor/sync-types.ts'
+import { freePort } from '../support/ports.ts'
 
 // ---- the origin ---------------------------------------------------------------------------------
 
@@ -90,12 +91,7 @@ beforeAll(async () => {
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  const probe = createServer()
-  probe.listen(0, '127.0.0.1')
-  await once(probe, 'listening')
-  closedOrigin = `http://127.0.0.1:${(probe.address() as AddressInfo).port}`
-  probe.close()
-  await once(probe, 'close')
+  closedOrigin = `http://127.0.0.1:${await freePort()}`
 })
 
 afterAll(async () => {

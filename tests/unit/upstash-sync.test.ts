@@ -18,7 +18,7 @@ import { upstashStore } from '../../src/store/upstash/index.ts'
 import { mixed, type VirtualClock, virtualClock } from '../support/harness.ts'
 import { type IsolateProcess, spawnIsolate } from '../support/isolate-process.ts'
 import type { IsolateRequest, IsolateRunResult } from '../support/upstash-isolate.ts'
-import { freePort } from '../support/redis-server.ts'
+import { freePort } from '../support/ports.ts'
 import { type FrontFault, startUpstashFront, type UpstashFront } from '../support/upstash-front.ts'
 
 const T0 = 1_700_000_000_000

@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path'
 import { build } from 'esbuild'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { unstable_readConfig } from 'wrangler'
-import { freePort } from '../support/wrangler-dev.ts'
+import { freePort } from '../support/ports.ts'
 
 const root = resolve(import.meta.dirname, '../..')
 const WORKERD = join(root, 'node_modules', 'workerd', 'bin', 'workerd')
