@@ -57,7 +57,9 @@ export const rheostat: Strategy = {
       return o
     }
 
-    const instance: StrategyInstance = {
+    // The governors are exposed for scripts/tunnel-trace.ts, which reads their snapshots.
+    const instance: StrategyInstance & { governors: readonly Governor[] } = {
+      governors,
       admit(isolate, cls, nowMs) {
         now = nowMs
         const d = (governors[isolate] as Governor).admit(ROUTE_ID, optionsOf(cls))
