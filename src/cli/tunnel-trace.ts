@@ -16,7 +16,6 @@ import process from 'node:process'
 import { parseArgs } from 'node:util'
 import { CliError } from './error.ts'
 import { ConfigError } from '../config/schema.ts'
-import type { Governor } from '../adapter/node/mod.ts'
 import { applyOverrides, parseSetArg } from '../tunnel/grid.ts'
 import { parseScenario } from '../tunnel/scenario.ts'
 import { simulate } from '../tunnel/simulator.ts'
@@ -37,6 +36,9 @@ Options:
   -h, --help        this text`
 
 const TICK_MS = 100
+
+/** The governors of one run, one per isolate, as the strategy hands them to its hook. */
+type Governors = Parameters<NonNullable<Parameters<typeof rheostatStrategy>[0]>>[0]
 
 interface TickCounts {
   admitted: number
@@ -104,7 +106,7 @@ async function main(argv: string[]): Promise<number> {
   const isolate = Number(values.isolate ?? 0)
   const engine = values.engine === 'ts' ? 'ts' : 'wasm'
 
-  let governors: readonly Governor[] = []
+  let governors: Governors = []
   const inner = rheostatStrategy((g) => {
     governors = g
   })
@@ -117,7 +119,7 @@ async function main(argv: string[]): Promise<number> {
     while ((tick + 1) * TICK_MS <= nowMs) {
       const startMs = tick * TICK_MS
       if (startMs >= fromMs && startMs < toMs) {
-        const snap = (governors[isolate] as Governor).snapshot(ROUTE_ID)
+        const snap = governors[isolate]?.snapshot(ROUTE_ID)
         const c = snap?.capacity
         const f = (x: number | undefined, w: number, d: number) => (x ?? NaN).toFixed(d).padStart(w)
         process.stdout.write(
