@@ -13,7 +13,7 @@
 import type { Context, Hono } from 'hono'
 import * as z from 'zod/mini'
 import { problemsOf } from '../config/schema.ts'
-import { MAX_LATENCY_MS } from '../engine/reference/layout.ts'
+import { MAX_LATENCY_MS } from '../engine/view.ts'
 import { readJsonBody } from './body.ts'
 import { DEFAULT_PROBLEM_TYPE_BASE, problemResponse } from '../http/responses.ts'
 import type { AdminSection } from './admin.ts'

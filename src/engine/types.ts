@@ -12,7 +12,7 @@ export type EngineChoice = 'auto' | EngineKind
 
 /**
  * The slot-level engine. Time is always passed in (`nowMs` on the injected clock); a decision is
- * one i32 (see `decodeDecision`). Both implementations give bit-identical results.
+ * one i32 (read it with the `decision*` functions of `view.ts`). Both implementations give bit-identical results.
  */
 export interface EngineCore {
   readonly kind: EngineKind

@@ -15,15 +15,21 @@
 
 import { createEngine } from '../engine/engine.ts'
 import { paramBlock, type PhysicsParams } from '../engine/params.ts'
-import * as L from '../engine/reference/layout.ts'
+import type { EngineCore, EngineKind, Mode } from '../engine/types.ts'
+import { MODES } from '../engine/types.ts'
 import {
-  type EngineCore,
-  type EngineKind,
-  type Mode,
-  MODES,
-  type Reason,
-  REASONS,
-} from '../engine/types.ts'
+  decisionAllows,
+  decisionMode,
+  decisionReason,
+  decisionRetryAfterS,
+  inflightOf,
+  limitOf,
+  modeIndexOf,
+  modeOf,
+  OUTCOME,
+  resistanceOf,
+  transitionsOf,
+} from '../engine/view.ts'
 import {
   ConfigError,
   type ConfigProblem,
@@ -88,9 +94,6 @@ export type {
 export { LeaseExpiredError, TaskRefusedError } from './errors.ts'
 export { outcomeKind } from './outcome.ts'
 
-const DECISION_MASK_REASON = 0x7
-const DECISION_MASK_MODE = 0x3
-
 /** Least parameter sets reserved, so a live config may add routes (48 f64 each: 192 KiB). */
 const MIN_PARAM_SETS = 512
 
@@ -123,7 +126,7 @@ class GovernorImpl implements Governor {
   private readonly tickets: TicketLedger
   // For the exchange's news test, bound once.
   private readonly keyOfSlot = (slot: number): string | undefined => this.info[slot]?.key
-  private readonly modeOfSlot = (slot: number): number => this.engine.readState(slot, L.S_MODE)
+  private readonly modeOfSlot = (slot: number): number => modeIndexOf(this.engine, slot)
 
   constructor(options: GovernorOptions) {
     this.config = parseConfig(options.config ?? {})
@@ -164,8 +167,8 @@ class GovernorImpl implements Governor {
     if (this.storeDegraded && cls > 0 && this.config.sync.onStoreFailure === 'closed') {
       if (this.ex !== undefined) this.ex.countDecision(slot, false, now)
       this.recorder.decision(slot, cls, false)
-      const mode = MODES[this.engine.readState(slot, L.S_MODE)] as Mode
-      const resistance = this.engine.readState(slot, L.S_R)
+      const mode = modeOf(this.engine, slot)
+      const resistance = resistanceOf(this.engine, slot)
       if (this.watching) this.notifyDecision(slot, cls, false, now)
       return {
         allow: false,
@@ -177,16 +180,16 @@ class GovernorImpl implements Governor {
       }
     }
     const code = this.engine.admit(slot, cls, now)
-    const allow = (code & 1) === 1
+    const allow = decisionAllows(code)
     if (this.ex !== undefined) this.ex.countDecision(slot, allow, now)
     this.recorder.decision(slot, cls, allow)
     if (this.watching) this.notifyDecision(slot, cls, allow, now)
     return {
       allow,
-      mode: MODES[(code >> L.CODE_MODE_SHIFT) & DECISION_MASK_MODE] as Mode,
-      resistance: this.engine.readState(slot, L.S_R),
-      reason: REASONS[(code >> L.CODE_REASON_SHIFT) & DECISION_MASK_REASON] as Reason,
-      retryAfterS: code >>> L.CODE_RETRY_SHIFT,
+      mode: decisionMode(code),
+      resistance: resistanceOf(this.engine, slot),
+      reason: decisionReason(code),
+      retryAfterS: decisionRetryAfterS(code),
       ticket: allow
         ? {
           route,
@@ -220,7 +223,7 @@ class GovernorImpl implements Governor {
       now,
       1,
     )
-    this.countOutcome(ticket.slot, Number(latencyMs), kind === L.OUTCOME_OK)
+    this.countOutcome(ticket.slot, Number(latencyMs), kind === OUTCOME.ok)
     if (this.watching) this.checkMode(ticket.slot, now)
     return true
   }
@@ -279,7 +282,7 @@ class GovernorImpl implements Governor {
     // Global leases: the store counts leases of every isolate against the route's limit. A store
     // that fails or is slow must not fail the task: the lease then holds locally only.
     const slot = lease.ticket.slot
-    const maxActive = Math.max(1, Math.floor(this.engine.readState(slot, L.S_LIMIT)))
+    const maxActive = Math.max(1, Math.floor(limitOf(this.engine, slot)))
     const ttlMs = 1.5 * lease.heartbeatMs
     const grant = await withTimeout(
       shared.store.acquireLease(lease.key, lease.globalId, ttlMs, maxActive, this.now()),
@@ -293,8 +296,8 @@ class GovernorImpl implements Governor {
     const retryAfterS = Math.max(1, Math.ceil(ttlMs / 1000))
     throw new TaskRefusedError(route, {
       allow: false,
-      mode: MODES[this.engine.readState(slot, L.S_MODE)] as Mode,
-      resistance: this.engine.readState(slot, L.S_R),
+      mode: modeOf(this.engine, slot),
+      resistance: resistanceOf(this.engine, slot),
       reason: 'concurrency',
       retryAfterS,
       ticket: null,
@@ -440,8 +443,8 @@ class GovernorImpl implements Governor {
   }
 
   private syncSeen(slot: number): void {
-    this.seenMode[slot] = this.engine.readState(slot, L.S_MODE)
-    this.seenTransitions[slot] = this.engine.readState(slot, L.S_TRANSITIONS)
+    this.seenMode[slot] = modeIndexOf(this.engine, slot)
+    this.seenTransitions[slot] = transitionsOf(this.engine, slot)
   }
 
   private notifyDecision(slot: number, cls: number, allow: boolean, now: number): void {
@@ -449,20 +452,20 @@ class GovernorImpl implements Governor {
     const route = (this.info[slot] as RouteInfo).key
     const priority = this.config.priorities[cls] as string
     const mode = MODES[this.seenMode[slot] as number] as Mode
-    const resistance = this.engine.readState(slot, L.S_R)
+    const resistance = resistanceOf(this.engine, slot)
     for (const w of this.watchers) w.decision?.(route, priority, allow, mode, resistance, now)
   }
 
   /** Reports a mode change the engine made since the last report on this slot. */
   private checkMode(slot: number, now: number): void {
-    const transitions = this.engine.readState(slot, L.S_TRANSITIONS)
+    const transitions = transitionsOf(this.engine, slot)
     const seen = this.seenTransitions[slot] as number
     if (transitions === seen) return
     const from = MODES[this.seenMode[slot] as number] as Mode
     this.syncSeen(slot)
     const to = MODES[this.seenMode[slot] as number] as Mode
     const route = (this.info[slot] as RouteInfo).key
-    const resistance = this.engine.readState(slot, L.S_R)
+    const resistance = resistanceOf(this.engine, slot)
     for (const w of this.watchers) w.mode?.(route, from, to, resistance, now, transitions - seen)
   }
 
@@ -479,9 +482,9 @@ class GovernorImpl implements Governor {
       ex.isDirty[slot] = 0
       const info = this.info[slot]
       if (info === undefined) continue
-      out.push(ex.read(slot, info.key, this.engine.readState(slot, L.S_INFLIGHT)))
+      out.push(ex.read(slot, info.key, inflightOf(this.engine, slot)))
       ex.markSent(slot)
-      ex.markTold(slot, this.engine.readState(slot, L.S_MODE))
+      ex.markTold(slot, modeIndexOf(this.engine, slot))
     }
     ex.dirtyCount = 0
     ex.samples = 0

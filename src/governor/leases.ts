@@ -6,7 +6,7 @@
  * @module
  */
 
-import * as L from '../engine/reference/layout.ts'
+import { OUTCOME } from '../engine/view.ts'
 import type { TelemetryStore } from '../contract/telemetry-store.ts'
 import type { Lease, LeaseOutcome, Scheduler, Ticket } from './types.ts'
 
@@ -132,9 +132,5 @@ export class LeaseBook {
 /** The engine's outcome kind for a lease that ended otherwise than aborted. */
 export function leaseOutcomeKind(outcome: LeaseOutcome): number {
   // A failed task is an application error; one whose heartbeats stopped sent no answer.
-  return outcome === 'completed'
-    ? L.OUTCOME_OK
-    : outcome === 'failed'
-    ? L.OUTCOME_ERROR
-    : L.OUTCOME_LOST
+  return outcome === 'completed' ? OUTCOME.ok : outcome === 'failed' ? OUTCOME.error : OUTCOME.lost
 }

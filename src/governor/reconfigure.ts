@@ -6,8 +6,8 @@
  * @module
  */
 
-import * as L from '../engine/reference/layout.ts'
 import type { EngineCore } from '../engine/types.ts'
+import { paramSetOf } from '../engine/view.ts'
 import type { ConfigProblem, GovernorConfig, RouteOptions } from '../config/schema.ts'
 import { type ResolvedProfile, resolveProfile } from './physics-params.ts'
 import { NO_SLOT, type RouteInfo, type SlotTable } from './slot-table.ts'
@@ -113,7 +113,7 @@ export function planReconfigure(
       continue
     }
     const id = paramSetId(configured, info.route, profile.name)
-    const index = engine.readState(s, L.S_PARAMS)
+    const index = paramSetOf(engine, s)
     const holder = claimed.get(index)
     if ((holder !== undefined && holder !== id) || (sets.get(id)?.index ?? index) !== index) {
       drop.push(s)

@@ -52,6 +52,20 @@ function documented(): Map<string, Set<string>> {
   return table
 }
 
+/** Files outside src/engine/ that import the engine's layout or its reference twin, with the import. */
+function engineInternalsImporters(): string[] {
+  const found: string[] = []
+  for (const file of files('src')) {
+    if (file.startsWith('src/engine/')) continue
+    const code = readFileSync(join(root, file), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '')
+    for (const m of code.matchAll(/(?:from|import)\s*\(?\s*'(\.[^']+)'/g)) {
+      const target = relative(root, normalize(join(root, dirname(file), m[1] as string)))
+      if (target.startsWith('src/engine/reference/')) found.push(`${file} imports ${target}`)
+    }
+  }
+  return found
+}
+
 describe('docs/architecture.md lists what each layer of src/ imports', () => {
   const graph = importGraph()
   const table = documented()
@@ -68,5 +82,9 @@ describe('docs/architecture.md lists what each layer of src/ imports', () => {
     expect(graph.get('store')?.has('governor')).toBe(false)
     expect([...(graph.get('contract') ?? [])]).toEqual([])
     expect([...(graph.get('engine') ?? [])]).toEqual([])
+  })
+
+  it('only engine/ reads the state layout: the rest goes through src/engine/view.ts', () => {
+    expect(engineInternalsImporters()).toEqual([])
   })
 })
