@@ -83,6 +83,7 @@ export const DEFAULT_PARAMS: PhysicsParams = {
   priorityReserve: 1,
   askWindowS: 1,
   queueAllowance: 0,
+  queueTest: 0.5,
   rampResume: 1,
   spreadMs: 250,
 }
