@@ -80,6 +80,7 @@ export const PHYSICS_DEFAULTS: Filled<PhysicsConfig> = Object.freeze({
   silenceFactor: 8,
   rampStart: 0.0625,
   rampDoubleS: 0.1,
+  rampResume: 1,
   priorityReserve: 1,
   askWindowS: 1,
   queueAllowance: 0,

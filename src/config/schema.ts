@@ -334,6 +334,11 @@ export const PhysicsSchema = z.strictObject({
   rampStart: z.optional(z.number().check(z.gt(0), z.lte(1))),
   /** The recovery ramp doubles in this many seconds while probes are answered. @default 0.1 */
   rampDoubleS: z.optional(positive()),
+  /**
+   * The ramp level a black hole's first healthy answers resume, share of the capacity (0: off,
+   * the ramp goes on doubling). @default 1
+   */
+  rampResume: z.optional(z.number().check(z.gte(0), z.lte(1))),
   /** Multiple of the more important classes' in-flight demand held back for them (0: off). @default 1 */
   priorityReserve: z.optional(z.number().check(z.gte(0), z.lte(10))),
   /** A class counts as asking for this long after its last request, s. @default 1 */

@@ -121,6 +121,7 @@ export interface PhysicsConfig {
   silenceFactor?: number | undefined
   rampStart?: number | undefined
   rampDoubleS?: number | undefined
+  rampResume?: number | undefined
   priorityReserve?: number | undefined
   askWindowS?: number | undefined
   queueAllowance?: number | undefined

@@ -7,7 +7,7 @@
  * ablation does: `overloadBackoff` 0 (overload answers do not cut the limit), `drainPeriodS` 0
  * (no drains: the unqueued latency is only tracked passively), `outageOkFraction` 0 (no outage
  * from failing answers), `silenceFactor` 0 (no outage from silence), `priorityReserve` 0 (no
- * reserve for more important classes), `rampStart` 1 (no recovery ramp).
+ * reserve for more important classes), `rampStart` 1 (no recovery ramp), `rampResume` 0 (a black hole's return ramps like any outage's).
  *
  * @module
  */
@@ -75,6 +75,8 @@ export interface PhysicsParams {
   rampStart: number
   /** The ramp doubles in this many seconds while probes are answered. */
   rampDoubleS: number
+  /** The ramp level a black hole's first healthy answers resume (0: off). */
+  rampResume: number
   /**
    * Multiple of the more important classes' in-flight demand (offered rate × latency) held back
    * for them (0: off).
@@ -136,5 +138,6 @@ export function paramBlock(p: PhysicsParams): Float64Array {
   v[L.P_ASK_MS] = p.askWindowS * 1000
   v[L.P_RAMP_DOUBLE_S] = p.rampDoubleS
   v[L.P_QUEUE] = p.queueAllowance
+  v[L.P_RAMP_RESUME] = p.rampResume
   return v
 }

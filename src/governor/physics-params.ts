@@ -101,6 +101,7 @@ export function physicsFor(
     silenceFactor: ph.silenceFactor,
     rampStart: ph.rampStart,
     rampDoubleS: ph.rampDoubleS,
+    rampResume: ph.rampResume,
     priorityReserve: ph.priorityReserve,
     askWindowS: ph.askWindowS,
     queueAllowance: ph.queueAllowance,

@@ -83,6 +83,7 @@ export const DEFAULT_PARAMS: PhysicsParams = {
   priorityReserve: 1,
   askWindowS: 1,
   queueAllowance: 0,
+  rampResume: 1,
   spreadMs: 250,
 }
 
@@ -147,8 +148,8 @@ export function prng(seed: number): () => number {
 }
 
 /**
- * A scripted sequence: phases of healthy, slow, failing and silent traffic on a few routes,
- * with hostile values mixed in. Deterministic for a seed; used for golden vectors. With
+ * A scripted sequence: phases of healthy, slow, failing and silent traffic and a black hole
+ * (requests admitted, never answered) on a few routes, with hostile values mixed in. Deterministic for a seed; used for golden vectors. With
  * `inject`, about 1 op in 100 also injects pressure (the sequences without it are unchanged).
  */
 export function scriptedSequence(
@@ -165,7 +166,7 @@ export function scriptedSequence(
   for (let i = 0; i < length; i++) {
     const dtMs = rnd() * 25
     t += dtMs
-    const phase = Math.floor(t / 15000) % 4
+    const phase = Math.floor(t / 15000) % 5
     const slot = Math.floor(rnd() * slots)
     const r = rnd()
     if (phase === 3 && r < 0.98) {
@@ -195,6 +196,8 @@ export function scriptedSequence(
       continue
     }
     ops.push({ op: 'admit', slot, cls: Math.floor(rnd() * 3), dtMs })
+    // Phase 4 is a black hole: nothing admitted is answered.
+    if (phase === 4) continue
     const latencyMs = phase === 1 ? 300 + rnd() * 2000 : 40 + rnd() * 60
     // Phase 2 fails: 97% of outcomes are errors, overload answers or no answer at all.
     const failed = phase === 2 ? rnd() < 0.97 : rnd() < 0.01

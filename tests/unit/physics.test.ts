@@ -239,6 +239,57 @@ describe.each(ENGINES)('physics on the %s engine', (engine) => {
     })
   })
 
+  describe('6b. a black hole resumes, a failure spell ramps (docs/physics.md §9)', () => {
+    const blackhole = (rampResume: number) => {
+      const r = rig(engine, { physics: { rampResume } })
+      const res = serve(r, {
+        rps: 60,
+        seconds: 20,
+        origin: {
+          servers: () => 8,
+          serviceMs: () => 100,
+          blackhole: (t) => t >= 10000 && t < 15000,
+        },
+      })
+      return { res, snap: r.gov.snapshot('route')! }
+    }
+
+    it("a black hole's first healthy answers resume the capacity it had: back within 0.3 s", () => {
+      const resumed = blackhole(1)
+      const ramped = blackhole(0)
+      // Healed at 15 s; the first probes answer after 100 ms and the tick that sees them resumes
+      // (50 of 60 admitted in that second; ramped from 1/16, 44).
+      const s15 = resumed.res.seconds[15]!
+      expect(s15.admitted).toBeGreaterThan(0.78 * 60)
+      expect(s15.admitted).toBeGreaterThan(ramped.res.seconds[15]!.admitted)
+      expect(resumed.snap.modeTransitions).toBeLessThanOrEqual(1 + 2)
+    })
+
+    it('a spell of 97% errors keeps the evidence of the ramp: resume or not, the same run', () => {
+      const spell = (rampResume: number) => {
+        const r = rig(engine, { physics: { rampResume } })
+        const res = serve(r, {
+          rps: 60,
+          seconds: 30,
+          origin: {
+            servers: () => 8,
+            serviceMs: () => 100,
+            status: (t, i) => (t >= 10000 && t < 20000 && i % 100 >= 3 ? 500 : 200),
+          },
+        })
+        return { res, snap: r.gov.snapshot('route')! }
+      }
+      const resumed = spell(1)
+      const ramped = spell(0)
+      expect(resumed.res.seconds[10]?.mode).toBe('CIRCUIT_BREAKER')
+      expect(resumed.res.seconds.map((s) => s.admitted)).toEqual(
+        ramped.res.seconds.map((s) => s.admitted),
+      )
+      expect(resumed.snap.modeTransitions).toBeLessThanOrEqual(1 + 2)
+      expect(rate(resumed.res, 23, 30, 'good')).toBeGreaterThan(0.9 * 60)
+    })
+  })
+
   describe('7. an origin that says it is overloaded', () => {
     it('503 answers shrink the limit and a Retry-After holds it from growing', () => {
       const r = rig(engine)

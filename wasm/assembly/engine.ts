@@ -45,6 +45,7 @@ import {
   P_R_BASE,
   P_RAMP_DOUBLE_S,
   P_RAMP_GROWTH,
+  P_RAMP_RESUME,
   P_RAMP_START,
   P_RESERVE,
   P_SAT_T,
@@ -640,14 +641,15 @@ function dataTick(b: usize, p: usize): void {
     st(b, S_ACC_LAT, ld(b, S_ACC_LAT) + moveLat)
     st(b, S_ACC_EN, ld(b, S_ACC_EN) + moveN)
     st(b, S_ACC_ERR, ld(b, S_ACC_ERR) + moveErr)
+    // Others' successes from batches that are mostly successes only (docs/physics.md §13).
     const okMove = moveN - moveErr
-    if (okMove > 0) {
+    if (okMove > 0 && okMove >= moveErr) {
       let okLat = moveLat - moveErr * ld(b, S_FAIL_LAT)
       if (okLat < 0) okLat = 0
       st(b, S_ACC_OKN, ld(b, S_ACC_OKN) + okMove)
       st(b, S_ACC_OKLAT, ld(b, S_ACC_OKLAT) + okLat)
-      if (okMove >= 0.5 && ld(b, S_LAST_DONE) < tickStart) st(b, S_LAST_DONE, tickStart)
     }
+    if (okMove >= 0.5 && ld(b, S_LAST_DONE) < tickStart) st(b, S_LAST_DONE, tickStart)
     if (f == 1) {
       st(b, S_POOL_N, 0)
       st(b, S_POOL_LAT, 0)
@@ -756,12 +758,23 @@ function dataTick(b: usize, p: usize): void {
           const byAnswers = ld(b, S_RAMP) + lok / cap
           if (byAnswers > r) r = byAnswers
         }
+        // A black hole's first healthy answers, as fast as before the outage: back at L.
+        const okN = ld(b, S_ACC_OKN)
+        if (ld(b, S_STREAK_S) == 0 && okN > 0 && ld(p, P_RAMP_RESUME) > r) {
+          if (ld(b, S_ACC_OKLAT) / okN <= ld(p, P_TOLERANCE) * ld(b, S_BASE)) {
+            r = ld(p, P_RAMP_RESUME)
+          }
+        }
         if (r > 1) r = 1
         st(b, S_RAMP, r)
-      } else if (lok < ld(p, P_OUTAGE_OK) * answered) {
-        let r = ld(b, S_RAMP) * 0.5
-        if (r < ld(p, P_RAMP_START)) r = ld(p, P_RAMP_START)
-        st(b, S_RAMP, r)
+      } else {
+        // Answers that fail: no longer a black hole's silence.
+        st(b, S_STREAK_S, 1)
+        if (lok < ld(p, P_OUTAGE_OK) * answered) {
+          let r = ld(b, S_RAMP) * 0.5
+          if (r < ld(p, P_RAMP_START)) r = ld(p, P_RAMP_START)
+          st(b, S_RAMP, r)
+        }
       }
     }
     st(b, S_SCAR, 1 - ld(b, S_RAMP))
@@ -907,17 +920,24 @@ function modeClock(b: usize, p: usize, t: f64): void {
   }
   if (mode == MODE_OPERATIONAL || mode == MODE_BOOTSTRAP) {
     let outage = false
+    let failing: f64 = 0.0
     if (
       ld(p, P_OUTAGE_OK) > 0 && ld(b, S_STREAK_S) >= ld(p, P_OUTAGE_AFTER_S) &&
       ld(b, S_STREAK_N) >= ld(p, P_OUTAGE_SAMPLES)
-    ) outage = true
+    ) {
+      outage = true
+      failing = 1
+    }
     const silence = ld(p, P_SILENCE)
     if (silence > 0 && ld(b, S_SHORT) > 0 && ld(b, S_INFLIGHT) - ld(b, S_GHOSTS) >= 2) {
       let unit = ld(b, S_BASE)
       if (ld(b, S_SHORT) > unit) unit = ld(b, S_SHORT)
       if (t - ld(b, S_LAST_DONE) >= silence * unit) outage = true
     }
-    if (ld(b, S_ABOVE_S) >= ld(p, P_TRIP_AFTER_S)) outage = true
+    if (ld(b, S_ABOVE_S) >= ld(p, P_TRIP_AFTER_S)) {
+      outage = true
+      failing = 1
+    }
     if (outage) {
       setMode(b, MODE_CIRCUIT_BREAKER, t)
       st(b, S_RAMP, ld(p, P_RAMP_START))
@@ -925,7 +945,7 @@ function modeClock(b: usize, p: usize, t: f64): void {
       st(b, S_GHOSTS, ld(b, S_INFLIGHT))
       st(b, S_GHOST_T, t)
       st(b, S_TOKENS, 0)
-      st(b, S_STREAK_S, 0)
+      st(b, S_STREAK_S, failing)
       st(b, S_STREAK_N, 0)
       st(b, S_ABOVE_S, 0)
       st(b, S_DRAIN, 0)
@@ -933,6 +953,7 @@ function modeClock(b: usize, p: usize, t: f64): void {
   } else if (mode == MODE_CIRCUIT_BREAKER && ld(b, S_RAMP) >= 1) {
     setMode(b, MODE_OPERATIONAL, t)
     st(b, S_SCAR, 0)
+    st(b, S_STREAK_S, 0)
     st(b, S_GHOSTS, ld(b, S_INFLIGHT))
     st(b, S_GHOST_T, t)
     st(b, S_LAST_DONE, t)

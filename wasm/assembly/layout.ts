@@ -114,7 +114,10 @@ export const S_DRAIN_N: i32 = 45
 export const S_DRAIN_SUM: i32 = 46
 /** Earliest start of the next periodic drain, ms (a multiple of the drain period). */
 export const S_NEXT_DRAIN: i32 = 47
-/** Seconds of consecutive failing ticks (an outage candidate). */
+/**
+ * Seconds of consecutive failing ticks (an outage candidate). In CIRCUIT_BREAKER: 1 when failing
+ * answers declared the outage or a tick of its probes failed since, 0 for a black hole's silence.
+ */
 export const S_STREAK_S: i32 = 48
 /** Local outcomes within that streak. */
 export const S_STREAK_N: i32 = 49
@@ -245,6 +248,8 @@ export const P_ASK_MS: i32 = 40
 export const P_RAMP_DOUBLE_S: i32 = 41
 /** Multiple of √L the gradient allows as queue on top of the latency tolerance (Gradient2: 1). */
 export const P_QUEUE: i32 = 42
+/** The ramp level a black hole's first healthy answers resume, share of the capacity (0: off). */
+export const P_RAMP_RESUME: i32 = 43
 
 // ---- Scratch registers (written by inspect) ------------------------------------------------------
 /** Resistance, Ω. */

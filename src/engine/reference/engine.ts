@@ -52,6 +52,7 @@ import {
   P_R_BASE,
   P_RAMP_DOUBLE_S,
   P_RAMP_GROWTH,
+  P_RAMP_RESUME,
   P_RAMP_START,
   P_RESERVE,
   P_SAT_T,
@@ -665,15 +666,17 @@ export class ReferenceEngine implements EngineCore {
       s[b + S_ACC_LAT] = s[b + S_ACC_LAT] + moveLat
       s[b + S_ACC_EN] = s[b + S_ACC_EN] + moveN
       s[b + S_ACC_ERR] = s[b + S_ACC_ERR] + moveErr
-      // The others' successes: their latency without their failures' (at this isolate's mean).
+      // The others' successes: their latency without their failures' (at this isolate's mean),
+      // from batches that are mostly successes only: the error of that mean, times failures per
+      // success, is then at most the error itself (docs/physics.md §13).
       const okMove = moveN - moveErr
-      if (okMove > 0) {
+      if (okMove > 0 && okMove >= moveErr) {
         let okLat = moveLat - moveErr * s[b + S_FAIL_LAT]
         if (okLat < 0) okLat = 0
         s[b + S_ACC_OKN] = s[b + S_ACC_OKN] + okMove
         s[b + S_ACC_OKLAT] = s[b + S_ACC_OKLAT] + okLat
-        if (okMove >= 0.5 && s[b + S_LAST_DONE] < tickStart) s[b + S_LAST_DONE] = tickStart
       }
+      if (okMove >= 0.5 && s[b + S_LAST_DONE] < tickStart) s[b + S_LAST_DONE] = tickStart
       if (f === 1) {
         s[b + S_POOL_N] = 0
         s[b + S_POOL_LAT] = 0
@@ -790,12 +793,24 @@ export class ReferenceEngine implements EngineCore {
             const byAnswers = s[b + S_RAMP] + lok / cap
             if (byAnswers > r) r = byAnswers
           }
+          // A black hole's first healthy answers, as fast as before the outage (no queue): the
+          // origin is back as it was, and L, kept through the outage, is its capacity (§9).
+          const okN = s[b + S_ACC_OKN]
+          if (s[b + S_STREAK_S] === 0 && okN > 0 && pr[p + P_RAMP_RESUME] > r) {
+            if (s[b + S_ACC_OKLAT] / okN <= pr[p + P_TOLERANCE] * s[b + S_BASE]) {
+              r = pr[p + P_RAMP_RESUME]
+            }
+          }
           if (r > 1) r = 1
           s[b + S_RAMP] = r
-        } else if (lok < pr[p + P_OUTAGE_OK] * answered) {
-          let r = s[b + S_RAMP] * 0.5
-          if (r < pr[p + P_RAMP_START]) r = pr[p + P_RAMP_START]
-          s[b + S_RAMP] = r
+        } else {
+          // Answers that fail: no longer a black hole's silence; the ramp needs its evidence.
+          s[b + S_STREAK_S] = 1
+          if (lok < pr[p + P_OUTAGE_OK] * answered) {
+            let r = s[b + S_RAMP] * 0.5
+            if (r < pr[p + P_RAMP_START]) r = pr[p + P_RAMP_START]
+            s[b + S_RAMP] = r
+          }
         }
       }
       s[b + S_SCAR] = 1 - s[b + S_RAMP]
@@ -965,10 +980,15 @@ export class ReferenceEngine implements EngineCore {
     }
     if (mode === MODE_OPERATIONAL || mode === MODE_BOOTSTRAP) {
       let outage = false
+      // 1 when failing answers (or an injection) declare it, 0 for silence alone (§9).
+      let failing = 0.0
       if (
         pr[p + P_OUTAGE_OK] > 0 && s[b + S_STREAK_S] >= pr[p + P_OUTAGE_AFTER_S] &&
         s[b + S_STREAK_N] >= pr[p + P_OUTAGE_SAMPLES]
-      ) outage = true
+      ) {
+        outage = true
+        failing = 1
+      }
       const silence = pr[p + P_SILENCE]
       // Silence counts only once an answer has shown how long answers take.
       if (silence > 0 && s[b + S_SHORT] > 0 && s[b + S_INFLIGHT] - s[b + S_GHOSTS] >= 2) {
@@ -976,7 +996,10 @@ export class ReferenceEngine implements EngineCore {
         if (s[b + S_SHORT] > unit) unit = s[b + S_SHORT]
         if (t - s[b + S_LAST_DONE] >= silence * unit) outage = true
       }
-      if (s[b + S_ABOVE_S] >= pr[p + P_TRIP_AFTER_S]) outage = true
+      if (s[b + S_ABOVE_S] >= pr[p + P_TRIP_AFTER_S]) {
+        outage = true
+        failing = 1
+      }
       if (outage) {
         this.setMode(b, MODE_CIRCUIT_BREAKER, t)
         s[b + S_RAMP] = pr[p + P_RAMP_START]
@@ -984,7 +1007,7 @@ export class ReferenceEngine implements EngineCore {
         s[b + S_GHOSTS] = s[b + S_INFLIGHT]
         s[b + S_GHOST_T] = t
         s[b + S_TOKENS] = 0
-        s[b + S_STREAK_S] = 0
+        s[b + S_STREAK_S] = failing
         s[b + S_STREAK_N] = 0
         s[b + S_ABOVE_S] = 0
         s[b + S_DRAIN] = 0
@@ -993,6 +1016,7 @@ export class ReferenceEngine implements EngineCore {
       // Recovered: what is still in flight was sent into the outage or its ramp.
       this.setMode(b, MODE_OPERATIONAL, t)
       s[b + S_SCAR] = 0
+      s[b + S_STREAK_S] = 0
       s[b + S_GHOSTS] = s[b + S_INFLIGHT]
       s[b + S_GHOST_T] = t
       s[b + S_LAST_DONE] = t

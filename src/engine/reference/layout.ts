@@ -114,7 +114,10 @@ export const S_DRAIN_N = 45
 export const S_DRAIN_SUM = 46
 /** Earliest start of the next periodic drain, ms (a multiple of the drain period). */
 export const S_NEXT_DRAIN = 47
-/** Seconds of consecutive failing ticks (an outage candidate). */
+/**
+ * Seconds of consecutive failing ticks (an outage candidate). In CIRCUIT_BREAKER: 1 when failing
+ * answers declared the outage or a tick of its probes failed since, 0 for a black hole's silence.
+ */
 export const S_STREAK_S = 48
 /** Local outcomes within that streak. */
 export const S_STREAK_N = 49
@@ -245,6 +248,8 @@ export const P_ASK_MS = 40
 export const P_RAMP_DOUBLE_S = 41
 /** Multiple of √L the gradient allows as queue on top of the latency tolerance (Gradient2: 1). */
 export const P_QUEUE = 42
+/** The ramp level a black hole's first healthy answers resume, share of the capacity (0: off). */
+export const P_RAMP_RESUME = 43
 
 // ---- Scratch registers (written by inspect) ------------------------------------------------------
 /** Resistance, Ω. */
