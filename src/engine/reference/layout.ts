@@ -160,7 +160,11 @@ export const S_DRAIN_TK = 101
 export const S_DRAIN_DONE = 102
 /** Requests the current drain samples: drainSamples, or the whole drain level if larger. */
 export const S_DRAIN_GOAL = 103
-// 104 is reserved for helper fleet's S_FLEET_USE (the fleet's requests in flight).
+/**
+ * The fleet's requests in flight on the route, from the store's window (Little's law, docs/physics.md
+ * §13); 0 until an exchange has told it.
+ */
+export const S_FLEET_USE = 104
 /** A queue reading under test (§6): peak requests in flight when it began (0: none). */
 export const S_QREF_L = 105
 /** The mean latency of successes from then until in flight fell to queueTest of it, ms. */
@@ -322,3 +326,8 @@ export const MAX_TIME_MS = 8640000000000000
 export const MAX_MOMENTUM = 10
 /** Most samples one absorb call folds in (a bound on what the network can inject). */
 export const MAX_ABSORB = 1000000000
+/**
+ * Samples a drain of an isolate that shares its route takes at least (docs/physics.md §13): below
+ * about 8 samples a mean latency is not evidence.
+ */
+export const EVIDENCE_SAMPLES = 8
