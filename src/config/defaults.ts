@@ -84,7 +84,6 @@ export const PHYSICS_DEFAULTS: Filled<PhysicsConfig> = Object.freeze({
   priorityReserve: 1,
   askWindowS: 1,
   queueAllowance: 0,
-  queueTest: 0.5,
 })
 
 /**

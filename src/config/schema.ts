@@ -345,12 +345,6 @@ export const PhysicsSchema = z.strictObject({
   askWindowS: z.optional(positive()),
   /** Multiple of √limit the gradient allows as queue on top of the latency tolerance. @default 0 */
   queueAllowance: z.optional(z.number().check(z.gte(0), z.lte(10))),
-  /**
-   * Share of its requests in flight an isolate cuts to test a queue reading: a latency and an answer
-   * rate that do not fall with them were no queue, and the unqueued latency is raised (0: off).
-   * @default 0.5
-   */
-  queueTest: z.optional(z.number().check(z.gte(0), z.lt(1))),
 })
 
 export const DEFAULT_PRIORITIES = ['critical', 'normal', 'low'] as const

@@ -125,8 +125,6 @@ export interface PhysicsConfig {
   priorityReserve?: number | undefined
   askWindowS?: number | undefined
   queueAllowance?: number | undefined
-  /** Share of in flight cut to test a queue reading (docs/physics.md §6; 0: off). */
-  queueTest?: number | undefined
 }
 
 /** How isolates share state (docs/sync.md), defaults filled in. */

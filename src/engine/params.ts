@@ -86,8 +86,6 @@ export interface PhysicsParams {
   askWindowS: number
   /** Multiple of √L the gradient allows as queue on top of the latency tolerance (Gradient2: 1). */
   queueAllowance: number
-  /** Cut of a binding limit, as a share, after which a latency that did not fall is no queue (0: off). */
-  queueTest: number
   /** Samples from other isolates arrive once per sync interval; they are spread over it. */
   spreadMs: number
 }
@@ -140,7 +138,6 @@ export function paramBlock(p: PhysicsParams): Float64Array {
   v[L.P_ASK_MS] = p.askWindowS * 1000
   v[L.P_RAMP_DOUBLE_S] = p.rampDoubleS
   v[L.P_QUEUE] = p.queueAllowance
-  v[L.P_QUEUE_TEST] = p.queueTest
   v[L.P_RAMP_RESUME] = p.rampResume
   return v
 }

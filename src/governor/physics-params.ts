@@ -105,7 +105,6 @@ export function physicsFor(
     priorityReserve: ph.priorityReserve,
     askWindowS: ph.askWindowS,
     queueAllowance: ph.queueAllowance,
-    queueTest: ph.queueTest,
     spreadMs: config.sync.intervalMs,
   }
 }

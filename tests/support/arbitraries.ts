@@ -31,7 +31,6 @@ export const paramsArb: fc.Arbitrary<PhysicsParams> = fc.record({
   rampStart: fc.constantFrom(0.0625, 1),
   priorityReserve: fc.constantFrom(0, 1),
   queueAllowance: fc.constantFrom(0, 1),
-  queueTest: fc.constantFrom(0, 0.5),
   rampResume: fc.constantFrom(0, 0.5, 1),
 }).map((p) => ({ ...DEFAULT_PARAMS, ...p }))
 

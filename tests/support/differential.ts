@@ -85,7 +85,6 @@ export const DEFAULT_PARAMS: PhysicsParams = {
   priorityReserve: 1,
   askWindowS: 1,
   queueAllowance: 0,
-  queueTest: 0.5,
   rampResume: 1,
   spreadMs: 250,
 }

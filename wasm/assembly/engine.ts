@@ -43,7 +43,6 @@ import {
   P_OUTAGE_SAMPLES,
   P_OVERLOAD_BACKOFF,
   P_QUEUE,
-  P_QUEUE_TEST,
   P_R_BASE,
   P_RAMP_DOUBLE_S,
   P_RAMP_GROWTH,
@@ -89,13 +88,6 @@ import {
   S_DRAIN,
   S_DRAIN_DONE,
   S_DRAIN_GOAL,
-  S_QREF_L,
-  S_QREF_LAT,
-  S_QREF_N,
-  S_QREF_RATE,
-  S_QREF_SUM,
-  S_QREF_T,
-  S_QREF_T0,
   S_DRAIN_K,
   S_DRAIN_L,
   S_DRAIN_N,
@@ -218,71 +210,6 @@ export function axisPressure(x: f64): f64 {
   if (x > 100000000) return 1
   const x2 = x * x
   return x2 / (1 + x2)
-}
-
-/** A queue is a latency that falls when in flight falls (docs/physics.md §6). */
-function queueTest(b: usize, p: usize, tickEnd: f64, reading: bool): void {
-  const cutTo = ld(p, P_QUEUE_TEST)
-  if (!(cutTo > 0) || !(ld(b, S_DRAINS) > 0)) return
-  const peak = ld(b, S_PEAK)
-  const okN = ld(b, S_ACC_OKN)
-  const okLat = ld(b, S_ACC_OKLAT)
-  const tickMs = ld(p, P_TICK_MS)
-  let fall = 1 / ld(p, P_TOLERANCE)
-  if (fall < cutTo) fall = cutTo
-  const kept = 0.5 * (1 + fall)
-  const need = 4 / ((1 - fall) * (1 - fall))
-  if (!(ld(b, S_QREF_L) > 0)) {
-    if (!reading) return
-    st(b, S_QREF_L, peak)
-    st(b, S_QREF_T0, tickEnd - tickMs)
-    st(b, S_QREF_T, 0)
-    st(b, S_QREF_N, okN)
-    st(b, S_QREF_SUM, okLat)
-    return
-  }
-  if (!(ld(b, S_QREF_T) > 0)) {
-    if (!reading) {
-      st(b, S_QREF_L, 0)
-      return
-    }
-    st(b, S_QREF_N, ld(b, S_QREF_N) + okN)
-    st(b, S_QREF_SUM, ld(b, S_QREF_SUM) + okLat)
-    if (peak <= cutTo * ld(b, S_QREF_L)) {
-      if (ld(b, S_QREF_N) < need) {
-        st(b, S_QREF_L, 0)
-        return
-      }
-      st(b, S_QREF_LAT, ld(b, S_QREF_SUM) / ld(b, S_QREF_N))
-      st(b, S_QREF_RATE, ld(b, S_QREF_N) / (tickEnd - ld(b, S_QREF_T0)))
-      st(b, S_QREF_T, tickEnd + 2 * ld(b, S_SHORT))
-      st(b, S_QREF_N, -1)
-    }
-    return
-  }
-  if (ld(b, S_QREF_N) < 0) {
-    if (tickEnd < ld(b, S_QREF_T)) return
-    st(b, S_QREF_T, tickEnd - tickMs)
-    st(b, S_QREF_N, 0)
-    st(b, S_QREF_SUM, 0)
-    st(b, S_QREF_T0, 0)
-  }
-  // Phase B: S_QREF_T0 sums the ticks' peaks in flight.
-  st(b, S_QREF_N, ld(b, S_QREF_N) + okN)
-  st(b, S_QREF_SUM, ld(b, S_QREF_SUM) + okLat)
-  st(b, S_QREF_T0, ld(b, S_QREF_T0) + peak)
-  if (ld(b, S_QREF_N) < need) return
-  const span = tickEnd - ld(b, S_QREF_T)
-  const mean = ld(b, S_QREF_SUM) / ld(b, S_QREF_N)
-  const rate = ld(b, S_QREF_N) / span
-  if (
-    ld(b, S_QREF_T0) * tickMs <= cutTo * ld(b, S_QREF_L) * span &&
-    mean >= kept * ld(b, S_QREF_LAT) && rate <= kept * ld(b, S_QREF_RATE)
-  ) {
-    st(b, S_BASE, mean)
-    st(b, S_SLOW, 1)
-  }
-  st(b, S_QREF_L, 0)
 }
 
 /** base^k for a whole k ≥ 0, by squaring. */
@@ -905,13 +832,11 @@ function capacityTick(b: usize, p: usize, tickEnd: f64, ovShare: f64, psat: f64)
       if (f < 0.5) f = 0.5
       limit = limit * f
       st(b, S_SLOW, 0)
-      st(b, S_QREF_L, 0)
     } else if (ld(b, S_ACC_OKN) > 0 && short > 0) {
       let g = (ld(p, P_TOLERANCE) * base + 1) / (short + 1)
       if (g > 1) g = 1
       if (g < 0.5) g = 0.5
-      let reading = false
-      if (g >= 1) {
+if (g >= 1) {
         const share = ld(b, S_SHARE)
         const local = limit * share
         let inUse = ld(b, S_PEAK) >= local / 2
@@ -939,14 +864,12 @@ function capacityTick(b: usize, p: usize, tickEnd: f64, ovShare: f64, psat: f64)
         limit = limit + ld(p, P_A_LIMIT) * (g * limit + ld(p, P_QUEUE) * Math.sqrt(limit) - limit)
         // A queue against a measured unqueued latency ends slow start.
         if (ld(b, S_DRAINS) > 0) st(b, S_SLOW, 0)
-        reading = true
       }
       if (!limited && ld(b, S_PEAK) < limit * ld(b, S_SHARE) / 2 && short < base) {
         // Not limited and not in use: a latency below the unqueued one is the unqueued one
         // (down only: others' requests may queue where this isolate's do not).
         st(b, S_BASE, base + ld(p, P_A_BASE) * (short - base))
       }
-      queueTest(b, p, tickEnd, reading)
     }
     if (limit < ld(p, P_LIMIT_MIN)) limit = ld(p, P_LIMIT_MIN)
     if (limit > ld(p, P_LIMIT_MAX)) limit = ld(p, P_LIMIT_MAX)
@@ -981,7 +904,6 @@ function capacityTick(b: usize, p: usize, tickEnd: f64, ovShare: f64, psat: f64)
         st(b, S_DRAIN_L, ld(b, S_LIMIT))
       }
       st(b, S_DRAIN, 0)
-      st(b, S_QREF_L, 0)
     } else {
       let unit = base
       if (short > unit) unit = short
@@ -992,7 +914,6 @@ function capacityTick(b: usize, p: usize, tickEnd: f64, ovShare: f64, psat: f64)
           st(b, S_DRAIN_L, ld(b, S_LIMIT))
         }
         st(b, S_DRAIN, 0)
-        st(b, S_QREF_L, 0)
       } else {
         drainCheck(b, p, tickEnd)
       }

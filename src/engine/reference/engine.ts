@@ -50,7 +50,6 @@ import {
   P_OUTAGE_SAMPLES,
   P_OVERLOAD_BACKOFF,
   P_QUEUE,
-  P_QUEUE_TEST,
   P_R_BASE,
   P_RAMP_DOUBLE_S,
   P_RAMP_GROWTH,
@@ -130,13 +129,6 @@ import {
   S_POOL_ERR,
   S_POOL_LAT,
   S_POOL_N,
-  S_QREF_L,
-  S_QREF_LAT,
-  S_QREF_N,
-  S_QREF_RATE,
-  S_QREF_SUM,
-  S_QREF_T,
-  S_QREF_T0,
   S_R,
   S_RAMP,
   S_RATE,
@@ -886,12 +878,10 @@ export class ReferenceEngine implements EngineCore {
         if (f < 0.5) f = 0.5
         limit = limit * f
         s[b + S_SLOW] = 0
-        s[b + S_QREF_L] = 0
       } else if (s[b + S_ACC_OKN] > 0 && short > 0) {
         let g = (pr[p + P_TOLERANCE] * base + 1) / (short + 1)
         if (g > 1) g = 1
         if (g < 0.5) g = 0.5
-        let reading = false
         if (g >= 1) {
           const share = s[b + S_SHARE]
           const local = limit * share
@@ -922,14 +912,12 @@ export class ReferenceEngine implements EngineCore {
             pr[p + P_A_LIMIT] * (g * limit + pr[p + P_QUEUE] * Math.sqrt(limit) - limit)
           // A queue against a measured unqueued latency ends slow start.
           if (s[b + S_DRAINS] > 0) s[b + S_SLOW] = 0
-          reading = true
         }
         if (!limited && s[b + S_PEAK] < limit * s[b + S_SHARE] / 2 && short < base) {
           // Not limited and not in use: a latency below the unqueued one is the unqueued one
           // (down only: others' requests may queue where this isolate's do not).
           s[b + S_BASE] = base + pr[p + P_A_BASE] * (short - base)
         }
-        this.queueTest(b, p, tickEnd, reading)
       }
       if (limit < pr[p + P_LIMIT_MIN]) limit = pr[p + P_LIMIT_MIN]
       if (limit > pr[p + P_LIMIT_MAX]) limit = pr[p + P_LIMIT_MAX]
@@ -970,7 +958,6 @@ export class ReferenceEngine implements EngineCore {
           s[b + S_DRAIN_L] = s[b + S_LIMIT]
         }
         s[b + S_DRAIN] = 0
-        s[b + S_QREF_L] = 0
       } else {
         let unit = base
         if (short > unit) unit = short
@@ -982,89 +969,11 @@ export class ReferenceEngine implements EngineCore {
             s[b + S_DRAIN_L] = s[b + S_LIMIT]
           }
           s[b + S_DRAIN] = 0
-          s[b + S_QREF_L] = 0
         } else {
           this.drainCheck(b, p, tickEnd)
         }
       }
     }
-  }
-
-  /**
-   * A queue is a latency that falls when in flight falls (docs/physics.md §6). Phase A: while the
-   * gradient reads a queue, from its first reading until this isolate's requests in flight are
-   * down to queueTest of their peak then, the successes' mean latency and rate. Phase B: from two
-   * latencies later, until it too has the answers a phase needs, while in flight stays down. A queue's latency falls to
-   * max(queueTest, 1/tolerance) of A's, and a saturated origin's rate does not fall; a latency
-   * that kept more than halfway between that and all of A's, with a rate that fell below it, was
-   * no queue: the unqueued latency was measured low, and B's latency is the unqueued one.
-   */
-  private queueTest(b: number, p: number, tickEnd: number, reading: boolean): void {
-    const s = this.state
-    const pr = this.params
-    const cutTo = pr[p + P_QUEUE_TEST]
-    if (!(cutTo > 0) || !(s[b + S_DRAINS] > 0)) return
-    const peak = s[b + S_PEAK]
-    const okN = s[b + S_ACC_OKN]
-    const okLat = s[b + S_ACC_OKLAT]
-    const tickMs = pr[p + P_TICK_MS]
-    let fall = 1 / pr[p + P_TOLERANCE]
-    if (fall < cutTo) fall = cutTo
-    const kept = 0.5 * (1 + fall)
-    // One standard error of a mean within half the gap, for a coefficient of variation ≤ 1.
-    const need = Number(process.env.QNEED ?? 4) / ((1 - fall) * (1 - fall))
-    if (!(s[b + S_QREF_L] > 0)) {
-      if (!reading) return
-      s[b + S_QREF_L] = peak
-      s[b + S_QREF_T0] = tickEnd - tickMs
-      s[b + S_QREF_T] = 0
-      s[b + S_QREF_N] = okN
-      s[b + S_QREF_SUM] = okLat
-      return
-    }
-    if (!(s[b + S_QREF_T] > 0)) {
-      if (!reading) {
-        s[b + S_QREF_L] = 0
-        return
-      }
-      s[b + S_QREF_N] = s[b + S_QREF_N] + okN
-      s[b + S_QREF_SUM] = s[b + S_QREF_SUM] + okLat
-      if (peak <= cutTo * s[b + S_QREF_L]) {
-        if (s[b + S_QREF_N] < need) {
-          s[b + S_QREF_L] = 0
-          return
-        }
-        s[b + S_QREF_LAT] = s[b + S_QREF_SUM] / s[b + S_QREF_N]
-        s[b + S_QREF_RATE] = s[b + S_QREF_N] / (tickEnd - s[b + S_QREF_T0])
-        s[b + S_QREF_T] = tickEnd + 2 * s[b + S_SHORT]
-        s[b + S_QREF_N] = -1
-      }
-      return
-    }
-    if (s[b + S_QREF_N] < 0) {
-      if (tickEnd < s[b + S_QREF_T]) return
-      s[b + S_QREF_T] = tickEnd - tickMs
-      s[b + S_QREF_N] = 0
-      s[b + S_QREF_SUM] = 0
-      s[b + S_QREF_T0] = 0
-    }
-    // Phase B: S_QREF_T0 sums the ticks' peaks in flight.
-    s[b + S_QREF_N] = s[b + S_QREF_N] + okN
-    s[b + S_QREF_SUM] = s[b + S_QREF_SUM] + okLat
-    s[b + S_QREF_T0] = s[b + S_QREF_T0] + peak
-    if (s[b + S_QREF_N] < need) return
-    const span = tickEnd - s[b + S_QREF_T]
-    const mean = s[b + S_QREF_SUM] / s[b + S_QREF_N]
-    const rate = s[b + S_QREF_N] / span
-    if (
-      s[b + S_QREF_T0] * tickMs <= cutTo * s[b + S_QREF_L] * span &&
-      mean >= kept * s[b + S_QREF_LAT] &&
-      rate <= (process.env.QRATE ? fall : kept) * s[b + S_QREF_RATE]
-    ) {
-      s[b + S_BASE] = mean
-      s[b + S_SLOW] = 1
-    }
-    s[b + S_QREF_L] = 0
   }
 
   /** `k` ticks with no samples, in closed form: P holds, momentum relaxes, probes accrue. */

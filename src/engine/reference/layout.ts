@@ -8,8 +8,8 @@
  * @module
  */
 
-/** f64 fields per route slot: 112 × 8 bytes = 896 bytes. */
-export const SLOT_FIELDS = 112
+/** f64 fields per route slot: 105 × 8 bytes = 840 bytes. */
+export const SLOT_FIELDS = 105
 /** f64 fields per parameter set. */
 export const PARAM_FIELDS = 64
 /** f64 scratch registers. */
@@ -165,20 +165,6 @@ export const S_DRAIN_GOAL = 103
  * §13); 0 until an exchange has told it.
  */
 export const S_FLEET_USE = 104
-/** A queue reading under test (§6): peak requests in flight when it began (0: none). */
-export const S_QREF_L = 105
-/** The mean latency of successes from then until in flight fell to queueTest of it, ms. */
-export const S_QREF_LAT = 106
-/** Phase A: 0. Phase B: when counting begins (after two latencies), later its start, ms. */
-export const S_QREF_T = 107
-/** When the reading began, ms. */
-export const S_QREF_T0 = 108
-/** Successes per ms, local and absorbed, in phase A. */
-export const S_QREF_RATE = 109
-/** Successes counted in the current phase (−1: phase B waiting). */
-export const S_QREF_N = 110
-/** Their latency sum, ms. */
-export const S_QREF_SUM = 111
 
 // ---- Parameter fields ----------------------------------------------------------------------------
 /** Tick length, ms. */
@@ -269,8 +255,6 @@ export const P_RAMP_DOUBLE_S = 41
 export const P_QUEUE = 42
 /** The ramp level a black hole's first healthy answers resume, share of the capacity (0: off). */
 export const P_RAMP_RESUME = 43
-/** The cut of in flight that tests a queue reading: a latency that does not fall is no queue (0: off). */
-export const P_QUEUE_TEST = 44
 
 // ---- Scratch registers (written by inspect) ------------------------------------------------------
 /** Resistance, Ω. */
