@@ -9,20 +9,29 @@
  * 2. Starts a minimal node:http origin on 127.0.0.1 (answers at once: the proxy is measured, not
  *    the origin) and one `workerd serve` per worker, from a capnp config written here. The worker
  *    reaches the origin through a network service that allows local addresses.
- * 3. Loads each with `wrk -t2 -c64 -d10s --latency` after a 2 s warm-up (wrk is found, or
- *    installed with apt-get where the machine can, by scripts/tools.ts; where it cannot, autocannon
- *    from npm loads both workers instead, `-c64 -d10`, and the report says so), in rounds whose order
- *    alternates (ABBA…) so a drift in machine load hits both alike, and takes the median. Also
- *    reads the CPU time each workerd process spent per request (/proc), which moves far less than
- *    req/s when other work shares the machine.
+ * 3. Warms each worker up (3 s), then loads them in turn, round after round: each measurement is
+ *    `wrk -t2 -c64 -d3s --latency` after 1 s of the same load (wrk is found, or installed with
+ *    apt-get where the machine can, by scripts/tools.ts; where it cannot, autocannon from npm loads
+ *    both workers instead, `-c64 -d3`, and the report says so). wrk has no request count limit (a
+ *    script that stops its threads still waits out the duration), so each measurement is a fixed
+ *    time, the same for both. The order alternates (AB BA AB …)
+ *    so a drift in machine load hits both alike. Each round gives one ratio, governed ÷ ungoverned
+ *    req/s, of two measurements seconds apart; the figure reported is the median of the rounds'
+ *    ratios (a burst of other work spoils a round, not the result). Also reads the CPU time each
+ *    workerd process spent per request (/proc), which moves far less than req/s when other work
+ *    shares the machine, and reports the median of the rounds' CPU ratios the same way.
  *
  * Everything listens on 127.0.0.1 and every child process is killed at the end, also on error or
- * Ctrl-C. Options (environment): PROXY_BENCH_ROUNDS (default 2), PROXY_BENCH_DURATION_S (10),
+ * Ctrl-C. Options (environment): PROXY_BENCH_ROUNDS (default 12), PROXY_BENCH_DURATION_S (3),
  * PROXY_BENCH_CONNECTIONS (64), PROXY_BENCH_GENERATOR=autocannon (autocannon even where wrk is
- * there), PROXY_BENCH_VARIANTS=1 adds profiling variants of the governed worker (VARIANTS below).
- * The last line is one JSON object: req/s of both and their ratio, the ratio of 2xx per second
- * (a shed is a cheap 503 that req/s counts too), the CPU ratio (ungoverned ÷ governed µs per
- * request), the governed worker's non-2xx count, and the generator that produced the figures.
+ * there), PROXY_BENCH_VARIANTS=1 adds profiling variants of the governed worker (VARIANTS below),
+ * PROXY_BENCH_PROFILE=1 measures nothing but samples both workers' JavaScript under the same load
+ * through workerd's inspector (./proxy/cpu-profile.ts), prints each one's heaviest functions by
+ * self time and writes the .cpuprofile files into the current directory.
+ * The last line is one JSON object: the median req/s of both, the median of the rounds' req/s
+ * ratios and each round's, the same for 2xx per second (a shed is a cheap 503 that req/s counts
+ * too) and for CPU per request (ungoverned ÷ governed µs per request), the governed worker's
+ * non-2xx count, the load average before and after, and the generator that produced the figures.
  *
  * @module
  */
@@ -35,18 +44,23 @@ import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { ensureTools, WRK as WRK_TOOL } from '../scripts/tools.ts'
+import { profileWhile, selfTimes } from './proxy/cpu-profile.ts'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js')
 const WORKERD = join(ROOT, 'node_modules', 'workerd', 'bin', 'workerd')
 const COMPATIBILITY_DATE = '2026-10-01'
 
-const ROUNDS = positiveInt('PROXY_BENCH_ROUNDS', 2)
-const DURATION_S = positiveInt('PROXY_BENCH_DURATION_S', 10)
+const ROUNDS = positiveInt('PROXY_BENCH_ROUNDS', 12)
+const DURATION_S = positiveInt('PROXY_BENCH_DURATION_S', 3)
 const CONNECTIONS = positiveInt('PROXY_BENCH_CONNECTIONS', 64)
 const THREADS = 2
-const WARMUP_S = 2
+// Each worker's first load, before any round; then this much of the same load before each
+// measurement, so the worker measured is past the other one's turn (caches, JIT, CPU frequency).
+const FIRST_WARMUP_S = 3
+const WARMUP_S = 1
 const WITH_VARIANTS = process.env.PROXY_BENCH_VARIANTS === '1'
+const PROFILE = process.env.PROXY_BENCH_PROFILE === '1'
 // Issue 14's goal for governed / ungoverned req/s in one run.
 const GOAL_RATIO = 0.96
 // Profiling variants of the governed worker (see bench/proxy/governed.ts), from the baseline up.
@@ -56,6 +70,7 @@ const VARIANTS: readonly [label: string, variant: string][] = [
   ['proxy, plain path', 'plain-path'],
   ['proxy, no sync', 'no-sync'],
   ['proxy, ts engine', 'ts'],
+  ['proxy, no keep-alive', 'no-keepalive'],
 ]
 const AUTOCANNON = join(ROOT, 'node_modules', 'autocannon', 'autocannon.js')
 const ORIGIN_BODY = JSON.stringify({ ok: true, service: 'bench-origin' })
@@ -73,6 +88,8 @@ interface Target {
   bundle: Bundle['name']
   variant?: string
   port: number
+  /** The inspector's address (PROXY_BENCH_PROFILE=1). */
+  inspector?: string
 }
 
 interface Load {
@@ -197,7 +214,10 @@ function capnpString(value: string): string {
 
 /** A workerd config: the bundle's modules, a socket on 127.0.0.1, local fetches allowed. */
 function writeConfig(bundle: Bundle, target: Target, originUrl: string): string {
-  const bindings = [`(name = "ORIGIN", text = ${capnpString(originUrl)})`]
+  const bindings = [
+    `(name = "ORIGIN", text = ${capnpString(originUrl)})`,
+    `(name = "MIN_CONCURRENCY", text = "${CONNECTIONS}")`,
+  ]
   if (target.variant !== undefined) {
     bindings.push(`(name = "VARIANT", text = ${capnpString(target.variant)})`)
   }
@@ -255,7 +275,9 @@ async function waitForHttp(
 }
 
 async function serve(config: string, target: Target): Promise<ChildProcess> {
-  const child = track(spawn(WORKERD, ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'] }))
+  const args = ['serve', config]
+  if (target.inspector !== undefined) args.push('-i', target.inspector)
+  const child = track(spawn(WORKERD, args, { stdio: ['ignore', 'pipe', 'pipe'] }))
   let output = ''
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()))
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()))
@@ -423,6 +445,10 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
 
+function round2(value: number): number {
+  return Math.round(value * 100) / 100
+}
+
 function fmt(value: number, digits = 0): string {
   return value.toLocaleString('en-US', {
     minimumFractionDigits: digits,
@@ -452,6 +478,36 @@ function printBundles(bundles: Bundle[]): void {
   }
 }
 
+// ---- profile -------------------------------------------------------------------------------------
+
+async function profileTargets(targets: Target[]): Promise<void> {
+  console.log(
+    `Profiling (${describeGenerator()}, sampled every 100 µs), load average ` +
+      `${loadavg().map((n) => n.toFixed(2)).join(' ')}`,
+  )
+  for (const target of targets) {
+    const url = `http://127.0.0.1:${target.port}/bench`
+    await runGenerator(url, FIRST_WARMUP_S)
+    let out = ''
+    const profile = await profileWhile(target.inspector as string, async () => {
+      out = await runGenerator(url, DURATION_S)
+    }, 100)
+    const load = generator.kind === 'wrk' ? parseWrk(out) : parseAutocannon(out)
+    const file = `proxy-${target.label.replace(/[^a-z0-9]+/gi, '-')}.cpuprofile`
+    writeFileSync(file, JSON.stringify(profile))
+    const top = selfTimes(profile)
+    const perRequest = (ms: number) => fmt((ms * 1000) / load.requests, 2)
+    console.log(`\n${target.label}: ${fmt(load.requests)} requests, profile in ${file}`)
+    console.log(`  ${'self µs/req'.padStart(11)} ${'share'.padStart(6)}  function`)
+    for (const entry of top.slice(0, 30)) {
+      console.log(
+        `  ${perRequest(entry.ms).padStart(11)} ${fmt(entry.share * 100, 1).padStart(5)}%  ` +
+          entry.name,
+      )
+    }
+  }
+}
+
 // ---- main ----------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -473,6 +529,9 @@ async function main(): Promise<void> {
         targets.push({ label, bundle: 'governed', variant, port: await freePort() })
       }
     }
+    if (PROFILE) {
+      for (const target of targets) target.inspector = `127.0.0.1:${await freePort()}`
+    }
     const pids = new Map<string, number | undefined>()
     for (const target of targets) {
       const bundle = byName.get(target.bundle) as Bundle
@@ -483,21 +542,26 @@ async function main(): Promise<void> {
       pids.set(target.label, child.pid)
     }
 
+    if (PROFILE) return await profileTargets(targets)
+    const loadBefore = loadavg()
     console.log(
       `Rheostat proxy benchmark: workerd ${COMPATIBILITY_DATE} compat, load generator ` +
-        `${describeGenerator()} (+${WARMUP_S} s warm-up), ${ROUNDS} round(s), ` +
+        `${describeGenerator()} (+${WARMUP_S} s warm-up each), ${ROUNDS} alternating rounds, ` +
         `${availableParallelism()} CPUs (${cpus()[0]?.model ?? 'unknown CPU'}), load average ` +
-        `${loadavg().map((n) => n.toFixed(2)).join(' ')}`,
+        `${loadBefore.map((n) => n.toFixed(2)).join(' ')}`,
     )
+    const urlOf = (target: Target) => `http://127.0.0.1:${target.port}/bench`
+    for (const target of targets) await runGenerator(urlOf(target), FIRST_WARMUP_S)
     const direct = await measure(`${origin.url}/bench`)
     const loads = new Map<string, Load[]>(targets.map((t) => [t.label, []]))
     for (let round = 0; round < ROUNDS; round++) {
       const order = round % 2 === 0 ? targets : [...targets].reverse()
       for (const target of order) {
-        const load = await measure(`http://127.0.0.1:${target.port}/bench`, pids.get(target.label))
+        const load = await measure(urlOf(target), pids.get(target.label))
         loads.get(target.label)?.push(load)
       }
     }
+    const loadAfter = loadavg()
 
     console.log('')
     console.log(
@@ -544,34 +608,56 @@ async function main(): Promise<void> {
     const ungoverned = loads.get('ungoverned') as Load[]
     const governedRps = Math.round(median(governed.map((l) => l.rps)))
     const ungovernedRps = Math.round(median(ungoverned.map((l) => l.rps)))
-    const ratio = Math.round((governedRps / ungovernedRps) * 100) / 100
+    // One ratio per round, of two measurements seconds apart; the median of those is the result.
+    const perRound = (f: (g: Load, u: Load) => number) =>
+      governed.map((g, i) => round2(f(g, ungoverned[i] as Load)))
+    const ratios = perRound((g, u) => g.rps / u.rps)
     // A shed is a cheap 503 that req/s counts too: when the governor sheds under the generator's
     // load, req/s flatters it. 2xx per second and CPU per request do not.
-    const okRps = (list: Load[]) =>
-      median(list.map((l) => l.rps * (l.requests - l.non2xx) / Math.max(1, l.requests)))
-    const okRatio = Math.round((okRps(governed) / okRps(ungoverned)) * 100) / 100
-    const cpuRatio = Math.round(
-      (median(ungoverned.map((l) => l.cpuUsPerRequest)) /
-        median(governed.map((l) => l.cpuUsPerRequest))) * 100,
-    ) / 100
+    const okRps = (l: Load) => l.rps * (l.requests - l.non2xx) / Math.max(1, l.requests)
+    const okRatios = perRound((g, u) => okRps(g) / okRps(u))
+    const cpuRatios = perRound((g, u) => u.cpuUsPerRequest / g.cpuUsPerRequest)
+    const ratio = round2(median(ratios))
+    const okRatio = round2(median(okRatios))
+    const cpuRatio = round2(median(cpuRatios))
     const governedNon2xx = governed.reduce((sum, l) => sum + l.non2xx, 0)
+    const list = (values: number[]) => values.map((v) => v.toFixed(2)).join(' ')
+    // The middle half of the rounds' ratios: how far one round's figure is to be trusted.
+    const spread = (values: number[]) => {
+      const sorted = [...values].sort((a, b) => a - b)
+      const at = (q: number) => sorted[Math.round(q * (sorted.length - 1))] as number
+      return `middle half ${at(0.25).toFixed(2)}–${at(0.75).toFixed(2)}`
+    }
+    const loads3 = (l: number[]) => l.map((n) => n.toFixed(2)).join(' ')
+    console.log('')
+    console.log(`Per round (governed ÷ ungoverned), in order:`)
+    console.log(`  req/s  ${list(ratios)}  (${spread(ratios)})`)
+    console.log(`  2xx/s  ${list(okRatios)}  (${spread(okRatios)})`)
+    console.log(
+      `  CPU    ${list(cpuRatios)}  (${spread(cpuRatios)}; ungoverned ÷ governed µs per request)`,
+    )
     console.log('')
     printBundles(bundles)
     console.log('')
     console.log(
-      `governed / ungoverned: ${ratio.toFixed(2)} (goal >= ${GOAL_RATIO}: ` +
-        `${ratio >= GOAL_RATIO ? 'MET' : 'NOT MET'}); 2xx/s ${okRatio.toFixed(2)} ` +
+      `governed / ungoverned, median of ${ROUNDS} rounds: ${ratio.toFixed(2)} (goal >= ` +
+        `${GOAL_RATIO}: ${ratio >= GOAL_RATIO ? 'MET' : 'NOT MET'}); 2xx/s ${okRatio.toFixed(2)} ` +
         `(governed shed or failed ${fmt(governedNon2xx)}); CPU per request ` +
-        `${Number.isFinite(cpuRatio) ? cpuRatio.toFixed(2) : '-'} (ungoverned ÷ governed); total ` +
+        `${Number.isFinite(cpuRatio) ? cpuRatio.toFixed(2) : '-'} (ungoverned ÷ governed); load ` +
+        `average ${loads3(loadBefore)} before, ${loads3(loadAfter)} after; total ` +
         `${fmt((performance.now() - started) / 1000, 1)} s`,
     )
     console.log(JSON.stringify({
       governedRps,
       ungovernedRps,
       ratio,
+      ratios,
       okRatio,
+      okRatios,
       cpuRatio: Number.isFinite(cpuRatio) ? cpuRatio : null,
+      cpuRatios: cpuRatios.map((r) => (Number.isFinite(r) ? r : null)),
       governedNon2xx,
+      loadAverage: { before: loadBefore.map(round2), after: loadAfter.map(round2) },
       generator: generator.kind,
     }))
   } finally {

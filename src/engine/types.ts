@@ -49,7 +49,9 @@ export interface EngineCore {
   ): void
   /**
    * Folds other isolates' samples (count, latency sum, failures) into the next ticks; `isolates`
-   * is how many isolates share the route (this one's traffic share is 1/isolates).
+   * is how many isolates share the route (this one's traffic share is 1/isolates);
+   * `fleetInflight` the fleet's requests in flight on the route, from the store's window
+   * (docs/physics.md §13; omitted, negative or NaN: unchanged).
    */
   absorb(
     slot: number,
@@ -58,6 +60,7 @@ export interface EngineCore {
     errorCount: number,
     isolates: number,
     nowMs: number,
+    fleetInflight?: number,
   ): void
   /**
    * Injects pressure (0..1) from outside until `untilMs`: each tick that ends by then takes the

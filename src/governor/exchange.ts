@@ -204,6 +204,22 @@ export class ExchangeState {
     return Math.floor(fleetPerS / ownPerS)
   }
 
+  /**
+   * The fleet's requests in flight on the route (docs/physics.md §13), by Little's law: this
+   * isolate's requests per second since its first, times the isolates the route's traffic makes,
+   * times the mean latency of the answer's window. -1 when either is unknown. The rate is
+   * demand (shed requests count): what the fleet would hold in flight if it admitted all.
+   */
+  fleetInflight(slot: number, isolates: number, window: Counts, nowMs: number): number {
+    const d = this.d
+    const o = slot * DELTA_FIELDS
+    if (d[o + D_OWN_SINCE_KNOWN] !== 1 || !(window.latencyCount > 0)) return -1
+    const spanS = Math.max(1, (nowMs - (d[o + D_OWN_SINCE] as number)) / 1000)
+    const ownPerS = (d[o + D_OWN_REQ] as number) / spanS
+    const f = (ownPerS * isolates * (window.latencySumMs / window.latencyCount)) / 1000
+    return f >= 0 && f !== Infinity ? f : -1
+  }
+
   /** Counts one decision into the slot's pending delta. */
   countDecision(slot: number, allow: boolean, nowMs: number): void {
     const d = this.d

@@ -521,12 +521,23 @@ class GovernorImpl implements Governor {
         numberOrNaN(view.isolates) || 1,
         ex.trafficIsolates(slot, view.window.requests, now),
       )
+      // The fleet's requests in flight, by Little's law (docs/physics.md §13): what tells the
+      // engine whether a limit below one request per isolate is in use.
+      const fleet = ex.fleetInflight(slot, isolates, view.window, now)
       if (fresh !== null && fresh.count > 0) {
         // The pool is drained over one sync interval (docs/physics.md §13).
         boundBatch(fresh, view.window, this.config.sync.intervalMs)
-        this.engine.absorb(slot, fresh.count, fresh.latencySumMs, fresh.errors, isolates, now)
+        this.engine.absorb(
+          slot,
+          fresh.count,
+          fresh.latencySumMs,
+          fresh.errors,
+          isolates,
+          now,
+          fleet,
+        )
       } else {
-        this.engine.absorb(slot, 0, 0, 0, isolates, now)
+        this.engine.absorb(slot, 0, 0, 0, isolates, now, fleet)
       }
       if (this.watching) this.checkMode(slot, now)
       ex.heard(slot, view.window)

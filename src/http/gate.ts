@@ -123,8 +123,14 @@ export class Pass implements RheostatInfo {
     if (ok === 'cancel') this.governor.cancel(ticket)
     else {
       // A bare boolean has no status: false is no answer (a throw, a timeout, a network error).
-      const outcome = typeof ok === 'boolean' ? { ok } : ok
-      this.governor.complete(ticket, { ...outcome, latencyMs: latencyMs >= 0 ? latencyMs : 0 })
+      // One object per completion, built here rather than copied.
+      const latency = latencyMs >= 0 ? latencyMs : 0
+      this.governor.complete(
+        ticket,
+        typeof ok === 'boolean'
+          ? { ok, latencyMs: latency }
+          : { ok: ok.ok, status: ok.status, retryAfterS: ok.retryAfterS, latencyMs: latency },
+      )
     }
   }
 

@@ -229,6 +229,11 @@ type Forwarded =
   | { kind: 'refused' }
   | { kind: 'client-closed' }
 
+// What `forward` found when it has no result of its own; shared, as it carries nothing.
+const CLIENT_CLOSED: Forwarded = Object.freeze({ kind: 'client-closed' })
+const TIMEOUT: Forwarded = Object.freeze({ kind: 'timeout' })
+const REFUSED: Forwarded = Object.freeze({ kind: 'refused' })
+
 /**
  * Creates the origin proxy: a Hono app that governs and forwards every request.
  *
@@ -349,15 +354,15 @@ export function createProxyApp<E extends Env = Env>(options: ProxyAppOptions<E>)
       // left the edge, so the origin is not to blame.
       clearTimeout(timer)
       clientSignal?.removeEventListener('abort', onClientAbort)
-      return { kind: 'refused' }
+      return REFUSED
     }
     try {
       const response = await fetchOrigin(request)
       return { kind: 'response', response }
     } catch (error) {
-      if (timedOut) return { kind: 'timeout' }
-      if (clientSignal?.aborted) return { kind: 'client-closed' }
-      if (isRefusedRequest(error)) return { kind: 'refused' }
+      if (timedOut) return TIMEOUT
+      if (clientSignal?.aborted) return CLIENT_CLOSED
+      if (isRefusedRequest(error)) return REFUSED
       return { kind: 'unreachable', error }
     } finally {
       clearTimeout(timer)
@@ -460,7 +465,7 @@ export function createProxyApp<E extends Env = Env>(options: ProxyAppOptions<E>)
       }
       const pass = new Pass(gov, route.id, table.priorityOf(route.id, request.headers))
       if (!pass.allowed) return pass.shed()
-      let result: Forwarded = { kind: 'client-closed' }
+      let result: Forwarded = CLIENT_CLOSED
       await runAdmitted(pass, clock, async () => {
         result = await forward(
           c,

@@ -85,6 +85,7 @@ function opArb(slots: number): fc.Arbitrary<Op> {
         latencySumMs: fc.oneof(fc.double({ min: 0, max: 1e6, noNaN: true }), anyDouble),
         errors: fc.oneof(fc.integer({ min: 0, max: 100 }), anyDouble),
         isolates: fc.oneof(fc.integer({ min: 0, max: 64 }), anyDouble),
+        fleet: fc.oneof(fc.double({ min: 0, max: 1000, noNaN: true }), anyDouble),
         dtMs: dt,
       }),
     },

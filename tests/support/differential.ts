@@ -26,6 +26,8 @@ export type Op =
     latencySumMs: number
     errors: number
     isolates: number
+    /** The fleet's requests in flight (absorb's last argument); absent: not passed. */
+    fleet?: number
     dtMs: number
   }
   | { op: 'jump'; toMs: number }
@@ -110,7 +112,7 @@ export function runSequence(engine: EngineCore, seq: Sequence): Trace {
       engine.complete(o.slot, o.latencyMs, o.err, o.retryAfterS, now, o.sample)
     } else if (o.op === 'observe') engine.observe(o.slot, o.latencyMs, o.err, o.sat, now)
     else if (o.op === 'absorb') {
-      engine.absorb(o.slot, o.count, o.latencySumMs, o.errors, o.isolates, now)
+      engine.absorb(o.slot, o.count, o.latencySumMs, o.errors, o.isolates, now, o.fleet)
     } else if (o.op === 'inject') engine.inject(o.slot, o.pressure, now + o.ttlMs, now)
     else engine.advance(o.slot, now)
   }

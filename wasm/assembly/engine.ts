@@ -8,6 +8,7 @@ import {
   CODE_REASON_SHIFT,
   CODE_RETRY_SHIFT,
   MAX_ABSORB,
+  EVIDENCE_SAMPLES,
   MAX_LATENCY_MS,
   MAX_MOMENTUM,
   MAX_TIME_MS,
@@ -95,6 +96,7 @@ import {
   S_DRAIN_TK,
   S_DRAINS,
   S_ERR,
+  S_FLEET_USE,
   S_FAIL_LAT,
   S_GHOST_T,
   S_GHOSTS,
@@ -443,12 +445,18 @@ export function absorb(
   errorCount: f64,
   isolates: f64,
   nowMs: f64,
+  fleetInflight: f64,
 ): void {
   const b = enter(slot, nowMs)
   if (isolates >= 1) {
     let k = Math.floor(isolates)
     if (k > 1000000) k = 1000000
     st(b, S_SHARE, 1 / k)
+  }
+  if (fleetInflight >= 0) {
+    let f = fleetInflight
+    if (f > MAX_ABSORB) f = MAX_ABSORB
+    st(b, S_FLEET_USE, f)
   }
   if (!(count >= 1)) return
   let n = Math.floor(count)
@@ -563,6 +571,8 @@ function drainCheck(b: usize, p: usize, now: f64): void {
     // One round of the drain level, and at least drainSamples: more answers for the same wait.
     let goal = Math.floor(localLimit(b, p))
     if (goal < ld(p, P_DRAIN_SAMPLES)) goal = ld(p, P_DRAIN_SAMPLES)
+    // An isolate that shares the route takes its few requests' mean only from enough of them.
+    if (ld(b, S_SHARE) < 1 && goal < EVIDENCE_SAMPLES) goal = EVIDENCE_SAMPLES
     st(b, S_DRAIN_GOAL, goal)
   }
 }
@@ -830,12 +840,23 @@ function capacityTick(b: usize, p: usize, tickEnd: f64, ovShare: f64, psat: f64)
       if (g > 1) g = 1
       if (g < 0.5) g = 0.5
 if (g >= 1) {
-        const local = limit * ld(b, S_SHARE)
-        if (ld(b, S_PEAK) >= local / 2 && tickEnd >= ld(b, S_HOLD_UNTIL)) {
+        const share = ld(b, S_SHARE)
+        const local = limit * share
+        let inUse = ld(b, S_PEAK) >= local / 2
+        if (share < 1) {
+          // A fleet (docs/physics.md §13): below one request per isolate one request is always
+          // half the limit, so the fleet's requests in flight (from the store) must be half of L;
+          // above it, two requests out at once or a shed is the evidence that the limit binds.
+          if (local < 1) inUse = inUse && ld(b, S_FLEET_USE) >= limit / 2
+          else inUse = inUse && (ld(b, S_PEAK) >= 2 || limited)
+        }
+        if (inUse && tickEnd >= ld(b, S_HOLD_UNTIL)) {
           if (ld(b, S_SLOW) > 0) {
             // Slow start until a queue is seen: one more per success without
-            // a queue (local and absorbed), at most doubling per tick.
+            // a queue (local and absorbed), at most doubling per tick. An isolate that shares
+            // the route counts the fleet's successes: its own over its share (§13).
             let add = ld(b, S_ACC_OKN)
+            if (share < 1 && ld(b, S_ACC_LOK) / share > add) add = ld(b, S_ACC_LOK) / share
             if (add > limit) add = limit
             limit = limit + add
           } else {

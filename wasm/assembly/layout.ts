@@ -8,8 +8,8 @@
  * @module
  */
 
-/** f64 fields per route slot: 104 × 8 bytes = 832 bytes. */
-export const SLOT_FIELDS: i32 = 104
+/** f64 fields per route slot: 105 × 8 bytes = 840 bytes. */
+export const SLOT_FIELDS: i32 = 105
 /** f64 fields per parameter set. */
 export const PARAM_FIELDS: i32 = 64
 /** f64 scratch registers. */
@@ -160,6 +160,11 @@ export const S_DRAIN_TK: i32 = 101
 export const S_DRAIN_DONE: i32 = 102
 /** Requests the current drain samples: drainSamples, or the whole drain level if larger. */
 export const S_DRAIN_GOAL: i32 = 103
+/**
+ * The fleet's requests in flight on the route, from the store's window (Little's law, docs/physics.md
+ * §13); 0 until an exchange has told it.
+ */
+export const S_FLEET_USE: i32 = 104
 
 // ---- Parameter fields ----------------------------------------------------------------------------
 /** Tick length, ms. */
@@ -305,3 +310,8 @@ export const MAX_TIME_MS: f64 = 8640000000000000
 export const MAX_MOMENTUM: f64 = 10
 /** Most samples one absorb call folds in (a bound on what the network can inject). */
 export const MAX_ABSORB: f64 = 1000000000
+/**
+ * Samples a drain of an isolate that shares its route takes at least (docs/physics.md §13): below
+ * about 8 samples a mean latency is not evidence.
+ */
+export const EVIDENCE_SAMPLES: f64 = 8

@@ -14,6 +14,7 @@ import {
   CODE_MODE_SHIFT,
   CODE_REASON_SHIFT,
   CODE_RETRY_SHIFT,
+  EVIDENCE_SAMPLES,
   MAX_ABSORB,
   MAX_LATENCY_MS,
   MAX_MOMENTUM,
@@ -103,6 +104,7 @@ import {
   S_DRAINS,
   S_ERR,
   S_FAIL_LAT,
+  S_FLEET_USE,
   S_GHOST_T,
   S_GHOSTS,
   S_HOLD_UNTIL,
@@ -423,7 +425,8 @@ export class ReferenceEngine implements EngineCore {
   /**
    * Folds samples other isolates saw (from the shared store) into the following ticks, as if they
    * had completed here: `count` samples, their latency sum and how many failed; `isolates` is how
-   * many isolates share the route (this one included), so this one's share is 1/isolates.
+   * many isolates share the route (this one included), so this one's share is 1/isolates;
+   * `fleetInflight` the fleet's requests in flight on the route (negative or NaN: not known).
    */
   absorb(
     slot: number,
@@ -432,6 +435,7 @@ export class ReferenceEngine implements EngineCore {
     errorCount: number,
     isolates: number,
     nowMs: number,
+    fleetInflight = -1,
   ): void {
     const s = this.state
     const b = this.enter(slot, nowMs)
@@ -439,6 +443,11 @@ export class ReferenceEngine implements EngineCore {
       let k = Math.floor(isolates)
       if (k > 1000000) k = 1000000
       s[b + S_SHARE] = 1 / k
+    }
+    if (fleetInflight >= 0) {
+      let f = fleetInflight
+      if (f > MAX_ABSORB) f = MAX_ABSORB
+      s[b + S_FLEET_USE] = f
     }
     if (!(count >= 1)) return
     let n = Math.floor(count)
@@ -573,6 +582,8 @@ export class ReferenceEngine implements EngineCore {
       // One round of the drain level, and at least drainSamples: more answers for the same wait.
       let goal = Math.floor(this.localLimit(b, p))
       if (goal < this.params[p + P_DRAIN_SAMPLES]) goal = this.params[p + P_DRAIN_SAMPLES]
+      // An isolate that shares the route takes its few requests' mean only from enough of them.
+      if (s[b + S_SHARE] < 1 && goal < EVIDENCE_SAMPLES) goal = EVIDENCE_SAMPLES
       s[b + S_DRAIN_GOAL] = goal
     }
   }
@@ -876,12 +887,23 @@ export class ReferenceEngine implements EngineCore {
         if (g > 1) g = 1
         if (g < 0.5) g = 0.5
         if (g >= 1) {
-          const local = limit * s[b + S_SHARE]
-          if (s[b + S_PEAK] >= local / 2 && tickEnd >= s[b + S_HOLD_UNTIL]) {
+          const share = s[b + S_SHARE]
+          const local = limit * share
+          let inUse = s[b + S_PEAK] >= local / 2
+          if (share < 1) {
+            // A fleet (§13): below one request per isolate one request is always half the
+            // limit, so the fleet's requests in flight (from the store) must be half of L; above
+            // it, two requests out at once or a shed is the evidence that the limit binds.
+            if (local < 1) inUse = inUse && s[b + S_FLEET_USE] >= limit / 2
+            else inUse = inUse && (s[b + S_PEAK] >= 2 || limited)
+          }
+          if (inUse && tickEnd >= s[b + S_HOLD_UNTIL]) {
             if (s[b + S_SLOW] > 0) {
               // Slow start until a queue is seen: one more per success without
-              // a queue (local and absorbed), at most doubling per tick.
+              // a queue (local and absorbed), at most doubling per tick. An isolate that shares
+              // the route counts the fleet's successes: its own over its share (§13).
               let add = s[b + S_ACC_OKN]
+              if (share < 1 && s[b + S_ACC_LOK] / share > add) add = s[b + S_ACC_LOK] / share
               if (add > limit) add = limit
               limit = limit + add
             } else {

@@ -45,6 +45,7 @@ export interface WasmEngineExports {
     errorCount: number,
     isolates: number,
     nowMs: number,
+    fleetInflight: number,
   ): void
   inject(slot: number, pressure: number, untilMs: number, nowMs: number): void
   advance(slot: number, nowMs: number): void
@@ -171,8 +172,9 @@ export class WasmEngine implements EngineCore {
     errorCount: number,
     isolates: number,
     nowMs: number,
+    fleetInflight = -1,
   ): void {
-    this.exports.absorb(slot, count, latencySumMs, errorCount, isolates, nowMs)
+    this.exports.absorb(slot, count, latencySumMs, errorCount, isolates, nowMs, fleetInflight)
   }
 
   inject(slot: number, pressure: number, untilMs: number, nowMs: number): void {
