@@ -368,8 +368,9 @@ export function complete(
     if (lat < 0) lat = 0
     if (lat > MAX_LATENCY_MS) lat = MAX_LATENCY_MS
   }
+  // A ghost was admitted strictly before the mode change: one admitted at that instant came after.
   const ghosts = ld(b, S_GHOSTS)
-  if (ghosts > 0 && lat == lat && lat >= now - ld(b, S_GHOST_T)) {
+  if (ghosts > 0 && lat == lat && lat > now - ld(b, S_GHOST_T)) {
     st(b, S_GHOSTS, ghosts - 1)
     drainCheck(b, p, now)
     return
@@ -391,6 +392,8 @@ export function complete(
   st(b, S_ACC_LN, ld(b, S_ACC_LN) + 1)
   if (kind == <f64> OUTCOME_OK) {
     st(b, S_ACC_LOK, ld(b, S_ACC_LOK) + 1)
+    // A probe answered in the outage mode releases two (slow start's acknowledgements).
+    if (ld(b, S_MODE) == <f64> MODE_CIRCUIT_BREAKER) st(b, S_TOKENS, ld(b, S_TOKENS) + 2)
     st(b, S_LAST_DONE, now)
     if (lat == lat) {
       st(b, S_ACC_OKN, ld(b, S_ACC_OKN) + 1)

@@ -347,9 +347,10 @@ export class ReferenceEngine implements EngineCore {
       if (lat < 0) lat = 0
       if (lat > MAX_LATENCY_MS) lat = MAX_LATENCY_MS
     }
-    // A request admitted before the outage's ghosts were counted says nothing about now.
+    // A request admitted before the outage's ghosts were counted says nothing about now. One
+    // admitted at that very instant came after them (the mode changes before the admission).
     const ghosts = s[b + S_GHOSTS]
-    if (ghosts > 0 && lat === lat && lat >= now - s[b + S_GHOST_T]) {
+    if (ghosts > 0 && lat === lat && lat > now - s[b + S_GHOST_T]) {
       s[b + S_GHOSTS] = ghosts - 1
       this.drainCheck(b, p, now)
       return
@@ -373,6 +374,9 @@ export class ReferenceEngine implements EngineCore {
     s[b + S_ACC_LN] = s[b + S_ACC_LN] + 1
     if (kind === OUTCOME_OK) {
       s[b + S_ACC_LOK] = s[b + S_ACC_LOK] + 1
+      // A probe answered in the outage mode releases two: the answers clock the probes within the
+      // tick as slow start's acknowledgements do, so a round shorter than a tick doubles (§9).
+      if (s[b + S_MODE] === MODE_CIRCUIT_BREAKER) s[b + S_TOKENS] = s[b + S_TOKENS] + 2
       s[b + S_LAST_DONE] = now
       if (lat === lat) {
         s[b + S_ACC_OKN] = s[b + S_ACC_OKN] + 1
