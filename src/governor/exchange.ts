@@ -45,7 +45,15 @@ const D_OWN_REQ = D_OWN_COUNT + 12
 /** When this isolate counted its first request on the route, ms; D_OWN_SINCE_KNOWN is 1 once set. */
 const D_OWN_SINCE = D_OWN_COUNT + 13
 const D_OWN_SINCE_KNOWN = D_OWN_COUNT + 14
-const DELTA_FIELDS = D_OWN_COUNT + 15
+/**
+ * The other isolates' samples in the store's last answer since the answer before it (count,
+ * errors, latency sum): the recent part of what the store heard, the second baseline of the news
+ * test (docs/sync.md, "News").
+ */
+const D_RECENT_COUNT = D_OWN_COUNT + 15
+const D_RECENT_ERRORS = D_OWN_COUNT + 16
+const D_RECENT_SUM = D_OWN_COUNT + 17
+const DELTA_FIELDS = D_OWN_COUNT + 18
 
 /**
  * News thresholds (docs/sync.md, "When an isolate talks"): a departure from the heard window that
@@ -66,6 +74,23 @@ function klBernoulli(q: number, p: number): number {
   const b = q < 1 ? (1 - q) * Math.log((1 - q) / (1 - p)) : 0
   return a + b
 }
+/**
+ * Errors: news when `n` local samples at error rate `local` are unlikely under the baseline rate,
+ * by the Chernoff bound P <= exp(-n KL(local || baseline)) < 1/1,000, and far enough from it to
+ * move the physics. One success is news to a window of nothing but failures; two failures in a
+ * hundred are not news to a window of 1%.
+ */
+function errorNews(local: number, n: number, baseline: number): boolean {
+  const p = Math.min(Math.max(baseline, 1e-3), 1 - 1e-3)
+  return Math.abs(local - p) >= NEWS_ERROR_RATE && n * klBernoulli(local, p) >= NEWS_NATS
+}
+
+/** Latency: news when the local mean is off the baseline's by NEWS_LATENCY_FACTOR either way. */
+function latencyNews(latency: number, baseline: number): boolean {
+  return baseline > 0 &&
+    (latency >= NEWS_LATENCY_FACTOR * baseline || latency * NEWS_LATENCY_FACTOR <= baseline)
+}
+
 const TOLD_OPERATIONAL = 2
 const TOLD_HALF_OPEN = 3
 
@@ -113,14 +138,37 @@ export class ExchangeState {
     return { route, counts, histogram, inflight }
   }
 
-  /** Records the window of the store's answer, the baseline of `exchangeNews`. */
-  heard(slot: number, window: Counts): void {
+  /**
+   * Records the window of the store's answer and the other isolates' samples since the answer
+   * before it (`othersSince`; null when unknown), the baselines of `exchangeNews`.
+   */
+  heard(
+    slot: number,
+    window: Counts,
+    recent: { count: number; latencySumMs: number; errors: number } | null,
+    totalRequests: number,
+    nowMs: number,
+  ): void {
     const d = this.d
     const o = slot * DELTA_FIELDS
+    const ok = recent !== null && recent.count > 0 && Number.isFinite(recent.count) &&
+      recent.latencySumMs >= 0 && Number.isFinite(recent.latencySumMs) && recent.errors >= 0 &&
+      recent.errors <= recent.count
+    d[o + D_RECENT_COUNT] = ok ? recent.count : 0
+    d[o + D_RECENT_ERRORS] = ok ? recent.errors : 0
+    d[o + D_RECENT_SUM] = ok ? recent.latencySumMs : 0
     const n = window.latencyCount
     if (!(n >= 0) || !Number.isFinite(n)) return
+    // The fleet's requests per second: the window's over the seconds it spans. A window that
+    // holds the route's whole history (its requests are all the totals have) spans less than
+    // WINDOW_S: at most since this isolate's first request, the span of a fleet that started
+    // together (a longer-lived route's rate is then overestimated, its share underestimated).
+    let spanS = WINDOW_S
+    if (totalRequests <= window.requests && d[o + D_OWN_SINCE_KNOWN] === 1) {
+      spanS = Math.min(WINDOW_S, Math.max(1, (nowMs - (d[o + D_OWN_SINCE] as number)) / 1000))
+    }
     d[o + D_HEARD_REQ] = window.requests >= 0 && Number.isFinite(window.requests)
-      ? window.requests
+      ? window.requests / spanS
       : 0
     d[o + D_HEARD_COUNT] = n
     d[o + D_HEARD_ERRORS] = Number.isFinite(window.errors) ? window.errors : 0
@@ -265,6 +313,8 @@ export class ExchangeState {
     modeOf: (slot: number) => number,
   ): ExchangeNews | null {
     const d = this.d
+    // News the others' recent samples already show: returned only when no slot has other news.
+    let toldNews: ExchangeNews | null = null
     for (let i = 0; i < this.dirtyCount; i++) {
       const slot = this.dirty[i] as number
       const o = slot * DELTA_FIELDS
@@ -273,7 +323,7 @@ export class ExchangeState {
       const route = keyOf(slot)
       if (route === undefined) continue
       const requests = d[o + D_REQUESTS] as number
-      const heardPerS = (d[o + D_HEARD_REQ] as number) / WINDOW_S
+      const heardPerS = d[o + D_HEARD_REQ] as number
       const mode = tellableMode(modeOf(slot))
       const told = d[o + D_TOLD_MODE] as number
       if (n >= latencySamples && mode !== (told === 0 ? TOLD_OPERATIONAL : told)) {
@@ -287,30 +337,40 @@ export class ExchangeState {
       }
       const heardN = d[o + D_HEARD_COUNT] as number
       if (!(heardN >= 1)) continue
-      // Errors: news when the local count is unlikely under the heard rate, by the Chernoff
-      // bound P <= exp(-n KL(local || heard)) < NEWS_P, and far enough from it to move the
-      // physics. One success is news to a window of nothing but failures; two failures in a
-      // hundred are not news to a window of 1%.
+      // A departure from the window that the others' recent samples (those in the last answer
+      // that were new since the answer before, from latencySamples of them on) no longer show is
+      // `told`: other isolates reported the change and the store has it (docs/sync.md, "News").
+      const recentN = d[o + D_RECENT_COUNT] as number
+      const hasRecent = recentN >= latencySamples && recentN >= 1
       const local = (d[o + D_ERRORS] as number) / n
-      const heard = Math.min(Math.max((d[o + D_HEARD_ERRORS] as number) / heardN, 1e-3), 1 - 1e-3)
-      if (
-        Math.abs(local - heard) >= NEWS_ERROR_RATE && n * klBernoulli(local, heard) >= NEWS_NATS
-      ) {
-        return { route, reason: 'errors', requests, heardPerS, worse: local > heard }
+      const heard = (d[o + D_HEARD_ERRORS] as number) / heardN
+      if (errorNews(local, n, heard)) {
+        const known = hasRecent &&
+          !errorNews(local, n, (d[o + D_RECENT_ERRORS] as number) / recentN)
+        const news = {
+          route,
+          reason: 'errors',
+          requests,
+          heardPerS,
+          worse: local > heard,
+          told: known,
+        } as const
+        if (!known) return news
+        toldNews ??= news
+        continue
       }
       if (n < latencySamples) continue
       const latency = (d[o + D_LAT_SUM] as number) / n
       const heardLatency = (d[o + D_HEARD_SUM] as number) / heardN
-      if (
-        heardLatency > 0 &&
-        (latency >= NEWS_LATENCY_FACTOR * heardLatency ||
-          latency * NEWS_LATENCY_FACTOR <= heardLatency)
-      ) {
+      if (latencyNews(latency, heardLatency)) {
+        const known = hasRecent && !latencyNews(latency, (d[o + D_RECENT_SUM] as number) / recentN)
         const worse = latency > heardLatency
-        return { route, reason: 'latency', requests, heardPerS, worse }
+        const news = { route, reason: 'latency', requests, heardPerS, worse, told: known } as const
+        if (!known) return news
+        toldNews ??= news
       }
     }
-    return null
+    return toldNews
   }
 }
 

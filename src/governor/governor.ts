@@ -516,6 +516,7 @@ class GovernorImpl implements Governor {
       const slot = this.slots.get(view.route)
       if (slot === undefined) continue
       const fresh = ex.othersSince(slot, view.totals)
+      const recentCopy = fresh === null ? null : { ...fresh }
       // The isolates heard from share the route's traffic: this one's share is 1/isolates. A
       // sparse fleet's isolates talk every few dozen seconds, so the store's count of those heard
       // within INFLIGHT_TTL_MS falls short of the fleet; the traffic says how many there are: the
@@ -545,7 +546,7 @@ class GovernorImpl implements Governor {
         this.engine.absorb(slot, 0, 0, 0, isolates, now, fleet)
       }
       if (this.watching) this.checkMode(slot, now)
-      ex.heard(slot, view.window)
+      ex.heard(slot, view.window, recentCopy, view.totals.requests, now)
     }
   }
 

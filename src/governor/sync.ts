@@ -139,7 +139,10 @@ export function createSyncer(options: SyncerOptions): Syncer {
         const spanS = Math.max(intervalMs(), now - Math.max(lastAttemptMs, createdMs)) / 1000
         const share = news.requests / spanS / news.heardPerS
         const chance = NEWS_TELLERS * share
-        if (draw < chance) {
+        // In a fleet larger than NEWS_TELLERS the tellers are a sample, and a change the store
+        // already has from others is not reported again; in a smaller one every isolate tells,
+        // and its news exchanges are how it hears the others' samples while the change lasts.
+        if (draw < chance && !(news.told === true && chance < 1)) {
           // The tellers of one change spread their reports by the same draw over up to
           // NEWS_SPREAD_MS, in proportion to how many they are (about min(1 / share,
           // NEWS_TELLERS)), so that they do not all reach the store's key within one second.

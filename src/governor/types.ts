@@ -241,6 +241,11 @@ export interface ExchangeNews {
   heardPerS: number
   /** True when the news is that things got worse (more errors, slower, a more defensive mode). */
   worse: boolean
+  /**
+   * True when the other isolates' recent samples in the last answer already show it: others told
+   * it, and a sample of a large fleet does not tell it again (docs/sync.md, "News").
+   */
+  told?: boolean
 }
 
 /** The governor. Create it with `createGovernor`. */
