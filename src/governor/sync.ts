@@ -82,10 +82,13 @@ export function createSyncer(options: SyncerOptions): Syncer {
   // The heartbeat's phase comes from the isolate id: a fleet's heartbeats spread over the period
   // as if its isolates had started at different times, instead of all falling due together.
   let lastBeatMs = clock() - phaseOf(status.isolateId) * sync().heartbeatMs
-  // After an early (news) exchange the next needs twice the samples, until a routine one.
+  // After an early (news) exchange the next needs twice the samples, until a routine one; a
+  // teller of a large fleet tells a change once (docs/sync.md, "Streaks").
   let newsNeed = 1
   let lastNewsWorse: boolean | undefined
   let probing = false
+  // Whether the last news was told as one of a sample of a large fleet (teller chance below 1).
+  let sampled = false
   // When this isolate first found news it will tell (its report waits its turn in the spread).
   let newsAtMs: number | undefined
   // When a teller of news hears back if it completed nothing since: one spread after its report,
@@ -152,6 +155,7 @@ export function createSyncer(options: SyncerOptions): Syncer {
           if (now - newsAtMs >= (draw / Math.min(1, chance)) * spreadMs) {
             if (news.reason !== 'probes') lastNewsWorse = news.worse
             probing = news.reason === 'probes'
+            sampled = chance < 1
             return 'news'
           }
         }
@@ -182,8 +186,10 @@ export function createSyncer(options: SyncerOptions): Syncer {
     lastAttemptMs = started
     status.exchanges++
     const s = sync()
-    if (kind === 'news' && !probing) newsNeed = Math.min(2 * newsNeed, s.samplesPerExchange)
-    else if (kind !== 'news' && kind !== 'echo') newsNeed = 1
+    if (kind === 'news' && !probing) {
+      // One of a sample of a large fleet: its reports cannot move the window, the others tell.
+      newsNeed = sampled ? s.samplesPerExchange : Math.min(2 * newsNeed, s.samplesPerExchange)
+    } else if (kind !== 'news' && kind !== 'echo') newsNeed = 1
     // A teller of news may hear the store before the other tellers of the same change reported
     // (they spread their reports over NEWS_SPREAD_MS). With samples coming in, its next routine or
     // news exchange hears them; a teller that then sheds everything has none, so it hears back
