@@ -43,13 +43,19 @@ import { type AddressInfo, createServer as createNetServer } from 'node:net'
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { gzipSync } from 'node:zlib'
+import { unstable_readConfig } from 'wrangler'
 import { ensureTools, WRK as WRK_TOOL } from '../scripts/tools.ts'
 import { profileWhile, selfTimes } from './proxy/cpu-profile.ts'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js')
 const WORKERD = join(ROOT, 'node_modules', 'workerd', 'bin', 'workerd')
-const COMPATIBILITY_DATE = '2026-10-01'
+// Both workers run with the shipped Worker's compatibility date and flags (wrangler.toml): with
+// `enable_request_signal` workerd gives every request a live abort signal, and the proxy arms its
+// keep-alive from that signal's abort instead of at admission (docs/http.md "Client disconnects").
+const SHIPPED = unstable_readConfig({ config: join(ROOT, 'wrangler.toml') })
+const COMPATIBILITY_DATE = SHIPPED.compatibility_date as string
+const COMPATIBILITY_FLAGS: readonly string[] = SHIPPED.compatibility_flags
 
 const ROUNDS = positiveInt('PROXY_BENCH_ROUNDS', 12)
 const DURATION_S = positiveInt('PROXY_BENCH_DURATION_S', 3)
@@ -71,6 +77,7 @@ const VARIANTS: readonly [label: string, variant: string][] = [
   ['proxy, no sync', 'no-sync'],
   ['proxy, ts engine', 'ts'],
   ['proxy, no keep-alive', 'no-keepalive'],
+  ['proxy, eager keep-alive', 'eager-keepalive'],
 ]
 const AUTOCANNON = join(ROOT, 'node_modules', 'autocannon', 'autocannon.js')
 const ORIGIN_BODY = JSON.stringify({ ok: true, service: 'bench-origin' })
@@ -165,6 +172,11 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 function build(name: Bundle['name'], outRoot: string): Bundle {
   const dir = join(outRoot, name)
+  const config = join(ROOT, 'bench', 'proxy', `${name}.wrangler.toml`)
+  const flags = unstable_readConfig({ config }).compatibility_flags
+  if (flags.join() !== COMPATIBILITY_FLAGS.join()) {
+    throw new Error(`${config} must have the shipped wrangler.toml's compatibility_flags`)
+  }
   const result = spawnSync(
     process.execPath,
     [
@@ -174,7 +186,7 @@ function build(name: Bundle['name'], outRoot: string): Bundle {
       '--outdir',
       dir,
       '--config',
-      join(ROOT, 'bench', 'proxy', `${name}.wrangler.toml`),
+      config,
     ],
     {
       cwd: ROOT,
@@ -240,6 +252,7 @@ const worker :Workerd.Worker = (
 ${modules.join('\n')}
   ],
   compatibilityDate = "${COMPATIBILITY_DATE}",
+  compatibilityFlags = ${JSON.stringify(COMPATIBILITY_FLAGS)},
   bindings = [${bindings.join(', ')}],
   globalOutbound = "loopback",
 );
@@ -596,11 +609,13 @@ async function main(): Promise<void> {
         modeTransitions: number
         resistanceOhm: number
         admission: Record<string, number>
+        keepAliveOnAbort: boolean
       }
       console.log(
         `  ${target.label.padEnd(22)} ${s.engine} ${s.mode}, R ${fmt(s.resistanceOhm, 2)} Ω, ` +
           `concurrency limit ${fmt(s.concurrencyLimit)}, in flight ${s.inflight}, admission ` +
-          `${JSON.stringify(s.admission)}, mode transitions ${s.modeTransitions}`,
+          `${JSON.stringify(s.admission)}, mode transitions ${s.modeTransitions}, keep-alive ` +
+          `${s.keepAliveOnAbort ? 'on abort' : 'at admission'}`,
       )
     }
 
