@@ -15,3 +15,14 @@ export const FIVE_LINE_WORKER = [
 
 /** The lines a terminal shows at once: what "the first screen" means here. */
 export const FIRST_SCREEN_LINES = 40
+
+/** The README's code block whose first line starts with `first`, without its fences. */
+export function readmeBlock(readme: string, first: string): string {
+  const lines = readme.split('\n')
+  const start = lines.findIndex((line) => line.startsWith(first))
+  if (start < 0 || !lines[start - 1]?.startsWith('```')) {
+    throw new Error(`README.md has no code block starting with "${first}"`)
+  }
+  const end = lines.findIndex((line, i) => i > start && line.startsWith('```'))
+  return lines.slice(start, end).join('\n')
+}
