@@ -46,6 +46,7 @@ import { gzipSync } from 'node:zlib'
 import { unstable_readConfig } from 'wrangler'
 import { ensureTools, WRK as WRK_TOOL } from '../scripts/tools.ts'
 import { profileWhile, selfTimes } from './proxy/cpu-profile.ts'
+import { positiveInt } from './options.ts'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js')
@@ -108,16 +109,6 @@ interface Load {
   socketErrors: number
   /** CPU time of the workerd process (all threads) per request, µs; NaN where unknown. */
   cpuUsPerRequest: number
-}
-
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name]
-  if (raw === undefined || raw === '') return fallback
-  const value = Number(raw)
-  if (!Number.isInteger(value) || value < 1) {
-    throw new Error(`${name} must be a positive integer, got "${raw}"`)
-  }
-  return value
 }
 
 /** A port free on 127.0.0.1 now (the OS picks it), so no fixed port can collide. */
