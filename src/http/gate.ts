@@ -219,9 +219,15 @@ let abortsOnDisconnect: boolean | undefined
  */
 export function signalAbortsOnDisconnect(): boolean {
   if (abortsOnDisconnect === undefined) {
-    const flags = (globalThis as { Cloudflare?: { compatibilityFlags?: Record<string, unknown> } })
-      .Cloudflare?.compatibilityFlags
-    abortsOnDisconnect = flags?.['enable_request_signal'] === true
+    try {
+      const flags =
+        (globalThis as { Cloudflare?: { compatibilityFlags?: Record<string, unknown> } })
+          .Cloudflare?.compatibilityFlags
+      abortsOnDisconnect = flags?.['enable_request_signal'] === true
+    } catch {
+      // A global of that name that is not workerd's: arm at admission, the safe way.
+      abortsOnDisconnect = false
+    }
   }
   return abortsOnDisconnect
 }
