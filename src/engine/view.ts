@@ -55,6 +55,20 @@ export function limitOf(e: EngineCore, slot: number): number {
   return e.readState(slot, L.S_LIMIT)
 }
 
+/**
+ * Whether an answer of `latencyMs` completing now is one the engine does not take as a sample:
+ * its request was sent before the route's last outage (or return) counted it as a ghost
+ * (docs/physics.md §9). Call after `advance(slot, nowMs)`, before `complete`.
+ */
+export function isGhostAnswer(
+  e: EngineCore,
+  slot: number,
+  latencyMs: number,
+  nowMs: number,
+): boolean {
+  return e.readState(slot, L.S_GHOSTS) > 0 && latencyMs > nowMs - e.readState(slot, L.S_GHOST_T)
+}
+
 /** Requests admitted on the route and not yet completed. */
 export function inflightOf(e: EngineCore, slot: number): number {
   return e.readState(slot, L.S_INFLIGHT)

@@ -23,6 +23,7 @@ import {
   decisionReason,
   decisionRetryAfterS,
   inflightOf,
+  isGhostAnswer,
   limitOf,
   modeIndexOf,
   modeOf,
@@ -215,6 +216,9 @@ class GovernorImpl implements Governor {
     const latencyMs = outcome?.latencyMs ?? now - ticket.startMs
     const kind = outcomeKind(outcome)
     const retry = outcome?.retryAfterS
+    // An answer to a request sent into an outage is no sample here (docs/physics.md §9), and no
+    // news for the other isolates either: their engines would take it for a fresh one.
+    const ghost = this.ghostAnswer(ticket.slot, Number(latencyMs), now)
     this.engine.complete(
       ticket.slot,
       Number(latencyMs),
@@ -223,7 +227,7 @@ class GovernorImpl implements Governor {
       now,
       1,
     )
-    this.countOutcome(ticket.slot, Number(latencyMs), kind === OUTCOME.ok)
+    this.countOutcome(ticket.slot, Number(latencyMs), kind === OUTCOME.ok, ghost)
     if (this.watching) this.checkMode(ticket.slot, now)
     return true
   }
@@ -378,8 +382,9 @@ class GovernorImpl implements Governor {
         this.engine.complete(ticket.slot, NaN, NaN, NaN, now, 0)
       } else {
         const kind = leaseOutcomeKind(outcome)
+        const ghost = this.ghostAnswer(ticket.slot, now - ticket.startMs, now)
         this.engine.complete(ticket.slot, now - ticket.startMs, kind, NaN, now, 1)
-        this.countOutcome(ticket.slot, now - ticket.startMs, outcome === 'completed')
+        this.countOutcome(ticket.slot, now - ticket.startMs, outcome === 'completed', ghost)
       }
     }
     if (outcome === 'timeout') {
@@ -562,15 +567,28 @@ class GovernorImpl implements Governor {
     this.storeDegraded = degraded
   }
 
-  /** Counts a completed request for the stats and, when exchanging, for the next delta. */
-  private countOutcome(slot: number, latencyMs: number, ok: boolean): void {
+  /**
+   * Whether the engine will count this answer as a ghost's (sent before the outage, or the return,
+   * that made its request a ghost): brought to `now` first, as `complete` does.
+   */
+  private ghostAnswer(slot: number, latencyMs: number, now: number): boolean {
+    if (!(latencyMs >= 0)) return false
+    this.engine.advance(slot, now)
+    return isGhostAnswer(this.engine, slot, latencyMs, now)
+  }
+
+  /**
+   * Counts a completed request for the stats and, when exchanging and unless it is a ghost's
+   * answer, for the next delta.
+   */
+  private countOutcome(slot: number, latencyMs: number, ok: boolean, ghost = false): void {
     // The engine sanitises what it is given; counters and deltas must stay finite for the store
     // and the metrics too.
     if (!(latencyMs >= 0) || latencyMs === Infinity) return
     const bucket = histogramBucket(latencyMs)
     this.recorder.outcome(slot, latencyMs, bucket)
     const ex = this.ex
-    if (ex !== undefined) ex.countOutcome(slot, latencyMs, ok, bucket)
+    if (ex !== undefined && !ghost) ex.countOutcome(slot, latencyMs, ok, bucket)
   }
 
   reconfigureProblems(config: GovernorConfig): ConfigProblem[] {

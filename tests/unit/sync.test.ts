@@ -43,6 +43,15 @@ class FlakyStore implements TelemetryStore {
   }
 }
 
+/** A real store whose exchanges are also counted: how many completions each isolate exported. */
+class CountingStore extends FlakyStore {
+  exported = 0
+  override exchange(isolateId: string, deltas: RouteDelta[], nowMs: number) {
+    for (const d of deltas) this.exported += d.counts.latencyCount
+    return super.exchange(isolateId, deltas, nowMs)
+  }
+}
+
 interface Isolate {
   gov: Governor
   sync: Syncer
@@ -309,5 +318,46 @@ describe.each(ENGINES)('exchange on the %s engine', (engine) => {
     clock.now += 500
     await sync.maybeSync()
     expect(gov.admit('checkout', { priority: 'low' }).allow).toBe(true)
+  })
+
+  it("answers to requests sent into an outage are not exported: the others' engines would take them for fresh ones", async () => {
+    clock.now = 1_700_000_000_000
+    const store = new CountingStore(new MemoryStore())
+    const [iso] = makeIsolates(store, 1, perSample)
+    const { gov, sync } = iso!
+    await run([iso!], 5, () => ({ latencyMs: 40, ok: true }))
+    await sync.syncNow()
+    const healthy = store.exported
+    expect(healthy).toBeGreaterThan(1000)
+    // A black hole: what is admitted gets no answer, until silence declares the outage.
+    const held = []
+    while (gov.snapshot('checkout')!.mode !== 'CIRCUIT_BREAKER') {
+      clock.now += 1000 / 300
+      const d = gov.admit('checkout', { priority: 'critical' })
+      if (d.ticket) held.push(d.ticket)
+      expect(clock.now - 1_700_000_005_000).toBeLessThan(2000)
+    }
+    expect(held.length).toBeGreaterThanOrEqual(2)
+    // They time out 2 s later: ghosts, which this isolate's engine does not take as samples, and
+    // which the store must not hand to the others as news either. The stats still count them.
+    clock.now += 2000
+    const completed = () => gov.counters('checkout')!.latency.counts.reduce((a, b) => a + b, 0)
+    const before = completed()
+    const errorRate = gov.snapshot('checkout')!.signals.errorRate
+    for (const t of held) gov.complete(t, { ok: false })
+    expect(completed()).toBe(before + held.length)
+    // Every one of them, the last too (its own ghost count is not spent twice).
+    clock.now += 200
+    gov.tick()
+    expect(gov.snapshot('checkout')!.signals.errorRate).toBe(errorRate)
+    await sync.syncNow()
+    expect(store.exported).toBe(healthy)
+    // An answer after the outage is news again.
+    clock.now += 100
+    const d = gov.admit('checkout', { priority: 'critical' })
+    expect(d.ticket).not.toBeNull()
+    gov.complete(d.ticket!, { latencyMs: 40, ok: true })
+    await sync.syncNow()
+    expect(store.exported).toBe(healthy + 1)
   })
 })

@@ -356,7 +356,9 @@ export function complete(
   let inflight = ld(b, S_INFLIGHT) - 1
   if (!(inflight > 0)) inflight = 0
   st(b, S_INFLIGHT, inflight)
-  if (ld(b, S_GHOSTS) > inflight) st(b, S_GHOSTS, inflight)
+  // Ghosts before this answer: the test below is of the request that just left.
+  const ghosts = ld(b, S_GHOSTS)
+  if (ghosts > inflight) st(b, S_GHOSTS, inflight)
   if (!(sample > 0)) {
     drainCheck(b, p, now)
     return
@@ -369,9 +371,10 @@ export function complete(
     if (lat > MAX_LATENCY_MS) lat = MAX_LATENCY_MS
   }
   // A ghost was admitted strictly before the mode change: one admitted at that instant came after.
-  const ghosts = ld(b, S_GHOSTS)
   if (ghosts > 0 && lat == lat && lat > now - ld(b, S_GHOST_T)) {
-    st(b, S_GHOSTS, ghosts - 1)
+    let g = ghosts - 1
+    if (g > inflight) g = inflight
+    st(b, S_GHOSTS, g)
     drainCheck(b, p, now)
     return
   }
@@ -860,7 +863,11 @@ if (g >= 1) {
             if (add > limit) add = limit
             limit = limit + add
           } else {
-            limit = limit + ld(p, P_GROWTH) * Math.max(1, Math.sqrt(limit))
+            // At most one tick's step per round of answers: a round longer than a tick (the
+            // answers' latency) grows by the step per round, not per tick (docs/physics.md §4).
+            let k = 1.0
+            if (short > ld(p, P_TICK_MS)) k = ld(p, P_TICK_MS) / short
+            limit = limit + ld(p, P_GROWTH) * k * Math.max(1, Math.sqrt(limit))
           }
         }
       } else if (ld(b, S_PEAK) >= limit * ld(b, S_SHARE) / 2) {
@@ -902,6 +909,9 @@ if (g >= 1) {
       }
     } else if (drain == 2 && ld(b, S_DRAIN_DONE) >= ld(b, S_DRAIN_GOAL)) {
       if (ld(b, S_DRAIN_N) > 0) {
+        // An origin faster than the tolerance forgives: its capacity is unknown again, and the
+        // answers clock the growth as before the first queue (slow start, docs/physics.md §4).
+        if (ld(b, S_DRAIN_SUM) / ld(b, S_DRAIN_N) * ld(p, P_TOLERANCE) < base) st(b, S_SLOW, 1)
         st(b, S_BASE, ld(b, S_DRAIN_SUM) / ld(b, S_DRAIN_N))
         st(b, S_DRAINS, ld(b, S_DRAINS) + 1)
         st(b, S_DRAIN_L, ld(b, S_LIMIT))

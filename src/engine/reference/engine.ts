@@ -335,7 +335,9 @@ export class ReferenceEngine implements EngineCore {
     let inflight = s[b + S_INFLIGHT] - 1
     if (!(inflight > 0)) inflight = 0
     s[b + S_INFLIGHT] = inflight
-    if (s[b + S_GHOSTS] > inflight) s[b + S_GHOSTS] = inflight
+    // Ghosts before this answer: the test below is of the request that just left.
+    const ghosts = s[b + S_GHOSTS]
+    if (ghosts > inflight) s[b + S_GHOSTS] = inflight
     if (!(sample > 0)) {
       this.drainCheck(b, p, now)
       return
@@ -349,9 +351,10 @@ export class ReferenceEngine implements EngineCore {
     }
     // A request admitted before the outage's ghosts were counted says nothing about now. One
     // admitted at that very instant came after them (the mode changes before the admission).
-    const ghosts = s[b + S_GHOSTS]
     if (ghosts > 0 && lat === lat && lat > now - s[b + S_GHOST_T]) {
-      s[b + S_GHOSTS] = ghosts - 1
+      let g = ghosts - 1
+      if (g > inflight) g = inflight
+      s[b + S_GHOSTS] = g
       this.drainCheck(b, p, now)
       return
     }
@@ -907,7 +910,11 @@ export class ReferenceEngine implements EngineCore {
               if (add > limit) add = limit
               limit = limit + add
             } else {
-              limit = limit + pr[p + P_GROWTH] * Math.max(1, Math.sqrt(limit))
+              // At most one tick's step per round of answers: a round longer than a tick (the
+              // answers' latency) grows by the step per round, not per tick (§4).
+              let k = 1.0
+              if (short > pr[p + P_TICK_MS]) k = pr[p + P_TICK_MS] / short
+              limit = limit + pr[p + P_GROWTH] * k * Math.max(1, Math.sqrt(limit))
             }
           }
         } else if (s[b + S_PEAK] >= limit * s[b + S_SHARE] / 2) {
@@ -957,6 +964,9 @@ export class ReferenceEngine implements EngineCore {
       } else if (drain === 2 && s[b + S_DRAIN_DONE] >= s[b + S_DRAIN_GOAL]) {
         // Every request of the sample answered: its successes' mean is the unqueued latency.
         if (s[b + S_DRAIN_N] > 0) {
+          // An origin faster than the tolerance forgives: its capacity is unknown again, and the
+          // answers clock the growth as before the first queue (slow start, §4).
+          if (s[b + S_DRAIN_SUM] / s[b + S_DRAIN_N] * pr[p + P_TOLERANCE] < base) s[b + S_SLOW] = 1
           s[b + S_BASE] = s[b + S_DRAIN_SUM] / s[b + S_DRAIN_N]
           s[b + S_DRAINS] = s[b + S_DRAINS] + 1
           s[b + S_DRAIN_L] = s[b + S_LIMIT]
