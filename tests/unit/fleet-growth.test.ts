@@ -74,3 +74,77 @@ describe.each(ENGINES)('a fleet on the %s engine', (engine) => {
     expect(capacity.limit * capacity.share).toBeLessThan(1)
   })
 })
+
+/** A seeded lognormal service time (median `p50Ms`, σ 0.69: p99/p50 = 5), replayable. */
+function lognormal(seed: number, p50Ms: number): () => number {
+  let a = seed >>> 0
+  const uniform = () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296
+  }
+  return () => {
+    const z = Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform())
+    return p50Ms * Math.exp(0.69 * z)
+  }
+}
+
+describe.each(ENGINES)('cuts on the evidence, %s engine (docs/physics.md §13)', (engine) => {
+  /** One of 100 isolates sharing 2,000 req/s: 20 req/s here, 2 answers a tick. */
+  function sparseIsolate(): Rig {
+    const r = rig(engine)
+    r.gov.enableExchange()
+    const service = lognormal(1301, 60)
+    drive(r, { rps: 20, seconds: 1, latencyMs: service })
+    for (let i = 0; i < 4; i++) {
+      exchange(r, fleetView(2000, 76, 100))
+      drive(r, { rps: 20, seconds: 5, latencyMs: service })
+    }
+    return r
+  }
+
+  it('heavy-tailed answers with no queue keep the limit of a sparse isolate', () => {
+    const r = sparseIsolate()
+    const service = lognormal(7, 60)
+    let lowest = Infinity
+    for (let i = 0; i < 6; i++) {
+      exchange(r, fleetView(2000, 76, 100))
+      for (let s = 0; s < 10; s++) {
+        drive(r, { rps: 20, seconds: 1, latencyMs: service })
+        lowest = Math.min(lowest, r.gov.snapshot('route')!.capacity.limit)
+      }
+    }
+    // The fleet holds 2,000 × 0.076 = 152 requests in flight, with no queue. Cut in full on two
+    // answers a tick, where one slow answer of the lognormal (p99/p50 = 5) takes 5-15% off the
+    // limit, the same answers held it at 131 after the warm-up and took it to 103 within the minute.
+    expect(lowest).toBeGreaterThanOrEqual(0.85 * 152)
+  })
+
+  it('a standing queue seen on every tick still cuts the limit of a sparse isolate', () => {
+    const r = sparseIsolate()
+    const before = r.gov.snapshot('route')!.capacity.limit
+    // Every answer 2.5 times the unqueued latency of 90 ms: a queue. Two answers a tick move the
+    // limit by a quarter of the gradient's step, so it takes about four times as long as in full.
+    drive(r, { rps: 20, seconds: 2, latencyMs: () => 228 })
+    expect(r.gov.snapshot('route')!.capacity.limit).toBeLessThanOrEqual(0.75 * before)
+    drive(r, { rps: 20, seconds: 3, latencyMs: () => 228 })
+    expect(r.gov.snapshot('route')!.capacity.limit).toBeLessThanOrEqual(0.5 * before)
+  })
+
+  it('an isolate whose own demand gives 8 answers a tick cuts in full', () => {
+    // 200 req/s, one of 10 isolates sharing 2,000 req/s: its answers are evidence by themselves.
+    const r = rig(engine)
+    r.gov.enableExchange()
+    const service = lognormal(1301, 60)
+    drive(r, { rps: 200, seconds: 1, latencyMs: service })
+    for (let i = 0; i < 4; i++) {
+      exchange(r, fleetView(2000, 76, 10))
+      drive(r, { rps: 200, seconds: 5, latencyMs: service })
+    }
+    const before = r.gov.snapshot('route')!.capacity.limit
+    drive(r, { rps: 200, seconds: 2, latencyMs: () => 228 })
+    expect(r.gov.snapshot('route')!.capacity.limit).toBeLessThanOrEqual(0.5 * before)
+  })
+})

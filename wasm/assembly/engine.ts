@@ -643,6 +643,26 @@ function addTokens(b: usize, p: usize, ticks: f64): void {
   st(b, S_TOKENS, tokens)
 }
 
+/**
+ * The share of the gradient's step this tick's answers justify (docs/physics.md §13): 1, except
+ * for an isolate that shares its route and whose own demand is below EVIDENCE_SAMPLES a tick while
+ * the fleet's answers are not: then its successes of the tick over EVIDENCE_SAMPLES.
+ */
+function evidenceWeight(b: usize, p: usize, offered: f64): f64 {
+  const share = ld(b, S_SHARE)
+  const okN = ld(b, S_ACC_OKN)
+  if (!(share < 1) || okN >= EVIDENCE_SAMPLES) return 1
+  const tickMs = ld(p, P_TICK_MS)
+  let demand: f64 = 0.0
+  const nClasses = <i32> ld(p, P_N_CLASSES)
+  for (let c = 0; c < nClasses; c++) demand = demand + ld(b, S_DEM0 + c)
+  demand = demand * tickMs
+  if (offered > demand) demand = offered
+  if (demand >= EVIDENCE_SAMPLES) return 1
+  if (ld(b, S_RATE) * tickMs / share < EVIDENCE_SAMPLES) return 1
+  return okN / EVIDENCE_SAMPLES
+}
+
 function dataTick(b: usize, p: usize): void {
   const poolN = ld(b, S_POOL_N)
   const tickStart = ld(b, S_TICK_START)
@@ -723,8 +743,10 @@ function dataTick(b: usize, p: usize): void {
   }
 
   const nClasses = <i32> ld(p, P_N_CLASSES)
+  let offered: f64 = 0.0
   for (let c = 0; c < nClasses; c++) {
     const off = ld(b, S_OFF0 + c)
+    offered = offered + off
     const dem = ld(b, S_DEM0 + c)
     st(b, S_DEM0 + c, dem + aFast * (off / ld(p, P_TICK_MS) - dem))
     if (off > 0) {
@@ -796,7 +818,7 @@ function dataTick(b: usize, p: usize): void {
     st(b, S_SCAR, 1 - ld(b, S_RAMP))
     addTokens(b, p, 1)
   } else {
-    capacityTick(b, p, tickEnd, ovShare, psat)
+    capacityTick(b, p, tickEnd, ovShare, psat, offered)
     const judged = ln - (ld(b, S_ACC_OV) - ld(b, S_ACC_LOST))
     if (ld(p, P_OUTAGE_OK) > 0 && judged > 0) {
       if (lok < ld(p, P_OUTAGE_OK) * judged) {
@@ -824,7 +846,14 @@ function dataTick(b: usize, p: usize): void {
   st(b, S_ACC_LOST, 0)
 }
 
-function capacityTick(b: usize, p: usize, tickEnd: f64, ovShare: f64, psat: f64): void {
+function capacityTick(
+  b: usize,
+  p: usize,
+  tickEnd: f64,
+  ovShare: f64,
+  psat: f64,
+  offered: f64,
+): void {
   const before = ld(b, S_LIMIT)
   let limit = before
   const drain = ld(b, S_DRAIN)
@@ -871,7 +900,10 @@ if (g >= 1) {
           }
         }
       } else if (ld(b, S_PEAK) >= limit * ld(b, S_SHARE) / 2) {
-        limit = limit + ld(p, P_A_LIMIT) * (g * limit + ld(p, P_QUEUE) * Math.sqrt(limit) - limit)
+        // An isolate whose few answers are not the fleet's evidence moves by what they weigh (§13).
+        const w = evidenceWeight(b, p, offered)
+        limit = limit +
+          w * ld(p, P_A_LIMIT) * (g * limit + ld(p, P_QUEUE) * Math.sqrt(limit) - limit)
         // A queue against a measured unqueued latency ends slow start.
         if (ld(b, S_DRAINS) > 0) st(b, S_SLOW, 0)
       }

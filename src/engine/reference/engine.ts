@@ -666,6 +666,30 @@ export class ReferenceEngine implements EngineCore {
     s[b + S_TOKENS] = tokens
   }
 
+  /**
+   * The share of the gradient's step this tick's answers justify (docs/physics.md §13, "Cuts on
+   * the evidence"): 1, except for an isolate that shares its route and whose own demand (this
+   * tick's requests or their average, the larger) is below EVIDENCE_SAMPLES a tick while the
+   * fleet's answers (this isolate's answer rate over its share) are not: then its successes of
+   * the tick, own and absorbed, over EVIDENCE_SAMPLES.
+   */
+  private evidenceWeight(b: number, p: number, offered: number): number {
+    const s = this.state
+    const pr = this.params
+    const share = s[b + S_SHARE]
+    const okN = s[b + S_ACC_OKN]
+    if (!(share < 1) || okN >= EVIDENCE_SAMPLES) return 1
+    const tickMs = pr[p + P_TICK_MS]
+    let demand = 0.0
+    const nClasses = pr[p + P_N_CLASSES]
+    for (let c = 0; c < nClasses; c++) demand = demand + s[b + S_DEM0 + c]
+    demand = demand * tickMs
+    if (offered > demand) demand = offered
+    if (demand >= EVIDENCE_SAMPLES) return 1
+    if (s[b + S_RATE] * tickMs / share < EVIDENCE_SAMPLES) return 1
+    return okN / EVIDENCE_SAMPLES
+  }
+
   /** The tick that just ended: fold its samples, then pressure, momentum, capacity, outage. */
   private dataTick(b: number, p: number): void {
     const s = this.state
@@ -755,8 +779,10 @@ export class ReferenceEngine implements EngineCore {
 
     // Per class: the offered rate and the share admitted, smoothed.
     const nClasses = pr[p + P_N_CLASSES]
+    let offered = 0.0
     for (let c = 0; c < nClasses; c++) {
       const off = s[b + S_OFF0 + c]
+      offered = offered + off
       const dem = s[b + S_DEM0 + c]
       s[b + S_DEM0 + c] = dem + aFast * (off / pr[p + P_TICK_MS] - dem)
       if (off > 0) {
@@ -834,7 +860,7 @@ export class ReferenceEngine implements EngineCore {
       s[b + S_SCAR] = 1 - s[b + S_RAMP]
       this.addTokens(b, p, 1)
     } else {
-      this.capacityTick(b, p, tickEnd, ovShare, psat)
+      this.capacityTick(b, p, tickEnd, ovShare, psat, offered)
       // Outage candidate: a streak of ticks where almost nothing succeeded.
       // Overload answers (429/503/504) are the limit's business, not an outage: a full queue
       // answering 503 to almost everything is an origin at work.
@@ -869,7 +895,14 @@ export class ReferenceEngine implements EngineCore {
    * The capacity estimate: a time-based gradient of the short latency against the measured
    * unqueued latency, cut by overload answers, and the drains that measure the unqueued latency.
    */
-  private capacityTick(b: number, p: number, tickEnd: number, ovShare: number, psat: number) {
+  private capacityTick(
+    b: number,
+    p: number,
+    tickEnd: number,
+    ovShare: number,
+    psat: number,
+    offered: number,
+  ) {
     const s = this.state
     const pr = this.params
     const before = s[b + S_LIMIT]
@@ -918,9 +951,11 @@ export class ReferenceEngine implements EngineCore {
             }
           }
         } else if (s[b + S_PEAK] >= limit * s[b + S_SHARE] / 2) {
-          // Only a limit in use shrinks: latency with few requests out is not our queue.
+          // Only a limit in use shrinks: latency with few requests out is not our queue. An
+          // isolate whose few answers are not the fleet's evidence moves by what they weigh (§13).
+          const w = this.evidenceWeight(b, p, offered)
           limit = limit +
-            pr[p + P_A_LIMIT] * (g * limit + pr[p + P_QUEUE] * Math.sqrt(limit) - limit)
+            w * pr[p + P_A_LIMIT] * (g * limit + pr[p + P_QUEUE] * Math.sqrt(limit) - limit)
           // A queue against a measured unqueued latency ends slow start.
           if (s[b + S_DRAINS] > 0) s[b + S_SLOW] = 0
         }
