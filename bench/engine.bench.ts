@@ -28,14 +28,17 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { createGovernor, type Governor } from '../src/adapter/node/mod.ts'
 import { SLOT_FIELDS } from '../src/engine/reference/layout.ts'
+import { positiveInt } from './options.ts'
 
 type Engine = 'ts' | 'wasm'
 
 const ENGINES: readonly Engine[] = ['ts', 'wasm']
 const ROUTE_CASES: readonly number[] = [1, 10000]
-const ROUNDS = 7
-const DECISIONS_PER_ROUND = 500_000
-const WARMUP_DECISIONS = 1_000_000
+// ENGINE_BENCH_ROUNDS, ENGINE_BENCH_DECISIONS (per round) and ENGINE_BENCH_WARMUP change these
+// (tests/unit/bench-engine.test.ts runs the whole bench with tiny ones, to check what it prints).
+const ROUNDS = positiveInt('ENGINE_BENCH_ROUNDS', 7)
+const DECISIONS_PER_ROUND = positiveInt('ENGINE_BENCH_DECISIONS', 500_000)
+const WARMUP_DECISIONS = positiveInt('ENGINE_BENCH_WARMUP', 1_000_000)
 const STEP_MS = 0.01
 const LATENCY_MS = 20
 const GOAL_NS = 150

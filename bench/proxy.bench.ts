@@ -43,13 +43,20 @@ import { type AddressInfo, createServer as createNetServer } from 'node:net'
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { gzipSync } from 'node:zlib'
+import { unstable_readConfig } from 'wrangler'
 import { ensureTools, WRK as WRK_TOOL } from '../scripts/tools.ts'
 import { profileWhile, selfTimes } from './proxy/cpu-profile.ts'
+import { positiveInt } from './options.ts'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js')
 const WORKERD = join(ROOT, 'node_modules', 'workerd', 'bin', 'workerd')
-const COMPATIBILITY_DATE = '2026-10-01'
+// Both workers run with the shipped Worker's compatibility date and flags (wrangler.toml): with
+// `enable_request_signal` workerd gives every request a live abort signal, and the proxy arms its
+// keep-alive from that signal's abort instead of at admission (docs/http.md "Client disconnects").
+const SHIPPED = unstable_readConfig({ config: join(ROOT, 'wrangler.toml') })
+const COMPATIBILITY_DATE = SHIPPED.compatibility_date as string
+const COMPATIBILITY_FLAGS: readonly string[] = SHIPPED.compatibility_flags
 
 const ROUNDS = positiveInt('PROXY_BENCH_ROUNDS', 12)
 const DURATION_S = positiveInt('PROXY_BENCH_DURATION_S', 3)
@@ -71,6 +78,7 @@ const VARIANTS: readonly [label: string, variant: string][] = [
   ['proxy, no sync', 'no-sync'],
   ['proxy, ts engine', 'ts'],
   ['proxy, no keep-alive', 'no-keepalive'],
+  ['proxy, eager keep-alive', 'eager-keepalive'],
 ]
 const AUTOCANNON = join(ROOT, 'node_modules', 'autocannon', 'autocannon.js')
 const ORIGIN_BODY = JSON.stringify({ ok: true, service: 'bench-origin' })
@@ -101,16 +109,6 @@ interface Load {
   socketErrors: number
   /** CPU time of the workerd process (all threads) per request, µs; NaN where unknown. */
   cpuUsPerRequest: number
-}
-
-function positiveInt(name: string, fallback: number): number {
-  const raw = process.env[name]
-  if (raw === undefined || raw === '') return fallback
-  const value = Number(raw)
-  if (!Number.isInteger(value) || value < 1) {
-    throw new Error(`${name} must be a positive integer, got "${raw}"`)
-  }
-  return value
 }
 
 /** A port free on 127.0.0.1 now (the OS picks it), so no fixed port can collide. */
@@ -165,6 +163,11 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 function build(name: Bundle['name'], outRoot: string): Bundle {
   const dir = join(outRoot, name)
+  const config = join(ROOT, 'bench', 'proxy', `${name}.wrangler.toml`)
+  const flags = unstable_readConfig({ config }).compatibility_flags
+  if (flags.join() !== COMPATIBILITY_FLAGS.join()) {
+    throw new Error(`${config} must have the shipped wrangler.toml's compatibility_flags`)
+  }
   const result = spawnSync(
     process.execPath,
     [
@@ -174,7 +177,7 @@ function build(name: Bundle['name'], outRoot: string): Bundle {
       '--outdir',
       dir,
       '--config',
-      join(ROOT, 'bench', 'proxy', `${name}.wrangler.toml`),
+      config,
     ],
     {
       cwd: ROOT,
@@ -240,6 +243,7 @@ const worker :Workerd.Worker = (
 ${modules.join('\n')}
   ],
   compatibilityDate = "${COMPATIBILITY_DATE}",
+  compatibilityFlags = ${JSON.stringify(COMPATIBILITY_FLAGS)},
   bindings = [${bindings.join(', ')}],
   globalOutbound = "loopback",
 );
@@ -596,11 +600,13 @@ async function main(): Promise<void> {
         modeTransitions: number
         resistanceOhm: number
         admission: Record<string, number>
+        keepAliveOnAbort: boolean
       }
       console.log(
         `  ${target.label.padEnd(22)} ${s.engine} ${s.mode}, R ${fmt(s.resistanceOhm, 2)} Ω, ` +
           `concurrency limit ${fmt(s.concurrencyLimit)}, in flight ${s.inflight}, admission ` +
-          `${JSON.stringify(s.admission)}, mode transitions ${s.modeTransitions}`,
+          `${JSON.stringify(s.admission)}, mode transitions ${s.modeTransitions}, keep-alive ` +
+          `${s.keepAliveOnAbort ? 'on abort' : 'at admission'}`,
       )
     }
 

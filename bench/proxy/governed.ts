@@ -5,12 +5,16 @@
 //   "plain-path"      the route matches `/bench` exactly (a string compare, no URLPattern)
 //   "no-sync"         no syncer (no exchange bookkeeping, no maybeSync per request)
 //   "ts"              the TypeScript engine instead of the WebAssembly one
-//   "no-keepalive"    as "full" but without the execution context: no waitUntil at admission
-//                     (docs/http.md "Client disconnects", defence 1 off), to price that call
+//   "no-keepalive"    as "full" but without the execution context: no keep-alive and no
+//                     waitUntil at all (docs/http.md "Client disconnects", defence 1 off)
+//   "eager-keepalive" as "full" but the keep-alive armed at admission, as where the runtime does
+//                     not abort request.signal on a hang-up (the worker's `Cloudflare` global is
+//                     shadowed so that it reports no enable_request_signal): prices that waitUntil
 //   "hand"            no createProxyApp: the baseline's forwarder (./forward.ts) between
 //                     governor.admit and governor.complete, no RateLimit fields
 //   "hand-headers"    "hand" plus the RateLimit fields, built as the proxy builds them
-// GET /__bench/stats answers the route's snapshot (mode, concurrency limit, in flight); sheds show
+// GET /__bench/stats answers the route's snapshot (mode, concurrency limit, in flight) and whether
+// the keep-alive waits for the request signal's abort (`keepAliveOnAbort`); sheds show
 // as wrk's non-2xx count.
 import { Hono } from 'hono'
 import wasm from '../../wasm/build/rheostat.wasm'
@@ -22,6 +26,7 @@ import {
   rateLimitHeaders,
 } from '../../src/mod.ts'
 import { createSyncer } from '../../src/governor/sync.ts'
+import { signalAbortsOnDisconnect } from '../../src/http/gate.ts'
 import { MemoryStore } from '../../src/store/memory/store.ts'
 import { forward } from './forward.ts'
 
@@ -62,6 +67,9 @@ function handBuilt(governor: Governor, origin: string, headers: boolean): Hono {
 // Built on the first request: the origin URL is a binding, and bindings arrive with requests.
 function build(env: Env): Built {
   const variant = env.VARIANT ?? 'full'
+  if (variant === 'eager-keepalive') {
+    Object.defineProperty(globalThis, 'Cloudflare', { value: { compatibilityFlags: {} } })
+  }
   const path = variant === 'plain-path' ? '/bench' : '/*'
   // The origin answers at once and is never overloaded; what the capacity law would see under the
   // generator's fixed connections is the benchmark machine's own queue (workerd and wrk share two
@@ -98,7 +106,10 @@ export default {
     built ??= build(env)
     // A suffix test, not a URL parse: the baseline does no extra work per request either.
     if (request.url.endsWith('/__bench/stats')) {
-      return Response.json(built.governor.snapshot('api') ?? null)
+      const snapshot = built.governor.snapshot('api')
+      return Response.json(
+        snapshot && { ...snapshot, keepAliveOnAbort: signalAbortsOnDisconnect() },
+      )
     }
     return built.fetch(request, env, ctx)
   },

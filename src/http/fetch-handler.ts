@@ -11,6 +11,8 @@ import type { SyncHook } from '../governor/sync-types.ts'
 import {
   answerOutcome,
   assertKnownPriority,
+  type Background,
+  disconnectSignal,
   handOffSync,
   LiveRoutes,
   Pass,
@@ -163,11 +165,15 @@ export function withGovernor(
   } = options
   const routes = new LiveRoutes(gov)
   if (typeof priority === 'string') assertKnownPriority(routes.table, priority)
+  // The option as the request path takes it, made once.
+  const optionBackground: Background | undefined = waitUntil === undefined
+    ? undefined
+    : { waitUntil: (promise) => waitUntil(promise) }
 
   async function governed(
     request: Request,
     call: () => Response | Promise<Response>,
-    waitUntil: WaitUntil | undefined,
+    background: Background | undefined,
   ): Promise<Response> {
     if (skip !== undefined && await skip(request)) return await call()
     try {
@@ -194,29 +200,35 @@ export function withGovernor(
           : appendHeaders(await onShed(request, pass), pass.headers())
       }
       let response: Response | undefined
-      await runAdmitted(pass, clock, async () => {
-        response = await call()
-        return answerOutcome(response)
-      }, waitUntil)
+      await runAdmitted(
+        pass,
+        clock,
+        async () => {
+          response = await call()
+          return answerOutcome(response)
+        },
+        background,
+        disconnectSignal(request),
+      )
       return appendHeaders(response as Response, pass.headers())
     } finally {
-      handOffSync(sync, waitUntil)
+      handOffSync(sync, background)
     }
   }
 
   if (typeof handler === 'function') {
     return function governedFetch(request: Request, ...args: unknown[]): Promise<Response> {
-      return governed(request, () => handler(request, ...args), waitUntil)
+      return governed(request, () => handler(request, ...args), optionBackground)
     }
   }
   return {
     ...handler,
     fetch(request: Request, env: unknown, ctx: unknown): Promise<Response> {
-      const runtime = ctx as { waitUntil?: unknown } | undefined
-      const hand = typeof runtime?.waitUntil === 'function'
-        ? (promise: Promise<unknown>) => (runtime as { waitUntil: WaitUntil }).waitUntil(promise)
-        : waitUntil
-      return governed(request, () => handler.fetch(request, env, ctx), hand)
+      const runtime = ctx as Partial<Background> | undefined
+      const background = typeof runtime?.waitUntil === 'function'
+        ? runtime as Background
+        : optionBackground
+      return governed(request, () => handler.fetch(request, env, ctx), background)
     },
   }
 }

@@ -92,6 +92,14 @@ export class LiveRoutes {
   }
 }
 
+/**
+ * Where a request's background work goes: a Workers `ExecutionContext`, or anything with its
+ * `waitUntil`. Passed as the object itself, so a request allocates no function for it.
+ */
+export interface Background {
+  waitUntil(promise: Promise<unknown>): void
+}
+
 /** One request as the governor decided it. */
 export class Pass implements RheostatInfo {
   readonly route: string
@@ -99,6 +107,8 @@ export class Pass implements RheostatInfo {
   readonly decision: Decision
   private readonly governor: Governor
   private ticket: Ticket | null
+  /** Settles the promise `keepAlive` handed over; undefined until it was armed. */
+  private settle: (() => void) | undefined = undefined
 
   constructor(governor: Governor, route: string, priority: string) {
     this.governor = governor
@@ -120,18 +130,34 @@ export class Pass implements RheostatInfo {
     const ticket = this.ticket
     if (ticket === null) return
     this.ticket = null
-    if (ok === 'cancel') this.governor.cancel(ticket)
-    else {
-      // A bare boolean has no status: false is no answer (a throw, a timeout, a network error).
-      // One object per completion, built here rather than copied.
-      const latency = latencyMs >= 0 ? latencyMs : 0
-      this.governor.complete(
-        ticket,
-        typeof ok === 'boolean'
-          ? { ok, latencyMs: latency }
-          : { ok: ok.ok, status: ok.status, retryAfterS: ok.retryAfterS, latencyMs: latency },
-      )
+    try {
+      if (ok === 'cancel') this.governor.cancel(ticket)
+      else {
+        // A bare boolean has no status: false is no answer (a throw, a timeout, a network error).
+        // One object per completion, built here rather than copied.
+        const latency = latencyMs >= 0 ? latencyMs : 0
+        this.governor.complete(
+          ticket,
+          typeof ok === 'boolean'
+            ? { ok, latencyMs: latency }
+            : { ok: ok.ok, status: ok.status, retryAfterS: ok.retryAfterS, latencyMs: latency },
+        )
+      }
+    } finally {
+      this.settle?.()
     }
+  }
+
+  /**
+   * Keeps the request's context alive until the ticket completes: hands `background.waitUntil` a
+   * promise that settles then (docs/http.md "Client disconnects"). Workers drop a request's
+   * context when its client hangs up unless work was handed to `waitUntil`, and the `finally`
+   * that completes the ticket would never run. Does nothing once armed or when the ticket is
+   * already complete, so an abort listener may call it as often as it fires.
+   */
+  keepAlive(background: Background): void {
+    if (this.ticket === null || this.settle !== undefined) return
+    background.waitUntil(new Promise<void>((resolve) => this.settle = resolve))
   }
 
   /** The 503 problem response of a shed. */
@@ -149,27 +175,66 @@ export class Pass implements RheostatInfo {
  * Runs the downstream work of an admitted request, timed on `clock`, and completes the ticket
  * with its outcome. A throw counts as a failure and is rethrown.
  *
+ * With `background`, the request's context is kept alive until the ticket completes
+ * (`Pass.keepAlive`): from the start, or, when `disconnect` is the request's signal of a runtime
+ * that aborts it as the client hangs up (`disconnectSignal`), from that abort on. A request whose
+ * client stays costs no `waitUntil` then.
+ *
  * @param run Resolves to the answer's outcome (or whether it was ok, without a status).
  */
 export async function runAdmitted(
   pass: Pass,
   clock: Clock,
   run: () => Promise<boolean | 'cancel' | AnswerOutcome>,
-  waitUntil?: ((promise: Promise<unknown>) => void) | undefined,
+  background?: Background | undefined,
+  disconnect?: AbortSignal | undefined,
 ): Promise<void> {
   const start = clock()
   let ok: boolean | 'cancel' | AnswerOutcome = false
-  // Workers tear a request's context down when the client hangs up, unless work was handed to
-  // waitUntil: the `finally` that completes the ticket would then never run (H1). Handing a
-  // promise that settles with the ticket over at admission keeps it alive until then.
-  let settle: (() => void) | undefined
-  if (waitUntil !== undefined) waitUntil(new Promise<void>((resolve) => settle = resolve))
+  let onAbort: (() => void) | undefined
+  if (background !== undefined) {
+    if (disconnect === undefined || disconnect.aborted) pass.keepAlive(background)
+    else {
+      onAbort = () => pass.keepAlive(background)
+      disconnect.addEventListener('abort', onAbort, { once: true })
+    }
+  }
   try {
     ok = await run()
   } finally {
     pass.finish(ok, clock() - start)
-    settle?.()
+    if (onAbort !== undefined) disconnect?.removeEventListener('abort', onAbort)
   }
+}
+
+// Whether this runtime aborts an incoming request's signal when its client hangs up; read once.
+let abortsOnDisconnect: boolean | undefined
+
+/**
+ * Whether the runtime aborts an incoming request's `signal` when its client hangs up, and runs
+ * the abort's listeners while the request's context can still be kept alive: workerd with the
+ * `enable_request_signal` compatibility flag (the shipped `wrangler.toml` files set it), which
+ * workerd reports in `Cloudflare.compatibilityFlags`. False everywhere else, where a request's
+ * context is then kept alive from admission on.
+ */
+export function signalAbortsOnDisconnect(): boolean {
+  if (abortsOnDisconnect === undefined) {
+    try {
+      const flags =
+        (globalThis as { Cloudflare?: { compatibilityFlags?: Record<string, unknown> } })
+          .Cloudflare?.compatibilityFlags
+      abortsOnDisconnect = flags?.['enable_request_signal'] === true
+    } catch {
+      // A global of that name that is not workerd's: arm at admission, the safe way.
+      abortsOnDisconnect = false
+    }
+  }
+  return abortsOnDisconnect
+}
+
+/** The request's signal where the runtime aborts it when the client hangs up, else undefined. */
+export function disconnectSignal(request: Request): AbortSignal | undefined {
+  return signalAbortsOnDisconnect() ? request.signal : undefined
 }
 
 /** What a caller asked for explicitly; absent parts come from the route table. */
@@ -205,17 +270,17 @@ export function resolve(
 }
 
 /**
- * Starts a sync if one is due and hands its promise to `waitUntil`, or lets it run when there is
- * none (Node, Deno without one).
+ * Starts a sync if one is due and hands its promise to `background.waitUntil`, or lets it run
+ * when there is none (Node, Deno without one).
  */
 export function handOffSync(
   sync: SyncHook | undefined,
-  waitUntil: ((promise: Promise<unknown>) => void) | undefined,
+  background: Background | undefined,
 ): void {
   if (sync === undefined) return
   const pending = sync.maybeSync()
   if (pending === null) return
-  if (waitUntil !== undefined) waitUntil(pending)
+  if (background !== undefined) background.waitUntil(pending)
   else void pending
 }
 
@@ -231,16 +296,15 @@ export function assertKnownPriority(table: RouteTable, priority: string | undefi
 }
 
 /**
- * The `waitUntil` of a Hono context's execution context, or undefined outside Workers (Hono
- * throws when `c.executionCtx` is read where there is none).
+ * The execution context of a Hono context where it has a `waitUntil`, or undefined outside Workers
+ * (Hono throws when `c.executionCtx` is read where there is none).
  */
-export function contextWaitUntil(c: Context): ((promise: Promise<unknown>) => void) | undefined {
-  let ctx: { waitUntil(promise: Promise<unknown>): void }
+export function contextBackground(c: Context): Background | undefined {
+  let ctx: Partial<Background> | undefined
   try {
     ctx = c.executionCtx
   } catch {
     return undefined
   }
-  if (typeof ctx?.waitUntil !== 'function') return undefined
-  return (promise) => ctx.waitUntil(promise)
+  return typeof ctx?.waitUntil === 'function' ? ctx as Background : undefined
 }

@@ -10,7 +10,8 @@ import type { SyncHook } from '../governor/sync-types.ts'
 import {
   answerOutcome,
   assertKnownPriority,
-  contextWaitUntil,
+  contextBackground,
+  disconnectSignal,
   handOffSync,
   LiveRoutes,
   Pass,
@@ -167,16 +168,22 @@ export const governor = <E extends Env = Env>(
         if (onShed === undefined) return pass.shed()
         return appendHeaders(await onShed(c, pass), pass.headers())
       }
-      await runAdmitted(pass, clock, async () => {
-        await next()
-        // Hono turns a handler's throw into a 500 before next() returns; c.error says it threw:
-        // an application error, not overload.
-        return c.error === undefined ? answerOutcome(c.res) : { ok: false, status: 500 }
-      }, contextWaitUntil(c))
+      await runAdmitted(
+        pass,
+        clock,
+        async () => {
+          await next()
+          // Hono turns a handler's throw into a 500 before next() returns; c.error says it threw:
+          // an application error, not overload.
+          return c.error === undefined ? answerOutcome(c.res) : { ok: false, status: 500 }
+        },
+        contextBackground(c),
+        disconnectSignal(c.req.raw),
+      )
       const headers = pass.headers()
       for (const name in headers) c.header(name, headers[name], { append: true })
     } finally {
-      handOffSync(sync, contextWaitUntil(c))
+      handOffSync(sync, contextBackground(c))
     }
   }
 }

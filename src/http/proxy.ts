@@ -9,7 +9,15 @@ import { type Context, type Env, Hono } from 'hono'
 import { type GovernorConfig, type GovernorConfigInput, parseEdgeConfig } from '../config/schema.ts'
 import type { Clock, Governor } from '../governor/governor.ts'
 import type { SyncHook } from '../governor/sync-types.ts'
-import { answerOutcome, contextWaitUntil, handOffSync, Pass, runAdmitted } from './gate.ts'
+import {
+  answerOutcome,
+  type Background,
+  contextBackground,
+  handOffSync,
+  Pass,
+  runAdmitted,
+  signalAbortsOnDisconnect,
+} from './gate.ts'
 import {
   appendHeaders,
   DEFAULT_PROBLEM_TYPE_BASE,
@@ -300,7 +308,11 @@ export function createProxyApp<E extends Env = Env>(options: ProxyAppOptions<E>)
   const fallbackPrefix = typeof fallback === 'string' ? originPrefix(fallback) : undefined
   const trusted = trustedPeer(config.trustedProxies)
 
-  /** Sends the request on to the origin; never throws. `host`: the request's Host field. */
+  /**
+   * Sends the request on to the origin; never throws. `host`: the request's Host field. When the
+   * client hangs up, the origin fetch is aborted and, with `pass` and `background`, the request's
+   * context kept alive until the ticket completes (`Pass.keepAlive`).
+   */
   async function forward(
     c: Context<E>,
     url: URL,
@@ -308,6 +320,8 @@ export function createProxyApp<E extends Env = Env>(options: ProxyAppOptions<E>)
     prefix: string,
     timeoutMs: number,
     host: string | null,
+    pass?: Pass,
+    background?: Background,
   ): Promise<Forwarded> {
     const incoming = c.req.raw
     const headers = new Headers(incoming.headers)
@@ -331,7 +345,10 @@ export function createProxyApp<E extends Env = Env>(options: ProxyAppOptions<E>)
       controller.abort(new DOMException(`No response within ${timeoutMs} ms`, 'TimeoutError'))
     }, timeoutMs)
     const clientSignal = incoming.signal as AbortSignal | undefined
-    const onClientAbort = () => controller.abort(clientSignal?.reason)
+    const onClientAbort = () => {
+      if (background !== undefined) pass?.keepAlive(background)
+      controller.abort(clientSignal?.reason)
+    }
     if (clientSignal?.aborted) onClientAbort()
     else clientSignal?.addEventListener('abort', onClientAbort, { once: true })
 
@@ -432,7 +449,7 @@ export function createProxyApp<E extends Env = Env>(options: ProxyAppOptions<E>)
   const app = new Hono<E>()
   if (options.admin !== undefined) app.route('/', options.admin as unknown as Hono<E>)
   app.all('*', async function proxy(c) {
-    const waitUntil = contextWaitUntil(c)
+    const background = contextBackground(c)
     try {
       const request = c.req.raw
       const url = new URL(request.url)
@@ -465,6 +482,10 @@ export function createProxyApp<E extends Env = Env>(options: ProxyAppOptions<E>)
       }
       const pass = new Pass(gov, route.id, table.priorityOf(route.id, request.headers))
       if (!pass.allowed) return pass.shed()
+      // The keep-alive (docs/http.md "Client disconnects"): where the runtime aborts the request's
+      // signal as its client hangs up, forward's abort listener arms it then, and a request whose
+      // client stays costs no waitUntil; elsewhere it is armed now.
+      if (background !== undefined && !signalAbortsOnDisconnect()) pass.keepAlive(background)
       let result: Forwarded = CLIENT_CLOSED
       await runAdmitted(pass, clock, async () => {
         result = await forward(
@@ -474,16 +495,18 @@ export function createProxyApp<E extends Env = Env>(options: ProxyAppOptions<E>)
           prefixes.get(route) as string,
           route.timeoutMs,
           host,
+          pass,
+          background,
         )
         // A client that hung up, or a request the runtime would not send, says nothing about the
         // origin: capacity back, no sample.
         if (result.kind === 'client-closed' || result.kind === 'refused') return 'cancel'
         // The origin's status and Retry-After; a timeout or network error has none.
         return result.kind === 'response' ? answerOutcome(result.response) : false
-      }, waitUntil)
+      })
       return reply(result, route.timeoutMs, pass.headers())
     } finally {
-      handOffSync(sync, waitUntil)
+      handOffSync(sync, background)
     }
   })
   return app

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import process from 'node:process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { FIVE_LINE_WORKER, readmeBlock } from '../support/readme.ts'
 
 const root = resolve(import.meta.dirname, '../..')
 const bin = (name: string) => join(root, 'node_modules', '.bin', name)
@@ -89,14 +90,17 @@ describe('the packed package, installed outside the repository', () => {
     expect(existsSync(join(pkg, 'src'))).toBe(false)
   })
 
-  it('plain Node imports rheostat, rheostat/node and rheostat/upstash and governs a request', () => {
+  // rheostat/cloudflare-workers is a Workers module (its Durable Objects extend
+  // cloudflare:workers' class): wrangler bundles it below, and tests/workerd runs it.
+  it('plain Node imports rheostat, rheostat/node, rheostat/upstash and rheostat/deno and governs a request', () => {
     const script = `
       const neutral = await import('rheostat')
       const node = await import('rheostat/node')
       const upstash = await import('rheostat/upstash')
+      const deno = await import('rheostat/deno')
       for (const [name, mod, key] of [['rheostat', neutral, 'createGovernor'],
         ['rheostat/node', node, 'createGovernor'], ['rheostat/upstash', upstash, 'UpstashStore'],
-        ['rheostat/upstash', upstash, 'upstashClient']]) {
+        ['rheostat/upstash', upstash, 'upstashClient'], ['rheostat/deno', deno, 'createDenoHandler']]) {
         if (typeof mod[key] !== 'function') throw new Error(name + ' has no ' + key)
       }
       const gov = node.createGovernor({ engine: 'wasm' })
@@ -108,6 +112,32 @@ describe('the packed package, installed outside the repository', () => {
       engine: 'wasm',
       allow: true,
     })
+  })
+
+  it("the README's governor example runs from the package with plain Node", () => {
+    // README.md "The governor API", as written; only `origin` (a local server here) is supplied.
+    const example = readmeBlock(
+      readFileSync(join(root, 'README.md'), 'utf8'),
+      "import { createGovernor } from 'rheostat/node'",
+    )
+    writeFileSync(
+      join(project, 'readme-governor.mjs'),
+      [
+        "import { createServer } from 'node:http'",
+        "import { once } from 'node:events'",
+        "const server = createServer((_req, res) => res.end('ok')).listen(0, '127.0.0.1')",
+        "await once(server, 'listening')",
+        'const origin = `http://127.0.0.1:${server.address().port}/`',
+        example,
+        "console.log(JSON.stringify({ allow: d.allow, mode: gov.snapshot('checkout').mode }))",
+        'server.close()',
+        '',
+      ].join('\n'),
+    )
+    const out = run(process.execPath, ['readme-governor.mjs'], project)
+    const answer = JSON.parse(out.trim().split('\n').at(-1) as string)
+    expect(answer.allow).toBe(true)
+    expect(typeof answer.mode).toBe('string')
   })
 
   it("a consumer's TypeScript type-checks against the declarations", () => {
@@ -166,17 +196,9 @@ describe('the packed package, installed outside the repository', () => {
   })
 
   it("the README's five-line Worker (Hono + the middleware) type-checks, bundles and answers", () => {
-    // The first screen of README.md shows these lines; keep the two in step.
-    const five = [
-      "import { Hono } from 'hono'",
-      "import { createGovernor, governor } from 'rheostat'",
-      "const gov = createGovernor({ config: { routes: [{ id: 'api', priority: 'critical' }] } })",
-      "export default new Hono().use('/api/*', governor({ governor: gov, route: 'api' }))",
-      "  .get('/api/hello', (c) => c.text(`hello, ${c.get('rheostat').priority}`))",
-    ]
+    // The first screen of README.md shows these lines (tests/unit/readme.test.ts).
+    const five = FIVE_LINE_WORKER
     writeFileSync(join(project, 'five.ts'), five.join('\n') + '\n')
-    const readme = readFileSync(join(root, 'README.md'), 'utf8')
-    expect(readme).toContain(five.join('\n'))
     // The consumer's TypeScript types `c.get('rheostat')` through the chain, with no global
     // augmentation (JSR refuses one).
     writeConsumerTsconfig('tsconfig.five.json', 'five.ts')

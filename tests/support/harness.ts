@@ -118,6 +118,8 @@ export function serve(
     seconds: number
     origin: OriginModel
     priority?: (i: number) => string
+    /** Called after every decision, as drive's: t is ms since the run began. */
+    onDecision?: (d: Decision, t: number, i: number) => void
   },
 ): ServeResult {
   const route = o.route ?? 'route'
@@ -189,6 +191,7 @@ export function serve(
     const priority = o.priority?.(i) ?? 'normal'
     result.offered[priority] = (result.offered[priority] ?? 0) + 1
     const d = r.gov.admit(route, { priority })
+    o.onDecision?.(d, t - start, i)
     const sec = second(t - start)
     sec.mode = d.mode
     if (d.ticket === null) continue

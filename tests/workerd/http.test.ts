@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest'
 import wasmModule from '../../wasm/build/rheostat.wasm'
 import { createGovernor, createProxyApp, governor, withGovernor } from '../../src/mod.ts'
+import { signalAbortsOnDisconnect } from '../../src/http/gate.ts'
 import { Hono } from 'hono'
 
 const config = {
@@ -96,9 +97,53 @@ describe('http in workerd', () => {
       waitUntil: (p: Promise<unknown>) => void waited.push(p),
     })
     expect(res.headers.get('RateLimit')).toBe('"worker:normal";r=100;t=1')
-    // The admission's keep-alive, settled once the ticket completed, and the sync.
+    // The sync only: with enable_request_signal (tests/workerd/wrangler.toml) the keep-alive is
+    // armed when the request's signal aborts, and this client stayed.
+    expect(waited).toHaveLength(1)
+  })
+
+  it("the keep-alive is armed by the request signal's abort and settles with the ticket", async () => {
+    expect(signalAbortsOnDisconnect()).toBe(true)
+    const { gov } = wasmGovernor()
+    let release = () => {}
+    const held = new Promise<void>((resolve) => release = resolve)
+    const app = new Hono()
+    app.use(governor({ governor: gov, route: 'mw' }))
+    app.get('/', async (c) => {
+      await held
+      return c.text('late')
+    })
+    const worker = withGovernor({
+      fetch: async () => {
+        await held
+        return new Response('late')
+      },
+    }, { governor: gov, route: 'worker' })
+    const waited: Promise<unknown>[] = []
+    const ctx = {
+      waitUntil: (p: Promise<unknown>) => void waited.push(p),
+      passThroughOnException() {},
+      props: {},
+    }
+    const clients = [new AbortController(), new AbortController()]
+    const answers = [
+      app.fetch(new Request('https://edge.test/', { signal: clients[0]!.signal }), {}, ctx),
+      worker.fetch(new Request('https://edge.test/', { signal: clients[1]!.signal }), {}, ctx),
+    ]
+    await new Promise((r) => setTimeout(r, 10))
+    expect(gov.snapshot('mw')!.inflight + gov.snapshot('worker')!.inflight).toBe(2)
+    expect(waited).toHaveLength(0)
+    for (const c of clients) c.abort()
     expect(waited).toHaveLength(2)
-    await expect(waited[0]).resolves.toBeUndefined()
+    let settled = 0
+    for (const p of waited) void p.then(() => settled++)
+    await new Promise((r) => setTimeout(r, 10))
+    // Held until the tickets complete: the handlers still run.
+    expect(settled).toBe(0)
+    release()
+    await Promise.all(answers)
+    await Promise.all(waited)
+    expect(gov.snapshot('mw')!.inflight + gov.snapshot('worker')!.inflight).toBe(0)
   })
 
   it('withGovernor() keeps a typed Workers handler an ExportedHandler', async () => {
@@ -123,6 +168,7 @@ describe('http in workerd', () => {
     } as unknown as ExecutionContext
     const res = await worker.fetch(new Request('https://edge.test/typed'), {} as Env, ctx)
     expect(await res.text()).toBe('/typed')
-    expect(waited).toHaveLength(2)
+    // The handler's own; the keep-alive waits for an abort (enable_request_signal).
+    expect(waited).toHaveLength(1)
   })
 })
