@@ -53,7 +53,9 @@ const D_OWN_SINCE_KNOWN = D_OWN_COUNT + 14
 const D_RECENT_COUNT = D_OWN_COUNT + 15
 const D_RECENT_ERRORS = D_OWN_COUNT + 16
 const D_RECENT_SUM = D_OWN_COUNT + 17
-const DELTA_FIELDS = D_OWN_COUNT + 18
+/** The requests of the window last heard (D_HEARD_REQ is their rate over the window's span). */
+const D_HEARD_WINDOW_REQ = D_OWN_COUNT + 18
+const DELTA_FIELDS = D_OWN_COUNT + 19
 
 /**
  * News thresholds (docs/sync.md, "When an isolate talks"): a departure from the heard window that
@@ -167,9 +169,9 @@ export class ExchangeState {
     if (totalRequests <= window.requests && d[o + D_OWN_SINCE_KNOWN] === 1) {
       spanS = Math.min(WINDOW_S, Math.max(1, (nowMs - (d[o + D_OWN_SINCE] as number)) / 1000))
     }
-    d[o + D_HEARD_REQ] = window.requests >= 0 && Number.isFinite(window.requests)
-      ? window.requests / spanS
-      : 0
+    const requests = window.requests >= 0 && Number.isFinite(window.requests) ? window.requests : 0
+    d[o + D_HEARD_REQ] = requests / spanS
+    d[o + D_HEARD_WINDOW_REQ] = requests
     d[o + D_HEARD_COUNT] = n
     d[o + D_HEARD_ERRORS] = Number.isFinite(window.errors) ? window.errors : 0
     d[o + D_HEARD_SUM] = Number.isFinite(window.latencySumMs) ? window.latencySumMs : 0
@@ -324,16 +326,17 @@ export class ExchangeState {
       if (route === undefined) continue
       const requests = d[o + D_REQUESTS] as number
       const heardPerS = d[o + D_HEARD_REQ] as number
+      const windowPerS = (d[o + D_HEARD_WINDOW_REQ] as number) / WINDOW_S
       const mode = tellableMode(modeOf(slot))
       const told = d[o + D_TOLD_MODE] as number
       if (n >= latencySamples && mode !== (told === 0 ? TOLD_OPERATIONAL : told)) {
         const worse = mode > (told === 0 ? TOLD_OPERATIONAL : told)
-        return { route, reason: 'mode', requests, heardPerS, worse }
+        return { route, reason: 'mode', requests, heardPerS, windowPerS, worse }
       }
       // While the route sheds defensively (HALF_OPEN, CIRCUIT_BREAKER) its few admitted requests
       // are the probes that decide when to reopen: every one is worth telling.
       if (mode >= TOLD_HALF_OPEN) {
-        return { route, reason: 'probes', requests, heardPerS, worse: false }
+        return { route, reason: 'probes', requests, heardPerS, windowPerS, worse: false }
       }
       const heardN = d[o + D_HEARD_COUNT] as number
       if (!(heardN >= 1)) continue
@@ -352,6 +355,7 @@ export class ExchangeState {
           reason: 'errors',
           requests,
           heardPerS,
+          windowPerS,
           worse: local > heard,
           told: known,
         } as const
@@ -365,7 +369,15 @@ export class ExchangeState {
       if (latencyNews(latency, heardLatency)) {
         const known = hasRecent && !latencyNews(latency, (d[o + D_RECENT_SUM] as number) / recentN)
         const worse = latency > heardLatency
-        const news = { route, reason: 'latency', requests, heardPerS, worse, told: known } as const
+        const news = {
+          route,
+          reason: 'latency',
+          requests,
+          heardPerS,
+          windowPerS,
+          worse,
+          told: known,
+        } as const
         if (!known) return news
         toldNews ??= news
       }

@@ -150,7 +150,9 @@ export function createSyncer(options: SyncerOptions): Syncer {
           // NEWS_SPREAD_MS, in proportion to how many they are (about min(1 / share,
           // NEWS_TELLERS)), so that they do not all reach the store's key within one second.
           newsAtMs ??= now
-          const tellers = Math.min(1 / Math.max(share, 1e-9), NEWS_TELLERS)
+          // The spread reads the window over its full 30 s (docs/sync.md, "Spread").
+          const windowShare = news.requests / spanS / (news.windowPerS || news.heardPerS)
+          const tellers = Math.min(1 / Math.max(windowShare, 1e-9), NEWS_TELLERS)
           const spreadMs = (NEWS_SPREAD_MS * tellers) / NEWS_TELLERS
           if (now - newsAtMs >= (draw / Math.min(1, chance)) * spreadMs) {
             if (news.reason !== 'probes') lastNewsWorse = news.worse

@@ -237,8 +237,13 @@ export interface ExchangeNews {
   reason: 'mode' | 'errors' | 'latency' | 'probes'
   /** Requests this isolate decided on the route since its last exchange. */
   requests: number
-  /** Requests per second on the route, all isolates, in the window last heard; 0 if none. */
+  /**
+   * Requests per second on the route, all isolates, in the window last heard, over the seconds the
+   * window spans (docs/sync.md, "A sample of the fleet tells"); 0 if none.
+   */
   heardPerS: number
+  /** The window's requests over its full WINDOW_S, as the spread of the tellers reads them. */
+  windowPerS?: number
   /** True when the news is that things got worse (more errors, slower, a more defensive mode). */
   worse: boolean
   /**

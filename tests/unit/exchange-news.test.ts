@@ -96,6 +96,12 @@ describe("the heard rate is the window's over the seconds it spans", () => {
   it("a window holding the route's whole history: over the time since this isolate's first request", () => {
     // 10,000 requests in the first 5 s of a fleet: 2,000 per second, not 333.
     expect(heardPerS(10_000, 10_000, 5_000)).toBe(2_000)
+    // The spread of the tellers still reads them over the whole window.
+    const ex = new ExchangeState(4)
+    ex.countDecision(SLOT, true, 0)
+    ex.heard(SLOT, windowOf(10_000, 10_000, 60), null, 10_000, 5_000)
+    for (let i = 0; i < 10; i++) ex.countOutcome(SLOT, 200, true, 5)
+    expect(ex.news(1, 8, keyOf, operational)?.windowPerS).toBeCloseTo(10_000 / 30, 9)
     // Never over less than 1 s, nor more than the window.
     expect(heardPerS(100, 100, 200)).toBe(100)
     expect(heardPerS(12_000, 12_000, 100_000)).toBe(400)
