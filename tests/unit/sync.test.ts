@@ -219,6 +219,36 @@ describe.each(ENGINES)('exchange on the %s engine', (engine) => {
     expect(quiet!.sync.status().lastKind).toBe('heartbeat')
   })
 
+  // docs/sync.md, "Streaks": a teller of a fleet larger than NEWS_TELLERS tells a change once;
+  // in a smaller fleet every isolate tells it in a streak while the heard window lags it.
+  it.each([[64, 'once'], [8, 'in a streak']] as const)(
+    'a slowdown all %i isolates see: each teller tells it %s',
+    async (n, how) => {
+      clock.now = 1_700_000_000_000
+      const isolates = makeIsolates(new MemoryStore(), n)
+      const news = new Array<number>(n).fill(0)
+      let slow = false
+      // 90 healthy seconds: every isolate has made a routine exchange, so the window it heard
+      // holds the fleet's rate, and its share (1/64 of it: a teller chance of 1/2) is known.
+      const steps = 100 * 300
+      for (let i = 0; i < steps; i++) {
+        clock.now += 1000 / 300
+        if (i === 90 * 300) slow = true
+        const k = i % n
+        const iso = isolates[k] as Isolate
+        const d = iso.gov.admit('checkout', { priority: mixed(Math.floor(i / n)) })
+        if (d.ticket) iso.gov.complete(d.ticket, { latencyMs: slow ? 200 : 40, ok: true })
+        const pending = iso.sync.maybeSync()
+        if (pending === null) continue
+        if (slow && iso.sync.status().lastKind === 'news') news[k] = (news[k] as number) + 1
+        await pending
+      }
+      expect(news.reduce((a, b) => a + b, 0)).toBeGreaterThan(0)
+      if (how === 'once') expect(Math.max(...news)).toBe(1)
+      else expect(Math.max(...news)).toBeGreaterThanOrEqual(2)
+    },
+  )
+
   it('a failing store degrades sync, loses no deltas and recovers; decisions go on locally', async () => {
     clock.now = 1_700_000_000_000
     const memory = new MemoryStore()
