@@ -92,18 +92,22 @@ function lognormal(seed: number, p50Ms: number): () => number {
 }
 
 describe.each(ENGINES)('cuts on the evidence, %s engine (docs/physics.md §13)', (engine) => {
-  /** One of 100 isolates sharing 2,000 req/s: 20 req/s here, 2 answers a tick. */
-  function sparseIsolate(): Rig {
+  /** One of `isolates` sharing 2,000 req/s, warmed for 21 s on unqueued heavy-tailed answers. */
+  function warmIsolate(isolates: number): Rig {
     const r = rig(engine)
     r.gov.enableExchange()
+    const rps = 2000 / isolates
     const service = lognormal(1301, 60)
-    drive(r, { rps: 20, seconds: 1, latencyMs: service })
+    drive(r, { rps, seconds: 1, latencyMs: service })
     for (let i = 0; i < 4; i++) {
-      exchange(r, fleetView(2000, 76, 100))
-      drive(r, { rps: 20, seconds: 5, latencyMs: service })
+      exchange(r, fleetView(2000, 76, isolates))
+      drive(r, { rps, seconds: 5, latencyMs: service })
     }
     return r
   }
+
+  /** One of 100 isolates sharing 2,000 req/s: 20 req/s here, 2 answers a tick. */
+  const sparseIsolate = (): Rig => warmIsolate(100)
 
   it('heavy-tailed answers with no queue keep the limit of a sparse isolate', () => {
     const r = sparseIsolate()
@@ -135,14 +139,7 @@ describe.each(ENGINES)('cuts on the evidence, %s engine (docs/physics.md §13)',
 
   it('an isolate whose own demand gives 8 answers a tick cuts in full', () => {
     // 200 req/s, one of 10 isolates sharing 2,000 req/s: its answers are evidence by themselves.
-    const r = rig(engine)
-    r.gov.enableExchange()
-    const service = lognormal(1301, 60)
-    drive(r, { rps: 200, seconds: 1, latencyMs: service })
-    for (let i = 0; i < 4; i++) {
-      exchange(r, fleetView(2000, 76, 10))
-      drive(r, { rps: 200, seconds: 5, latencyMs: service })
-    }
+    const r = warmIsolate(10)
     const before = r.gov.snapshot('route')!.capacity.limit
     drive(r, { rps: 200, seconds: 2, latencyMs: () => 228 })
     expect(r.gov.snapshot('route')!.capacity.limit).toBeLessThanOrEqual(0.5 * before)
