@@ -217,8 +217,9 @@ class GovernorImpl implements Governor {
     const kind = outcomeKind(outcome)
     const retry = outcome?.retryAfterS
     // An answer to a request sent into an outage is no sample here (docs/physics.md §9), and no
-    // news for the other isolates either: their engines would take it for a fresh one.
-    const ghost = this.ghostAnswer(ticket.slot, Number(latencyMs), now)
+    // news for the other isolates either: their engines would take it for a fresh one. Asked only
+    // when exchanging: the engine's own complete() tells its ghosts apart.
+    const ghost = this.ex !== undefined && this.ghostAnswer(ticket.slot, Number(latencyMs), now)
     this.engine.complete(
       ticket.slot,
       Number(latencyMs),
@@ -382,7 +383,8 @@ class GovernorImpl implements Governor {
         this.engine.complete(ticket.slot, NaN, NaN, NaN, now, 0)
       } else {
         const kind = leaseOutcomeKind(outcome)
-        const ghost = this.ghostAnswer(ticket.slot, now - ticket.startMs, now)
+        const ghost = this.ex !== undefined &&
+          this.ghostAnswer(ticket.slot, now - ticket.startMs, now)
         this.engine.complete(ticket.slot, now - ticket.startMs, kind, NaN, now, 1)
         this.countOutcome(ticket.slot, now - ticket.startMs, outcome === 'completed', ghost)
       }
