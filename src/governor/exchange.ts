@@ -167,7 +167,7 @@ export class ExchangeState {
     // together (a longer-lived route's rate is then overestimated, its share underestimated).
     let spanS = WINDOW_S
     if (totalRequests <= window.requests && d[o + D_OWN_SINCE_KNOWN] === 1) {
-      spanS = Math.min(WINDOW_S, Math.max(1, (nowMs - (d[o + D_OWN_SINCE] as number)) / 1000))
+      spanS = Math.min(WINDOW_S, this.ownSpanS(o, nowMs))
     }
     const requests = window.requests >= 0 && Number.isFinite(window.requests) ? window.requests : 0
     d[o + D_HEARD_REQ] = requests / spanS
@@ -239,6 +239,19 @@ export class ExchangeState {
   }
 
   /**
+   * Seconds since this isolate's first request on the slot at offset `o`, at least one, so that a
+   * first burst is not a rate (D_OWN_SINCE_KNOWN must be 1).
+   */
+  private ownSpanS(o: number, nowMs: number): number {
+    return Math.max(1, (nowMs - (this.d[o + D_OWN_SINCE] as number)) / 1000)
+  }
+
+  /** This isolate's requests per second on the slot at offset `o` since its first. */
+  private ownPerS(o: number, nowMs: number): number {
+    return (this.d[o + D_OWN_REQ] as number) / this.ownSpanS(o, nowMs)
+  }
+
+  /**
    * How many isolates the route's traffic makes: the fleet's requests in the answer's window (per
    * WINDOW_S) over this isolate's requests per second since its first; 0 when either is unknown.
    */
@@ -247,9 +260,7 @@ export class ExchangeState {
     const o = slot * DELTA_FIELDS
     const fleetPerS = windowRequests / WINDOW_S
     if (d[o + D_OWN_SINCE_KNOWN] !== 1 || !(fleetPerS > 0) || fleetPerS === Infinity) return 0
-    // At least one second of this isolate's traffic, so that a first burst is not a rate.
-    const spanS = Math.max(1, (nowMs - (d[o + D_OWN_SINCE] as number)) / 1000)
-    const ownPerS = (d[o + D_OWN_REQ] as number) / spanS
+    const ownPerS = this.ownPerS(o, nowMs)
     if (!(ownPerS > 0)) return 0
     return Math.floor(fleetPerS / ownPerS)
   }
@@ -264,9 +275,8 @@ export class ExchangeState {
     const d = this.d
     const o = slot * DELTA_FIELDS
     if (d[o + D_OWN_SINCE_KNOWN] !== 1 || !(window.latencyCount > 0)) return -1
-    const spanS = Math.max(1, (nowMs - (d[o + D_OWN_SINCE] as number)) / 1000)
-    const ownPerS = (d[o + D_OWN_REQ] as number) / spanS
-    const f = (ownPerS * isolates * (window.latencySumMs / window.latencyCount)) / 1000
+    const f = (this.ownPerS(o, nowMs) * isolates * (window.latencySumMs / window.latencyCount)) /
+      1000
     return f >= 0 && f !== Infinity ? f : -1
   }
 
@@ -347,40 +357,25 @@ export class ExchangeState {
       const hasRecent = recentN >= latencySamples && recentN >= 1
       const local = (d[o + D_ERRORS] as number) / n
       const heard = (d[o + D_HEARD_ERRORS] as number) / heardN
+      let reason: 'errors' | 'latency'
+      let worse: boolean
+      let known: boolean
       if (errorNews(local, n, heard)) {
-        const known = hasRecent &&
-          !errorNews(local, n, (d[o + D_RECENT_ERRORS] as number) / recentN)
-        const news = {
-          route,
-          reason: 'errors',
-          requests,
-          heardPerS,
-          windowPerS,
-          worse: local > heard,
-          told: known,
-        } as const
-        if (!known) return news
-        toldNews ??= news
-        continue
+        reason = 'errors'
+        worse = local > heard
+        known = hasRecent && !errorNews(local, n, (d[o + D_RECENT_ERRORS] as number) / recentN)
+      } else {
+        if (n < latencySamples) continue
+        const latency = (d[o + D_LAT_SUM] as number) / n
+        const heardLatency = (d[o + D_HEARD_SUM] as number) / heardN
+        if (!latencyNews(latency, heardLatency)) continue
+        reason = 'latency'
+        worse = latency > heardLatency
+        known = hasRecent && !latencyNews(latency, (d[o + D_RECENT_SUM] as number) / recentN)
       }
-      if (n < latencySamples) continue
-      const latency = (d[o + D_LAT_SUM] as number) / n
-      const heardLatency = (d[o + D_HEARD_SUM] as number) / heardN
-      if (latencyNews(latency, heardLatency)) {
-        const known = hasRecent && !latencyNews(latency, (d[o + D_RECENT_SUM] as number) / recentN)
-        const worse = latency > heardLatency
-        const news = {
-          route,
-          reason: 'latency',
-          requests,
-          heardPerS,
-          windowPerS,
-          worse,
-          told: known,
-        } as const
-        if (!known) return news
-        toldNews ??= news
-      }
+      const news = { route, reason, requests, heardPerS, windowPerS, worse, told: known }
+      if (!known) return news
+      toldNews ??= news
     }
     return toldNews
   }
