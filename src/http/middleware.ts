@@ -144,6 +144,8 @@ export const governor = <E extends Env = Env>(
       await next()
       return
     }
+    // Read once: on Node, Hono's executionCtx getter throws on every read.
+    const background = contextBackground(c)
     try {
       const table = routes.table
       const target = resolve(table, c.req.raw, {
@@ -177,13 +179,13 @@ export const governor = <E extends Env = Env>(
           // an application error, not overload.
           return c.error === undefined ? answerOutcome(c.res) : { ok: false, status: 500 }
         },
-        contextBackground(c),
+        background,
         disconnectSignal(c.req.raw),
       )
       const headers = pass.headers()
       for (const name in headers) c.header(name, headers[name], { append: true })
     } finally {
-      handOffSync(sync, contextBackground(c))
+      handOffSync(sync, background)
     }
   }
 }
