@@ -85,6 +85,7 @@ export const PHYSICS_DEFAULTS: Filled<PhysicsConfig> = Object.freeze({
   askWindowS: 1,
   queueAllowance: 0,
   baseConfidence: 3,
+  growthConfidence: 3,
 })
 
 /**

@@ -350,6 +350,12 @@ export const PhysicsSchema = z.strictObject({
    * with the answers the old one rests on (0: off, each drain's mean replaces it). @default 3
    */
   baseConfidence: z.optional(z.number().check(z.gte(0), z.lte(10))),
+  /**
+   * Standard errors by which the answers' short mean must lie below the tolerance's level, while
+   * the limit binds in full with no queue, to call the origin bigger and grow that tick as slow
+   * start does (0: off). @default 3
+   */
+  growthConfidence: z.optional(z.number().check(z.gte(0), z.lte(10))),
 })
 
 export const DEFAULT_PRIORITIES = ['critical', 'normal', 'low'] as const

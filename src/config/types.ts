@@ -126,6 +126,7 @@ export interface PhysicsConfig {
   askWindowS?: number | undefined
   queueAllowance?: number | undefined
   baseConfidence?: number | undefined
+  growthConfidence?: number | undefined
 }
 
 /** How isolates share state (docs/sync.md), defaults filled in. */

@@ -88,6 +88,8 @@ export interface PhysicsParams {
   queueAllowance: number
   /** Standard errors within which a drain's mean is pooled with the old unqueued latency (0: off). */
   baseConfidence: number
+  /** Standard errors below tolerance × base that call the origin bigger (§4; 0: off). */
+  growthConfidence: number
   /** Samples from other isolates arrive once per sync interval; they are spread over it. */
   spreadMs: number
 }
@@ -142,5 +144,6 @@ export function paramBlock(p: PhysicsParams): Float64Array {
   v[L.P_QUEUE] = p.queueAllowance
   v[L.P_RAMP_RESUME] = p.rampResume
   v[L.P_BASE_Z] = p.baseConfidence
+  v[L.P_GROW_Z] = p.growthConfidence
   return v
 }

@@ -106,6 +106,7 @@ export function physicsFor(
     askWindowS: ph.askWindowS,
     queueAllowance: ph.queueAllowance,
     baseConfidence: ph.baseConfidence,
+    growthConfidence: ph.growthConfidence,
     spreadMs: config.sync.intervalMs,
   }
 }

@@ -33,6 +33,7 @@ export const paramsArb: fc.Arbitrary<PhysicsParams> = fc.record({
   queueAllowance: fc.constantFrom(0, 1),
   rampResume: fc.constantFrom(0, 0.5, 1),
   baseConfidence: fc.constantFrom(0, 2, 3),
+  growthConfidence: fc.constantFrom(0, 3),
 }).map((p) => ({ ...DEFAULT_PARAMS, ...p }))
 
 const dt = fc.oneof(

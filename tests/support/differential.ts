@@ -87,6 +87,7 @@ export const DEFAULT_PARAMS: PhysicsParams = {
   queueAllowance: 0,
   rampResume: 1,
   baseConfidence: 0,
+  growthConfidence: 3,
   spreadMs: 250,
 }
 

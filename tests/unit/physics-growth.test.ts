@@ -2,7 +2,9 @@
 // growth" and "A faster origin restarts slow start"), run on both engines in virtual time against
 // the queueing origin model of tests/support/harness.ts. Each property fails when its rule alone is
 // taken out of either engine (checked by hand: k forced to 1 fails only 3b's 800 ms test; the
-// resume after a faster drain removed fails only 3c).
+// resume after a faster drain removed fails only 3c). 3b and 3c run with the bigger-origin rule off
+// (growthConfidence 0): their origins have room beyond the limit with no queue, where that rule
+// grows the limit as slow start does; 3d asserts that rule, and the same run with it off.
 import { describe, expect, it } from 'vitest'
 import { PHYSICS_DEFAULTS } from '../../src/config/defaults.ts'
 import type { EngineKind } from '../../src/engine/types.ts'
@@ -22,8 +24,14 @@ interface Sample {
 }
 
 /** Runs `serve` and samples the capacity estimate once per tick. */
-function limits(engine: EngineKind, rps: number, seconds: number, origin: OriginModel): Sample[] {
-  const r = rig(engine)
+function limits(
+  engine: EngineKind,
+  rps: number,
+  seconds: number,
+  origin: OriginModel,
+  growthConfidence = 0,
+): Sample[] {
+  const r = rig(engine, { physics: { growthConfidence } })
   const samples: Sample[] = []
   let lastTick = -1
   serve(r, {
@@ -132,6 +140,39 @@ describe.each(ENGINES)('growth of the limit on the %s engine', (engine) => {
       // 16.5 → 1,057 here (the demand's 500 in flight stop it); additive growth alone (the resume
       // taken out) reaches 25.5 of the bound's 26.7.
       expect(after.limit).toBeGreaterThan(3 * additive)
+    })
+  })
+
+  describe('3d. a bigger origin grows the limit as slow start does', () => {
+    it('servers × 8 at the same service time: within 2 s, 3× past additive growth', () => {
+      // 8 servers until 8 s, then 64, answers of 40–60 ms throughout; demand 2,000 req/s (100
+      // requests in flight at 50 ms). Before 8 s the queue ends slow start and the drains measure
+      // the unqueued latency; after it the limit binds with no queue: no drain can find a faster
+      // origin (the service time did not change), only the limit in full use with answers at the
+      // unqueued latency says the origin got bigger.
+      const run = (z: number) =>
+        limits(
+          engine,
+          2000,
+          11,
+          { servers: (t) => (t < 8000 ? 8 : 64), serviceMs: around(50, 25) },
+          z,
+        )
+      const samples = run(PHYSICS_DEFAULTS.growthConfidence)
+      const small = during(samples, 5000, 8000)
+      // The small origin held the limit near its servers × the tolerance (12), slow start long over.
+      for (const s of small) expect(s.limit).toBeLessThan(24)
+      expect(small.at(-1)!.drains).toBeGreaterThan(0)
+      const before = during(samples, 8000, Infinity)[0]!
+      const after = during(samples, before.t + 2000, Infinity)[0]!
+      const additive = (Math.sqrt(before.limit) + (STEP / 2) * (after.t - before.t) / TICK_MS) ** 2
+      // With the rule the limit passes the 64 servers within the 2 s.
+      expect(after.limit).toBeGreaterThan(3 * additive)
+      expect(after.limit).toBeGreaterThan(64)
+      // With it off (growthConfidence 0) additive growth alone stays below the bound.
+      const off = run(0)
+      const offAfter = during(off, after.t, Infinity)[0]!
+      expect(offAfter.limit).toBeLessThan(additive)
     })
   })
 })

@@ -48,6 +48,7 @@ import {
   P_RAMP_GROWTH,
   P_RAMP_RESUME,
   P_BASE_Z,
+  P_GROW_Z,
   P_RAMP_START,
   P_RESERVE,
   P_SAT_T,
@@ -888,7 +889,18 @@ if (g >= 1) {
           else inUse = inUse && (ld(b, S_PEAK) >= 2 || limited)
         }
         if (inUse && tickEnd >= ld(b, S_HOLD_UNTIL)) {
-          if (ld(b, S_SLOW) > 0) {
+          // A bigger origin (docs/physics.md §4): the limit binds in full while the answers show
+          // no queue at all, beyond growthConfidence standard errors: this tick grows as slow start.
+          let bigger = false
+          const z = ld(p, P_GROW_Z)
+          if (z > 0 && ld(b, S_DRAINS) > 0 && limited && short <= base && ld(b, S_PEAK) >= local) {
+            let cv2 = ld(b, S_BASE_CV2)
+            if (!(cv2 > 0)) cv2 = 1
+            const tol = ld(p, P_TOLERANCE)
+            bigger = short + z * base * Math.sqrt(cv2 / ld(b, S_ACC_OKN)) <= tol * base &&
+              short * tol >= base
+          }
+          if (ld(b, S_SLOW) > 0 || bigger) {
             // Slow start until a queue is seen: one more per success without
             // a queue (local and absorbed), at most doubling per tick. An isolate that shares
             // the route counts the fleet's successes: its own over its share (§13).

@@ -263,6 +263,9 @@ export const P_QUEUE: i32 = 42
 export const P_RAMP_RESUME: i32 = 43
 /** Standard errors within which a drain's mean is the same unqueued latency and is pooled (0: off). */
 export const P_BASE_Z: i32 = 44
+/** Standard errors by which the short mean must lie below tolerance × base to call the origin
+ * bigger (§4: that tick grows as slow start; 0: off). */
+export const P_GROW_Z: i32 = 45
 
 // ---- Scratch registers (written by inspect) ------------------------------------------------------
 /** Resistance, Ω. */

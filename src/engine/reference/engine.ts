@@ -39,6 +39,7 @@ import {
   P_DRAIN_MS,
   P_DRAIN_SAMPLES,
   P_DRAIN_SHRINK_S,
+  P_GROW_Z,
   P_GROWTH,
   P_INV_TICK_S,
   P_LIMIT_INIT,
@@ -939,7 +940,25 @@ export class ReferenceEngine implements EngineCore {
             else inUse = inUse && (s[b + S_PEAK] >= 2 || limited)
           }
           if (inUse && tickEnd >= s[b + S_HOLD_UNTIL]) {
-            if (s[b + S_SLOW] > 0) {
+            // A bigger origin (§4): the limit binds in full (this isolate shed, and its peak in
+            // flight reached its local limit) while the answers show no queue at all: their short
+            // mean is at or below the measured unqueued latency, and below the tolerance's level by
+            // growthConfidence standard errors of a mean of this tick's answers. The capacity is then
+            // above the estimate by an unknown amount: this tick grows as slow start does.
+            let bigger = false
+            const z = pr[p + P_GROW_Z]
+            if (
+              z > 0 && s[b + S_DRAINS] > 0 && limited && short <= base && s[b + S_PEAK] >= local
+            ) {
+              let cv2 = s[b + S_BASE_CV2]
+              if (!(cv2 > 0)) cv2 = 1
+              // Below tolerance × base by z standard errors (no queue), and not below base ÷
+              // tolerance (a faster origin, for a drain to measure, as a drain's mean is, §4).
+              const tol = pr[p + P_TOLERANCE]
+              bigger = short + z * base * Math.sqrt(cv2 / s[b + S_ACC_OKN]) <= tol * base &&
+                short * tol >= base
+            }
+            if (s[b + S_SLOW] > 0 || bigger) {
               // Slow start until a queue is seen: one more per success without
               // a queue (local and absorbed), at most doubling per tick. An isolate that shares
               // the route counts the fleet's successes: its own over its share (§13).
