@@ -84,6 +84,7 @@ export const PHYSICS_DEFAULTS: Filled<PhysicsConfig> = Object.freeze({
   priorityReserve: 1,
   askWindowS: 1,
   queueAllowance: 0,
+  baseConfidence: 3,
 })
 
 /**

@@ -345,6 +345,11 @@ export const PhysicsSchema = z.strictObject({
   askWindowS: z.optional(positive()),
   /** Multiple of √limit the gradient allows as queue on top of the latency tolerance. @default 0 */
   queueAllowance: z.optional(z.number().check(z.gte(0), z.lte(10))),
+  /**
+   * Standard errors within which a drain's mean is taken for the same unqueued latency and pooled
+   * with the answers the old one rests on (0: off, each drain's mean replaces it). @default 3
+   */
+  baseConfidence: z.optional(z.number().check(z.gte(0), z.lte(10))),
 })
 
 export const DEFAULT_PRIORITIES = ['critical', 'normal', 'low'] as const

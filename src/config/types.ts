@@ -125,6 +125,7 @@ export interface PhysicsConfig {
   priorityReserve?: number | undefined
   askWindowS?: number | undefined
   queueAllowance?: number | undefined
+  baseConfidence?: number | undefined
 }
 
 /** How isolates share state (docs/sync.md), defaults filled in. */

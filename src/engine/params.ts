@@ -86,6 +86,8 @@ export interface PhysicsParams {
   askWindowS: number
   /** Multiple of √L the gradient allows as queue on top of the latency tolerance (Gradient2: 1). */
   queueAllowance: number
+  /** Standard errors within which a drain's mean is pooled with the old unqueued latency (0: off). */
+  baseConfidence: number
   /** Samples from other isolates arrive once per sync interval; they are spread over it. */
   spreadMs: number
 }
@@ -139,5 +141,6 @@ export function paramBlock(p: PhysicsParams): Float64Array {
   v[L.P_RAMP_DOUBLE_S] = p.rampDoubleS
   v[L.P_QUEUE] = p.queueAllowance
   v[L.P_RAMP_RESUME] = p.rampResume
+  v[L.P_BASE_Z] = p.baseConfidence
   return v
 }

@@ -105,6 +105,7 @@ export function physicsFor(
     priorityReserve: ph.priorityReserve,
     askWindowS: ph.askWindowS,
     queueAllowance: ph.queueAllowance,
+    baseConfidence: ph.baseConfidence,
     spreadMs: config.sync.intervalMs,
   }
 }

@@ -32,6 +32,7 @@ export const paramsArb: fc.Arbitrary<PhysicsParams> = fc.record({
   priorityReserve: fc.constantFrom(0, 1),
   queueAllowance: fc.constantFrom(0, 1),
   rampResume: fc.constantFrom(0, 0.5, 1),
+  baseConfidence: fc.constantFrom(0, 2, 3),
 }).map((p) => ({ ...DEFAULT_PARAMS, ...p }))
 
 const dt = fc.oneof(

@@ -86,6 +86,7 @@ export const DEFAULT_PARAMS: PhysicsParams = {
   askWindowS: 1,
   queueAllowance: 0,
   rampResume: 1,
+  baseConfidence: 0,
   spreadMs: 250,
 }
 

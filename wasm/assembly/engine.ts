@@ -47,6 +47,7 @@ import {
   P_RAMP_DOUBLE_S,
   P_RAMP_GROWTH,
   P_RAMP_RESUME,
+  P_BASE_Z,
   P_RAMP_START,
   P_RESERVE,
   P_SAT_T,
@@ -97,6 +98,9 @@ import {
   S_DRAINS,
   S_ERR,
   S_FLEET_USE,
+  S_DRAIN_SQ,
+  S_BASE_N,
+  S_BASE_CV2,
   S_FAIL_LAT,
   S_GHOST_T,
   S_GHOSTS,
@@ -387,6 +391,7 @@ export function complete(
     if (kind == <f64> OUTCOME_OK) {
       st(b, S_DRAIN_N, ld(b, S_DRAIN_N) + 1)
       st(b, S_DRAIN_SUM, ld(b, S_DRAIN_SUM) + lat)
+      st(b, S_DRAIN_SQ, ld(b, S_DRAIN_SQ) + lat * lat)
     }
   }
   let failed: f64 = 0.0
@@ -935,6 +940,7 @@ if (g >= 1) {
         st(b, S_DRAIN_T, tickEnd)
         st(b, S_DRAIN_N, 0)
         st(b, S_DRAIN_SUM, 0)
+        st(b, S_DRAIN_SQ, 0)
         st(b, S_SHRINK_S, 0)
         st(b, S_NEXT_DRAIN, (Math.floor(tickEnd / period) + 1) * period)
         drainCheck(b, p, tickEnd)
@@ -943,8 +949,9 @@ if (g >= 1) {
       if (ld(b, S_DRAIN_N) > 0) {
         // An origin faster than the tolerance forgives: its capacity is unknown again, and the
         // answers clock the growth as before the first queue (slow start, docs/physics.md §4).
-        if (ld(b, S_DRAIN_SUM) / ld(b, S_DRAIN_N) * ld(p, P_TOLERANCE) < base) st(b, S_SLOW, 1)
-        st(b, S_BASE, ld(b, S_DRAIN_SUM) / ld(b, S_DRAIN_N))
+        const next = drainBase(b, p)
+        if (next * ld(p, P_TOLERANCE) < base) st(b, S_SLOW, 1)
+        st(b, S_BASE, next)
         st(b, S_DRAINS, ld(b, S_DRAINS) + 1)
         st(b, S_DRAIN_L, ld(b, S_LIMIT))
       }
@@ -954,7 +961,7 @@ if (g >= 1) {
       if (short > unit) unit = short
       if (tickEnd - ld(b, S_DRAIN_T) > ld(p, P_DRAIN_GIVEUP) * unit) {
         if (ld(b, S_DRAIN_N) > 0) {
-          st(b, S_BASE, ld(b, S_DRAIN_SUM) / ld(b, S_DRAIN_N))
+          st(b, S_BASE, drainBase(b, p))
           st(b, S_DRAINS, ld(b, S_DRAINS) + 1)
           st(b, S_DRAIN_L, ld(b, S_LIMIT))
         }
@@ -964,6 +971,41 @@ if (g >= 1) {
       }
     }
   }
+}
+
+/** The unqueued latency after a drain (docs/physics.md §6); the TypeScript twin explains it. */
+function drainBase(b: usize, p: usize): f64 {
+  const n = ld(b, S_DRAIN_N)
+  const m = ld(b, S_DRAIN_SUM) / n
+  const z = ld(p, P_BASE_Z)
+  if (!(z > 0) || !(m > 0)) return m
+  const base = ld(b, S_BASE)
+  const old = ld(b, S_BASE_N)
+  let cvN = old
+  let cv2 = ld(b, S_BASE_CV2)
+  if (!(old > 0)) {
+    cvN = 1
+    cv2 = 1
+  }
+  if (n > 1) {
+    let v = (ld(b, S_DRAIN_SQ) - n * m * m) / (n - 1)
+    if (!(v > 0)) v = 0
+    cv2 = (cvN * cv2 + (n - 1) * (v / (m * m))) / (cvN + n - 1)
+  }
+  const margin = 1 - 1 / ld(p, P_TOLERANCE)
+  let keep = z * z * cv2 / (margin * margin) - n
+  if (keep > old) keep = old
+  if (keep < 0) keep = 0
+  const d = 2 * (m - base) / (m + base)
+  let next = m
+  let count = n
+  if (d < 0 && old > 0 && d * d <= z * z * cv2 * (1 / n + 1 / old)) {
+    next = (keep * base + n * m) / (keep + n)
+    count = keep + n
+  }
+  st(b, S_BASE_N, count)
+  st(b, S_BASE_CV2, cv2)
+  return next
 }
 
 function idleTicks(b: usize, p: usize, k: f64): void {

@@ -32,6 +32,7 @@ import {
   P_A_MOM,
   P_A_SHORT,
   P_ASK_MS,
+  P_BASE_Z,
   P_BASELINE_MS,
   P_DRAIN_FRACTION,
   P_DRAIN_GIVEUP,
@@ -91,6 +92,8 @@ import {
   S_ADM0,
   S_ASK0,
   S_BASE,
+  S_BASE_CV2,
+  S_BASE_N,
   S_DEM0,
   S_DRAIN,
   S_DRAIN_DONE,
@@ -98,6 +101,7 @@ import {
   S_DRAIN_K,
   S_DRAIN_L,
   S_DRAIN_N,
+  S_DRAIN_SQ,
   S_DRAIN_SUM,
   S_DRAIN_T,
   S_DRAIN_TK,
@@ -369,6 +373,7 @@ export class ReferenceEngine implements EngineCore {
       if (kind === OUTCOME_OK) {
         s[b + S_DRAIN_N] = s[b + S_DRAIN_N] + 1
         s[b + S_DRAIN_SUM] = s[b + S_DRAIN_SUM] + lat
+        s[b + S_DRAIN_SQ] = s[b + S_DRAIN_SQ] + lat * lat
       }
     }
     let failed = 0.0
@@ -991,6 +996,7 @@ export class ReferenceEngine implements EngineCore {
           s[b + S_DRAIN_T] = tickEnd
           s[b + S_DRAIN_N] = 0
           s[b + S_DRAIN_SUM] = 0
+          s[b + S_DRAIN_SQ] = 0
           s[b + S_SHRINK_S] = 0
           // Periodic drains fall on multiples of the period: isolates drain together.
           s[b + S_NEXT_DRAIN] = (Math.floor(tickEnd / period) + 1) * period
@@ -999,10 +1005,11 @@ export class ReferenceEngine implements EngineCore {
       } else if (drain === 2 && s[b + S_DRAIN_DONE] >= s[b + S_DRAIN_GOAL]) {
         // Every request of the sample answered: its successes' mean is the unqueued latency.
         if (s[b + S_DRAIN_N] > 0) {
+          const nb = this.drainBase(b, p)
           // An origin faster than the tolerance forgives: its capacity is unknown again, and the
           // answers clock the growth as before the first queue (slow start, §4).
-          if (s[b + S_DRAIN_SUM] / s[b + S_DRAIN_N] * pr[p + P_TOLERANCE] < base) s[b + S_SLOW] = 1
-          s[b + S_BASE] = s[b + S_DRAIN_SUM] / s[b + S_DRAIN_N]
+          if (nb * pr[p + P_TOLERANCE] < base) s[b + S_SLOW] = 1
+          s[b + S_BASE] = nb
           s[b + S_DRAINS] = s[b + S_DRAINS] + 1
           s[b + S_DRAIN_L] = s[b + S_LIMIT]
         }
@@ -1013,7 +1020,7 @@ export class ReferenceEngine implements EngineCore {
         if (tickEnd - s[b + S_DRAIN_T] > pr[p + P_DRAIN_GIVEUP] * unit) {
           // Abandoned: keep what it measured, if anything.
           if (s[b + S_DRAIN_N] > 0) {
-            s[b + S_BASE] = s[b + S_DRAIN_SUM] / s[b + S_DRAIN_N]
+            s[b + S_BASE] = this.drainBase(b, p)
             s[b + S_DRAINS] = s[b + S_DRAINS] + 1
             s[b + S_DRAIN_L] = s[b + S_LIMIT]
           }
@@ -1023,6 +1030,53 @@ export class ReferenceEngine implements EngineCore {
         }
       }
     }
+  }
+
+  /**
+   * The unqueued latency after a drain (§6): the mean of its successes, or, when that mean is lower
+   * than the old value and agrees with it within baseConfidence standard errors, the two pooled by
+   * their answers over a window of as many answers as put the mean's standard error within the
+   * tolerance's margin. A higher mean, or a lower one that disagrees, replaces the old value.
+   */
+  private drainBase(b: number, p: number): number {
+    const s = this.state
+    const pr = this.params
+    const n = s[b + S_DRAIN_N]
+    const m = s[b + S_DRAIN_SUM] / n
+    const z = pr[p + P_BASE_Z]
+    if (!(z > 0) || !(m > 0)) return m
+    const base = s[b + S_BASE]
+    const old = s[b + S_BASE_N]
+    // The spread, as a squared coefficient of variation: the sample's (n − 1 degrees of freedom)
+    // pooled with the old one; before any, the exponential's (CV² = 1) counts as one answer.
+    let cvN = old
+    let cv2 = s[b + S_BASE_CV2]
+    if (!(old > 0)) {
+      cvN = 1
+      cv2 = 1
+    }
+    if (n > 1) {
+      let v = (s[b + S_DRAIN_SQ] - n * m * m) / (n - 1)
+      if (!(v > 0)) v = 0
+      cv2 = (cvN * cv2 + (n - 1) * (v / (m * m))) / (cvN + n - 1)
+    }
+    // Answers enough for z standard errors within the tolerance's margin (1 − 1/tolerance).
+    const margin = 1 - 1 / pr[p + P_TOLERANCE]
+    let keep = z * z * cv2 / (margin * margin) - n
+    if (keep > old) keep = old
+    if (keep < 0) keep = 0
+    // The relative difference of the two means (≈ the log of their ratio, whose standard error is
+    // CV·√(1/n + 1/old) whatever the scale).
+    const d = 2 * (m - base) / (m + base)
+    let next = m
+    let count = n
+    if (d < 0 && old > 0 && d * d <= z * z * cv2 * (1 / n + 1 / old)) {
+      next = (keep * base + n * m) / (keep + n)
+      count = keep + n
+    }
+    s[b + S_BASE_N] = count
+    s[b + S_BASE_CV2] = cv2
+    return next
   }
 
   /** `k` ticks with no samples, in closed form: P holds, momentum relaxes, probes accrue. */

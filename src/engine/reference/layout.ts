@@ -8,8 +8,8 @@
  * @module
  */
 
-/** f64 fields per route slot: 105 × 8 bytes = 840 bytes. */
-export const SLOT_FIELDS = 105
+/** f64 fields per route slot: 108 × 8 bytes = 864 bytes. */
+export const SLOT_FIELDS = 108
 /** f64 fields per parameter set. */
 export const PARAM_FIELDS = 64
 /** f64 scratch registers. */
@@ -165,6 +165,12 @@ export const S_DRAIN_GOAL = 103
  * §13); 0 until an exchange has told it.
  */
 export const S_FLEET_USE = 104
+/** Sum of the squared latencies of the current drain's successes, ms². */
+export const S_DRAIN_SQ = 105
+/** Answers the unqueued latency rests on (0: the profile's guess), docs/physics.md §6. */
+export const S_BASE_N = 106
+/** Their squared coefficient of variation (variance ÷ mean²), pooled over drains. */
+export const S_BASE_CV2 = 107
 
 // ---- Parameter fields ----------------------------------------------------------------------------
 /** Tick length, ms. */
@@ -255,6 +261,8 @@ export const P_RAMP_DOUBLE_S = 41
 export const P_QUEUE = 42
 /** The ramp level a black hole's first healthy answers resume, share of the capacity (0: off). */
 export const P_RAMP_RESUME = 43
+/** Standard errors within which a drain's mean is the same unqueued latency and is pooled (0: off). */
+export const P_BASE_Z = 44
 
 // ---- Scratch registers (written by inspect) ------------------------------------------------------
 /** Resistance, Ω. */
