@@ -476,6 +476,12 @@ export function absorb(
   let errors = errorCount
   if (!(errors >= 0)) errors = 0
   if (errors > n) errors = n
+  // Another isolate's successes say the origin answered, as of this exchange: the silence clock
+  // restarts when they are heard, not on each tick they are folded in over (§8).
+  if (n - errors >= 1) {
+    const now = Math.max(cleanTime(nowMs, ld(b, S_TICK_START)), ld(b, S_TICK_START))
+    if (ld(b, S_LAST_DONE) < now) st(b, S_LAST_DONE, now)
+  }
   st(b, S_POOL_N, ld(b, S_POOL_N) + n)
   st(b, S_POOL_LAT, ld(b, S_POOL_LAT) + sum)
   st(b, S_POOL_ERR, ld(b, S_POOL_ERR) + errors)
@@ -691,7 +697,6 @@ function dataTick(b: usize, p: usize): void {
       st(b, S_ACC_OKN, ld(b, S_ACC_OKN) + okMove)
       st(b, S_ACC_OKLAT, ld(b, S_ACC_OKLAT) + okLat)
     }
-    if (okMove >= 0.5 && ld(b, S_LAST_DONE) < tickStart) st(b, S_LAST_DONE, tickStart)
     if (f == 1) {
       st(b, S_POOL_N, 0)
       st(b, S_POOL_LAT, 0)

@@ -467,6 +467,12 @@ export class ReferenceEngine implements EngineCore {
     let errors = errorCount
     if (!(errors >= 0)) errors = 0
     if (errors > n) errors = n
+    // Another isolate's successes say the origin answered, as of this exchange: the silence clock
+    // restarts when they are heard, not on each tick they are folded in over (§8).
+    if (n - errors >= 1) {
+      const now = Math.max(cleanTime(nowMs, s[b + S_TICK_START]), s[b + S_TICK_START])
+      if (s[b + S_LAST_DONE] < now) s[b + S_LAST_DONE] = now
+    }
     s[b + S_POOL_N] = s[b + S_POOL_N] + n
     s[b + S_POOL_LAT] = s[b + S_POOL_LAT] + sum
     s[b + S_POOL_ERR] = s[b + S_POOL_ERR] + errors
@@ -724,7 +730,6 @@ export class ReferenceEngine implements EngineCore {
         s[b + S_ACC_OKN] = s[b + S_ACC_OKN] + okMove
         s[b + S_ACC_OKLAT] = s[b + S_ACC_OKLAT] + okLat
       }
-      if (okMove >= 0.5 && s[b + S_LAST_DONE] < tickStart) s[b + S_LAST_DONE] = tickStart
       if (f === 1) {
         s[b + S_POOL_N] = 0
         s[b + S_POOL_LAT] = 0
