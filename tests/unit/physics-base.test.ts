@@ -5,25 +5,14 @@
 import { describe, expect, it } from 'vitest'
 import { PHYSICS_DEFAULTS } from '../../src/config/defaults.ts'
 import type { EngineKind } from '../../src/engine/types.ts'
+import { prng } from '../support/differential.ts'
 import { ENGINES, type OriginModel, rig, serve } from '../support/harness.ts'
 
 const TOLERANCE = PHYSICS_DEFAULTS.latencyTolerance
 
-/** A seeded uniform generator on [0, 1) (mulberry32): test data, not the engine's. */
-function uniform(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 /** Lognormal service times of the given mean and σ, as the wind tunnel's origins have. */
 function lognormal(seed: number, meanMs: number, sigma: number): () => number {
-  const u = uniform(seed)
+  const u = prng(seed)
   const mu = Math.log(meanMs) - sigma * sigma / 2
   return () => {
     const a = u() || 1e-12
