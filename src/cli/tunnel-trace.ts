@@ -20,7 +20,7 @@ import { applyOverrides, parseSetArg } from '../tunnel/grid.ts'
 import { parseScenario } from '../tunnel/scenario.ts'
 import { simulate } from '../tunnel/simulator.ts'
 import { rheostatStrategy, ROUTE_ID } from '../tunnel/strategies/rheostat.ts'
-import type { Strategy } from '../tunnel/strategy.ts'
+import { observed } from '../tunnel/strategy.ts'
 
 const USAGE = `Usage: npm run tunnel:trace -- FILE [options]
 
@@ -143,36 +143,23 @@ async function main(argv: string[]): Promise<number> {
     if (nowMs < tick * TICK_MS) return true
     return false
   }
-  const traced: Strategy = {
-    name: 'rheostat',
-    source: inner.source,
-    create(sc, options) {
-      const inst = inner.create(sc, options)
-      return {
-        ...inst,
-        admit(i, cls, nowMs) {
-          const d = inst.admit(i, cls, nowMs)
-          if (i === isolate) {
-            flush(nowMs)
-            if (before(nowMs)) return d
-            if (d.allow) counts.admitted++
-            else counts.shed++
-          }
-          return d
-        },
-        complete(i, handle, outcome, nowMs) {
-          inst.complete(i, handle, outcome, nowMs)
-          if (i === isolate) {
-            flush(nowMs)
-            if (before(nowMs)) return
-            if (outcome.ok) counts.ok++
-            else if (outcome.status === undefined) counts.lost++
-            else counts.failed++
-          }
-        },
-      }
+  const traced = observed(inner, {
+    admitted(i, d, nowMs) {
+      if (i !== isolate) return
+      flush(nowMs)
+      if (before(nowMs)) return
+      if (d.allow) counts.admitted++
+      else counts.shed++
     },
-  }
+    completed(i, outcome, nowMs) {
+      if (i !== isolate) return
+      flush(nowMs)
+      if (before(nowMs)) return
+      if (outcome.ok) counts.ok++
+      else if (outcome.status === undefined) counts.lost++
+      else counts.failed++
+    },
+  })
   const seed = values.seed === undefined ? undefined : Number(values.seed)
   const result = await simulate(scenario, traced, { engine, seed })
   const m = result.metrics

@@ -100,3 +100,41 @@ export interface Strategy {
   source: string
   create(scenario: Scenario, options: StrategyOptions): StrategyInstance
 }
+
+/** What an observer of a strategy is told, after the strategy itself has seen it. */
+export interface StrategyObserver {
+  /** A decision, as the strategy took it. */
+  admitted?(isolate: number, decision: StrategyDecision, nowMs: number): void
+  /** An answer (or a timeout), after the strategy has counted it. */
+  completed?(isolate: number, outcome: Outcome, nowMs: number): void
+}
+
+/**
+ * `inner` with an observer told of every decision and answer after the strategy has seen it, so
+ * that traces and tests can read the strategy's state at each event without changing what it does.
+ *
+ * @param inner The strategy to run.
+ * @param observer What to call after each `admit` and `complete`.
+ * @returns A strategy of the same name and source that decides exactly as `inner`.
+ */
+export function observed(inner: Strategy, observer: StrategyObserver): Strategy {
+  return {
+    name: inner.name,
+    source: inner.source,
+    create(scenario, options) {
+      const inst = inner.create(scenario, options)
+      return {
+        ...inst,
+        admit(isolate, cls, nowMs) {
+          const decision = inst.admit(isolate, cls, nowMs)
+          observer.admitted?.(isolate, decision, nowMs)
+          return decision
+        },
+        complete(isolate, handle, outcome, nowMs) {
+          inst.complete(isolate, handle, outcome, nowMs)
+          observer.completed?.(isolate, outcome, nowMs)
+        },
+      }
+    },
+  }
+}

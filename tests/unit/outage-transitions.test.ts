@@ -8,7 +8,7 @@ import type { Governor } from '../../src/adapter/node/mod.ts'
 import { parseScenario } from '../../src/tunnel/scenario.ts'
 import { simulate } from '../../src/tunnel/simulator.ts'
 import { rheostatStrategy, ROUTE_ID } from '../../src/tunnel/strategies/rheostat.ts'
-import type { Strategy } from '../../src/tunnel/strategy.ts'
+import { observed } from '../../src/tunnel/strategy.ts'
 
 /** Transitions per isolate per window: index 0 before the first fault, k in fault k's window. */
 async function transitionsPerWindow(file: string): Promise<number[][]> {
@@ -36,25 +36,10 @@ async function transitionsPerWindow(file: string): Promise<number[][]> {
       seen[i] = n
     }
   }
-  const watched: Strategy = {
-    name: 'rheostat',
-    source: inner.source,
-    create(sc, options) {
-      const inst = inner.create(sc, options)
-      return {
-        ...inst,
-        admit(i, cls, nowMs) {
-          const d = inst.admit(i, cls, nowMs)
-          look(i, nowMs)
-          return d
-        },
-        complete(i, handle, outcome, nowMs) {
-          inst.complete(i, handle, outcome, nowMs)
-          look(i, nowMs)
-        },
-      }
-    },
-  }
+  const watched = observed(inner, {
+    admitted: (i, _d, nowMs) => look(i, nowMs),
+    completed: (i, _o, nowMs) => look(i, nowMs),
+  })
   await simulate(scenario, watched, { engine: 'wasm' })
   return counts
 }
