@@ -28,6 +28,7 @@ export type Profile = ProfileName | CustomProfile
 /** Thresholds of one route (docs/physics.md §12). */
 export interface Thresholds {
   latencyMs?: number | undefined
+  sloMs?: number | undefined
   errorRate?: number | undefined
   saturation?: number | undefined
   warmupS?: number | undefined
@@ -127,6 +128,7 @@ export interface PhysicsConfig {
   queueAllowance?: number | undefined
   baseConfidence?: number | undefined
   growthConfidence?: number | undefined
+  sloQueue?: number | undefined
 }
 
 /** How isolates share state (docs/sync.md), defaults filled in. */

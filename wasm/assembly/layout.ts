@@ -266,6 +266,9 @@ export const P_BASE_Z: i32 = 44
 /** Standard errors by which the short mean must lie below tolerance × base to call the origin
  * bigger (§4: that tick grows as slow start; 0: off). */
 export const P_GROW_Z: i32 = 45
+/** The route's SLO, ms, when `physics.sloQueue` is on (0: none): the gradient's target keeps the
+ * queue's wait within the SLO's room past the unqueued answers' 99th percentile (§4). */
+export const P_SLO: i32 = 47
 
 // ---- Scratch registers (written by inspect) ------------------------------------------------------
 /** Resistance, Ω. */

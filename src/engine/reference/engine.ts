@@ -61,6 +61,7 @@ import {
   P_SAT_T,
   P_SCAR_FACTOR,
   P_SILENCE,
+  P_SLO,
   P_SPREAD_MS,
   P_STALE_MS,
   P_TICK_MS,
@@ -169,6 +170,59 @@ export function axisPressure(x: number): number {
   if (x > 100000000) return 1
   const x2 = x * x
   return x2 / (1 + x2)
+}
+
+/** z of the standard normal's 99th percentile. */
+export const Z99 = 2.3263478740408408
+
+/**
+ * ln(1 + x) for x ≥ 0 from square roots and the atanh series: plain arithmetic, so both engines
+ * agree bit for bit (Math.log is not the same function in V8 and AssemblyScript).
+ */
+export function lnOnePlus(x: number): number {
+  let y = 1 + x
+  let k = 1.0
+  // Square roots bring y within 1/16 of 1 (at most 64 of them even for the largest double).
+  for (let i = 0; i < 64 && y > 1.0625; i++) {
+    y = Math.sqrt(y)
+    k = k * 2
+  }
+  const t = (y - 1) / (y + 1)
+  const t2 = t * t
+  let term = t
+  let sum = 0.0
+  for (let i = 1; i <= 11; i += 2) {
+    sum = sum + term / i
+    term = term * t2
+  }
+  return 2 * k * sum
+}
+
+/** e^x for |x| ≤ 700 by halving, the Taylor series and squaring: plain arithmetic (as lnOnePlus). */
+export function expSmall(x: number): number {
+  let r = x
+  let k = 0
+  while (k < 64 && (r > 0.0625 || r < -0.0625)) {
+    r = r / 2
+    k++
+  }
+  let term = 1.0
+  let sum = 1.0
+  for (let i = 1; i <= 9; i++) {
+    term = term * r / i
+    sum = sum + term
+  }
+  for (let i = 0; i < k; i++) sum = sum * sum
+  return sum
+}
+
+/**
+ * The 99th percentile of an answer ÷ the mean, for a lognormal service of squared coefficient of
+ * variation cv2: e^(Z99·σ − σ²/2), σ² = ln(1 + cv2).
+ */
+export function tail99(cv2: number): number {
+  const s2 = lnOnePlus(cv2)
+  return expSmall(Z99 * Math.sqrt(s2) - s2 / 2)
 }
 
 /** base^k for a whole k ≥ 0, by squaring: plain multiplications, so both engines agree bit for bit. */
@@ -545,7 +599,7 @@ export class ReferenceEngine implements EngineCore {
     x[X_PL] = this.queuePressure(b, p)
     x[X_PE] = s[b + S_OVERLOAD]
     x[X_PS] = this.saturationPressure(b, p)
-    x[X_T] = pr[p + P_TOLERANCE] * s[b + S_BASE]
+    x[X_T] = this.target(b, p)
     if (s[b + S_MODE] === MODE_CIRCUIT_BREAKER) {
       x[X_E] = s[b + S_RAMP] * s[b + S_LIMIT] * s[b + S_SHARE]
     } else {
@@ -618,13 +672,35 @@ export class ReferenceEngine implements EngineCore {
     }
   }
 
-  /** The share of the short latency above tolerance × unqueued latency: a standing queue. */
+  /**
+   * The short latency the gradient holds (§4): tolerance × the unqueued latency, or less where the
+   * route has an SLO (P_SLO) and a measured unqueued latency: the unqueued latency plus the SLO's
+   * room past the 99th percentile of an unqueued answer (lognormal, of the drains' spread), so
+   * that the queue's wait does not make answers late.
+   */
+  private target(b: number, p: number): number {
+    const s = this.state
+    const pr = this.params
+    const base = s[b + S_BASE]
+    let t = pr[p + P_TOLERANCE] * base
+    const slo = pr[p + P_SLO]
+    if (slo > 0 && s[b + S_DRAINS] > 0) {
+      let cv2 = s[b + S_BASE_CV2]
+      if (!(cv2 > 0)) cv2 = 1
+      let room = slo - base * tail99(cv2)
+      if (room < 0) room = 0
+      if (base + room < t) t = base + room
+    }
+    return t
+  }
+
+  /** The share of the short latency above the gradient's target (§4): a standing queue. */
   private queuePressure(b: number, p: number): number {
     const s = this.state
     const short = s[b + S_SHORT]
     if (!(short > 0)) return 0
     // 1 ms of slack keeps sub-millisecond latencies (and 0) from reading as queueing.
-    const x = 1 - (this.params[p + P_TOLERANCE] * s[b + S_BASE] + 1) / (short + 1)
+    const x = 1 - (this.target(b, p) + 1) / (short + 1)
     return x > 0 ? x : 0
   }
 
@@ -930,7 +1006,8 @@ export class ReferenceEngine implements EngineCore {
         limit = limit * f
         s[b + S_SLOW] = 0
       } else if (s[b + S_ACC_OKN] > 0 && short > 0) {
-        let g = (pr[p + P_TOLERANCE] * base + 1) / (short + 1)
+        // The target: tolerance × base, or less where an SLO leaves less room (§4).
+        let g = (this.target(b, p) + 1) / (short + 1)
         if (g > 1) g = 1
         if (g < 0.5) g = 0.5
         if (g >= 1) {
