@@ -2,7 +2,12 @@
 // cockatiel-style breaker, Netflix Gradient2 and the Atrion reference model; and the config the
 // `rheostat` strategy gives the real governor.
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { type ClassSpec, parseScenario, type Scenario } from '../../src/tunnel/scenario.ts'
+import {
+  type ClassSpec,
+  governorConfig,
+  parseScenario,
+  type Scenario,
+} from '../../src/tunnel/scenario.ts'
 import type { Strategy, StrategyInstance } from '../../src/tunnel/strategy.ts'
 import { nominalCapacityRps, tokenBucket } from '../../src/tunnel/strategies/token-bucket.ts'
 import {
@@ -17,7 +22,6 @@ import {
   gradient2State,
 } from '../../src/tunnel/strategies/gradient2.ts'
 import { atrion } from '../../src/tunnel/strategies/atrion.ts'
-import { governorConfig } from '../../src/tunnel/strategies/rheostat.ts'
 
 function scenario(overrides: Record<string, unknown> = {}): Scenario {
   return parseScenario({
