@@ -103,6 +103,8 @@ import {
   S_DRAIN_SQ,
   S_BASE_N,
   S_BASE_CV2,
+  S_LATE,
+  S_ACC_LATE,
   S_FAIL_LAT,
   S_GHOST_T,
   S_GHOSTS,
@@ -408,6 +410,9 @@ export function complete(
     if (lat == lat) {
       st(b, S_ACC_OKN, ld(b, S_ACC_OKN) + 1)
       st(b, S_ACC_OKLAT, ld(b, S_ACC_OKLAT) + lat)
+      // Later than the route's SLO: the symptom the SLO's queue rule acts on (§4).
+      const slo = ld(p, P_SLO)
+      if (slo > 0 && lat > slo) st(b, S_ACC_LATE, ld(b, S_ACC_LATE) + 1)
     }
   } else {
     if (lat == lat) st(b, S_ACC_FLAT, ld(b, S_ACC_FLAT) + lat)
@@ -610,6 +615,9 @@ function collect(b: usize, latencyMs: f64, errorFraction: f64): void {
 /** z of the standard normal's 99th percentile. */
 const Z99: f64 = 2.3263478740408408
 
+/** The share of answers beyond the 99th percentile: more of them late is a queue's (§4). */
+const LATE_TAIL: f64 = 0.01
+
 /** ln(1 + x) for x ≥ 0 from square roots and the atanh series (the TypeScript twin's, op for op). */
 export function lnOnePlus(x: f64): f64 {
   let y = 1 + x
@@ -661,7 +669,7 @@ function target(b: usize, p: usize): f64 {
   const base = ld(b, S_BASE)
   let t = ld(p, P_TOLERANCE) * base
   const slo = ld(p, P_SLO)
-  if (slo > 0 && ld(b, S_DRAINS) > 0) {
+  if (slo > 0 && ld(b, S_DRAINS) > 0 && ld(b, S_LATE) > LATE_TAIL) {
     let cv2 = ld(b, S_BASE_CV2)
     if (!(cv2 > 0)) cv2 = 1
     let room = slo - base * tail99(cv2)
@@ -806,6 +814,8 @@ function dataTick(b: usize, p: usize): void {
   const ln = ld(b, S_ACC_LN)
   st(b, S_RATE, ld(b, S_RATE) + aFast * (ln / ld(p, P_TICK_MS) - ld(b, S_RATE)))
   const lok = ld(b, S_ACC_LOK)
+  // The share of this isolate's successes later than the SLO (§4), smoothed over signalTauS.
+  if (lok > 0) st(b, S_LATE, ld(b, S_LATE) + aFast * (ld(b, S_ACC_LATE) / lok - ld(b, S_LATE)))
   const fails = ln - lok
   if (fails > 0) {
     const failLat = ld(b, S_ACC_FLAT) / fails
@@ -918,6 +928,7 @@ function dataTick(b: usize, p: usize): void {
   st(b, S_ACC_OV, 0)
   st(b, S_ACC_LN, 0)
   st(b, S_ACC_LOK, 0)
+  st(b, S_ACC_LATE, 0)
   st(b, S_ACC_FLAT, 0)
   st(b, S_ACC_LOST, 0)
 }

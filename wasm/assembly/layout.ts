@@ -8,8 +8,8 @@
  * @module
  */
 
-/** f64 fields per route slot: 108 × 8 bytes = 864 bytes. */
-export const SLOT_FIELDS: i32 = 108
+/** f64 fields per route slot: 110 × 8 bytes = 880 bytes. */
+export const SLOT_FIELDS: i32 = 110
 /** f64 fields per parameter set. */
 export const PARAM_FIELDS: i32 = 64
 /** f64 scratch registers. */
@@ -171,6 +171,10 @@ export const S_DRAIN_SQ: i32 = 105
 export const S_BASE_N: i32 = 106
 /** Their squared coefficient of variation (variance ÷ mean²), pooled over drains. */
 export const S_BASE_CV2: i32 = 107
+/** Share of this isolate's successes later than the route's SLO, smoothed over signalTauS (§4). */
+export const S_LATE: i32 = 108
+/** This tick's successes later than the route's SLO. */
+export const S_ACC_LATE: i32 = 109
 
 // ---- Parameter fields ----------------------------------------------------------------------------
 /** Tick length, ms. */

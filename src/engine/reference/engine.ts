@@ -83,6 +83,7 @@ import {
   S_ACC_ERR,
   S_ACC_FLAT,
   S_ACC_LAT,
+  S_ACC_LATE,
   S_ACC_LN,
   S_ACC_LOK,
   S_ACC_LOST,
@@ -121,6 +122,7 @@ import {
   S_LAST_DONE,
   S_LAST_SAMPLE,
   S_LAT,
+  S_LATE,
   S_LIMIT,
   S_LIMITED_UNTIL,
   S_M,
@@ -174,6 +176,12 @@ export function axisPressure(x: number): number {
 
 /** z of the standard normal's 99th percentile. */
 export const Z99 = 2.3263478740408408
+
+/**
+ * The share of answers beyond the 99th percentile: an unqueued service makes that many late at an
+ * SLO on its p99, so lateness beyond it is a queue's (the SLO rule binds above it, §4).
+ */
+export const LATE_TAIL = 0.01
 
 /**
  * ln(1 + x) for x ≥ 0 from square roots and the atanh series: plain arithmetic, so both engines
@@ -444,6 +452,9 @@ export class ReferenceEngine implements EngineCore {
       if (lat === lat) {
         s[b + S_ACC_OKN] = s[b + S_ACC_OKN] + 1
         s[b + S_ACC_OKLAT] = s[b + S_ACC_OKLAT] + lat
+        // Later than the route's SLO: the symptom the SLO's queue rule acts on (§4).
+        const slo = pr[p + P_SLO]
+        if (slo > 0 && lat > slo) s[b + S_ACC_LATE] = s[b + S_ACC_LATE] + 1
       }
     } else {
       if (lat === lat) s[b + S_ACC_FLAT] = s[b + S_ACC_FLAT] + lat
@@ -674,9 +685,10 @@ export class ReferenceEngine implements EngineCore {
 
   /**
    * The short latency the gradient holds (§4): tolerance × the unqueued latency, or less where the
-   * route has an SLO (P_SLO) and a measured unqueued latency: the unqueued latency plus the SLO's
-   * room past the 99th percentile of an unqueued answer (lognormal, of the drains' spread), so
-   * that the queue's wait does not make answers late.
+   * route has an SLO (P_SLO), a measured unqueued latency and more of its successes late than an
+   * unqueued service's 1%: the unqueued latency plus the SLO's room past the 99th percentile of an
+   * unqueued answer (lognormal, of the drains' spread), so that the queue's wait does not make
+   * answers late.
    */
   private target(b: number, p: number): number {
     const s = this.state
@@ -684,7 +696,7 @@ export class ReferenceEngine implements EngineCore {
     const base = s[b + S_BASE]
     let t = pr[p + P_TOLERANCE] * base
     const slo = pr[p + P_SLO]
-    if (slo > 0 && s[b + S_DRAINS] > 0) {
+    if (slo > 0 && s[b + S_DRAINS] > 0 && s[b + S_LATE] > LATE_TAIL) {
       let cv2 = s[b + S_BASE_CV2]
       if (!(cv2 > 0)) cv2 = 1
       let room = slo - base * tail99(cv2)
@@ -852,6 +864,9 @@ export class ReferenceEngine implements EngineCore {
     const ln = s[b + S_ACC_LN]
     s[b + S_RATE] = s[b + S_RATE] + aFast * (ln / pr[p + P_TICK_MS] - s[b + S_RATE])
     const lok = s[b + S_ACC_LOK]
+    // The share of this isolate's successes later than the SLO (§4, "The queue is paid by the SLO"),
+    // smoothed as the displayed signals are (signalTauS).
+    if (lok > 0) s[b + S_LATE] = s[b + S_LATE] + aFast * (s[b + S_ACC_LATE] / lok - s[b + S_LATE])
     const fails = ln - lok
     if (fails > 0) {
       const failLat = s[b + S_ACC_FLAT] / fails
@@ -974,6 +989,7 @@ export class ReferenceEngine implements EngineCore {
     s[b + S_ACC_OV] = 0
     s[b + S_ACC_LN] = 0
     s[b + S_ACC_LOK] = 0
+    s[b + S_ACC_LATE] = 0
     s[b + S_ACC_FLAT] = 0
     s[b + S_ACC_LOST] = 0
   }
