@@ -356,6 +356,12 @@ export const PhysicsSchema = z.strictObject({
    * start does (0: off). @default 3
    */
   growthConfidence: z.optional(z.number().check(z.gte(0), z.lte(10))),
+  /**
+   * 1: a drain holds its level only until its sample has been admitted into the emptied queue
+   * (first come, first served: later arrivals queue behind the sample), not until every one of
+   * them has answered (0: off). @default 1
+   */
+  drainRelease: z.optional(z.number().check(z.gte(0), z.lte(1))),
 })
 
 export const DEFAULT_PRIORITIES = ['critical', 'normal', 'low'] as const
