@@ -89,6 +89,7 @@ export const PHYSICS_DEFAULTS: Filled<PhysicsConfig> = Object.freeze({
   queueAllowance: 0,
   baseConfidence: 3,
   growthConfidence: 3,
+  drainRelease: 1,
   sloQueue: 1,
 })
 

@@ -363,6 +363,12 @@ export const PhysicsSchema = z.strictObject({
    */
   growthConfidence: z.optional(z.number().check(z.gte(0), z.lte(10))),
   /**
+   * 1: a drain holds its level only until its sample has been admitted into the emptied queue
+   * (first come, first served: later arrivals queue behind the sample), not until every one of
+   * them has answered (0: off). @default 1
+   */
+  drainRelease: z.optional(z.number().check(z.gte(0), z.lte(1))),
+  /**
    * A route with an SLO (`thresholds.sloMs`) keeps at most the queue whose wait fits in the SLO's
    * room past the unqueued answers' 99th percentile (1: on, 0: off, the tolerance's queue alone).
    * @default 1

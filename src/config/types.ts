@@ -128,6 +128,7 @@ export interface PhysicsConfig {
   queueAllowance?: number | undefined
   baseConfidence?: number | undefined
   growthConfidence?: number | undefined
+  drainRelease?: number | undefined
   sloQueue?: number | undefined
 }
 

@@ -90,6 +90,8 @@ export interface PhysicsParams {
   baseConfidence: number
   /** Standard errors below tolerance × base that call the origin bigger (§4; 0: off). */
   growthConfidence: number
+  /** 1: a drain's level holds only until its sample is admitted (§6; 0: off). */
+  drainRelease: number
   /**
    * The route's SLO, ms (0: none, or `physics.sloQueue` off): the queue the gradient keeps fits in
    * the SLO's room past the 99th percentile of an unqueued answer (§4).
@@ -150,6 +152,7 @@ export function paramBlock(p: PhysicsParams): Float64Array {
   v[L.P_RAMP_RESUME] = p.rampResume
   v[L.P_BASE_Z] = p.baseConfidence
   v[L.P_GROW_Z] = p.growthConfidence
+  v[L.P_DRAIN_RELEASE] = p.drainRelease
   v[L.P_SLO] = p.sloMs
   return v
 }

@@ -107,6 +107,7 @@ export function physicsFor(
     queueAllowance: ph.queueAllowance,
     baseConfidence: ph.baseConfidence,
     growthConfidence: ph.growthConfidence,
+    drainRelease: ph.drainRelease,
     sloMs: ph.sloQueue > 0 ? (route.thresholds?.sloMs ?? d.thresholds?.sloMs ?? 0) : 0,
     spreadMs: config.sync.intervalMs,
   }

@@ -270,6 +270,8 @@ export const P_BASE_Z = 44
 /** Standard errors by which the short mean must lie below tolerance × base to call the origin
  * bigger (§4: that tick grows as slow start; 0: off). */
 export const P_GROW_Z = 45
+/** A drain's level holds only until its sample is admitted, not until it is answered (§6; 0: off). */
+export const P_DRAIN_RELEASE = 46
 /** The route's SLO, ms, when `physics.sloQueue` is on (0: none): the gradient's target keeps the
  * queue's wait within the SLO's room past the unqueued answers' 99th percentile (§4). */
 export const P_SLO = 47
