@@ -356,6 +356,12 @@ export const PhysicsSchema = z.strictObject({
    * start does (0: off). @default 3
    */
   growthConfidence: z.optional(z.number().check(z.gte(0), z.lte(10))),
+  /**
+   * Successes of one tick, in drain samples, that excuse the route's first drain while slow
+   * start's window binds and they show no queue against the unqueued latency (0: off, the window
+   * binding starts it; docs/physics.md §6, measured and not yet the default). @default 0
+   */
+  startEvidence: z.optional(z.number().check(z.gte(0), z.lte(100))),
 })
 
 export const DEFAULT_PRIORITIES = ['critical', 'normal', 'low'] as const
