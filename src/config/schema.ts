@@ -357,6 +357,11 @@ export const PhysicsSchema = z.strictObject({
    */
   growthConfidence: z.optional(z.number().check(z.gte(0), z.lte(10))),
   /**
+   * 1: a drain holds its level only until its sample has been admitted into the emptied queue
+   * (first come, first served: later arrivals queue behind the sample), not until every one of
+   * them has answered (0: off). @default 1
+   */
+  drainRelease: z.optional(z.number().check(z.gte(0), z.lte(1))),
    * Successes of one tick, in drain samples, that excuse the route's first drain while slow
    * start's window binds and they show no queue against the unqueued latency (0: off, the window
    * binding starts it; docs/physics.md §6, measured and not yet the default). @default 0

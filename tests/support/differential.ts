@@ -88,6 +88,7 @@ export const DEFAULT_PARAMS: PhysicsParams = {
   rampResume: 1,
   baseConfidence: 0,
   growthConfidence: 3,
+  drainRelease: 1,
   startEvidence: 1,
   spreadMs: 250,
 }
