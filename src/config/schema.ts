@@ -362,6 +362,7 @@ export const PhysicsSchema = z.strictObject({
    * them has answered (0: off). @default 1
    */
   drainRelease: z.optional(z.number().check(z.gte(0), z.lte(1))),
+  /**
    * Successes of one tick, in drain samples, that excuse the route's first drain while slow
    * start's window binds and they show no queue against the unqueued latency (0: off, the window
    * binding starts it; docs/physics.md §6, measured and not yet the default). @default 0
