@@ -69,7 +69,7 @@ describe.each(ENGINES)('the start of a route on the %s engine', (engine) => {
     // no queue, so no drain is owed in 5 s (the next periodic one needs the limit to bind again).
     expect(on.drains).toBe(0)
     expect(on.firstDrainAt).toBe(Infinity)
-    // The window's own shedding: under 60 of the first 800 requests (measured: 39; 159 without).
+    // The window's own shedding: under 60 of the first 800 requests (measured: 39; 128 without).
     expect(on.shed).toBeLessThan(60)
     // Without it the binding window starts the first drain in the first tick, and the drain holds
     // one request out (the answer rate still warming up) for the rounds of its sample.
