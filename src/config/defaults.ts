@@ -91,6 +91,7 @@ export const PHYSICS_DEFAULTS: Filled<PhysicsConfig> = Object.freeze({
   growthConfidence: 3,
   drainRelease: 1,
   sloQueue: 1,
+  startEvidence: 1,
 })
 
 /**

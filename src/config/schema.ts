@@ -374,6 +374,12 @@ export const PhysicsSchema = z.strictObject({
    * @default 1
    */
   sloQueue: z.optional(z.number().check(z.gte(0), z.lte(1))),
+  /**
+   * Successes of one tick, in drain samples, that excuse the route's first drain while slow
+   * start's window binds and they show no queue against the unqueued latency (0: off, the window
+   * binding starts it; docs/physics.md §6). @default 1
+   */
+  startEvidence: z.optional(z.number().check(z.gte(0), z.lte(100))),
 })
 
 export const DEFAULT_PRIORITIES = ['critical', 'normal', 'low'] as const

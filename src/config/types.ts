@@ -130,6 +130,7 @@ export interface PhysicsConfig {
   growthConfidence?: number | undefined
   drainRelease?: number | undefined
   sloQueue?: number | undefined
+  startEvidence?: number | undefined
 }
 
 /** How isolates share state (docs/sync.md), defaults filled in. */

@@ -97,6 +97,8 @@ export interface PhysicsParams {
    * the SLO's room past the 99th percentile of an unqueued answer (§4).
    */
   sloMs: number
+  /** Successes of a tick, in drain samples, that excuse the route's first drain (§6; 0: off). */
+  startEvidence: number
   /** Samples from other isolates arrive once per sync interval; they are spread over it. */
   spreadMs: number
 }
@@ -154,5 +156,6 @@ export function paramBlock(p: PhysicsParams): Float64Array {
   v[L.P_GROW_Z] = p.growthConfidence
   v[L.P_DRAIN_RELEASE] = p.drainRelease
   v[L.P_SLO] = p.sloMs
+  v[L.P_START_EVIDENCE] = p.startEvidence
   return v
 }

@@ -109,6 +109,7 @@ export function physicsFor(
     growthConfidence: ph.growthConfidence,
     drainRelease: ph.drainRelease,
     sloMs: ph.sloQueue > 0 ? (route.thresholds?.sloMs ?? d.thresholds?.sloMs ?? 0) : 0,
+    startEvidence: ph.startEvidence,
     spreadMs: config.sync.intervalMs,
   }
 }

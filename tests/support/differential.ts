@@ -90,6 +90,7 @@ export const DEFAULT_PARAMS: PhysicsParams = {
   growthConfidence: 3,
   drainRelease: 1,
   sloMs: 0,
+  startEvidence: 1,
   spreadMs: 250,
 }
 

@@ -51,6 +51,7 @@ import {
   P_GROW_Z,
   P_DRAIN_RELEASE,
   P_SLO,
+  P_START_EVIDENCE,
   P_RAMP_START,
   P_RESERVE,
   P_SAT_T,
@@ -1041,7 +1042,16 @@ if (g >= 1) {
         const at = (Math.floor(tickEnd / 1000) + 1) * 1000
         if (at < ld(b, S_NEXT_DRAIN)) st(b, S_NEXT_DRAIN, at)
       }
-      const due = tickEnd >= ld(b, S_NEXT_DRAIN) || ld(b, S_DRAINS) == 0
+      let due = tickEnd >= ld(b, S_NEXT_DRAIN) || ld(b, S_DRAINS) == 0
+      const ev = ld(p, P_START_EVIDENCE)
+      if (ev > 0 && ld(b, S_DRAINS) == 0 && ld(b, S_SLOW) > 0) {
+        // The route's first drain is owed to a queue, not to slow start's window (docs/physics.md
+        // §6): a tick whose successes are as many as a drain would time and show no queue
+        // against the unqueued latency has measured what the drain would.
+        let goal = ld(p, P_DRAIN_SAMPLES)
+        if (ld(b, S_SHARE) < 1 && goal < EVIDENCE_SAMPLES) goal = EVIDENCE_SAMPLES
+        if (ld(b, S_ACC_OKN) >= ev * goal && short <= ld(p, P_TOLERANCE) * base) due = false
+      }
       if (limited && due) {
         st(b, S_DRAIN, 1)
         st(b, S_DRAIN_T, tickEnd)

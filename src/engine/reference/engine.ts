@@ -65,6 +65,7 @@ import {
   P_SLO,
   P_SPREAD_MS,
   P_STALE_MS,
+  P_START_EVIDENCE,
   P_TICK_MS,
   P_TICK_S,
   P_TOLERANCE,
@@ -1120,7 +1121,16 @@ export class ReferenceEngine implements EngineCore {
           const at = (Math.floor(tickEnd / 1000) + 1) * 1000
           if (at < s[b + S_NEXT_DRAIN]) s[b + S_NEXT_DRAIN] = at
         }
-        const due = tickEnd >= s[b + S_NEXT_DRAIN] || s[b + S_DRAINS] === 0
+        let due = tickEnd >= s[b + S_NEXT_DRAIN] || s[b + S_DRAINS] === 0
+        const ev = pr[p + P_START_EVIDENCE]
+        if (ev > 0 && s[b + S_DRAINS] === 0 && s[b + S_SLOW] > 0) {
+          // The route's first drain is owed to a queue, not to slow start's window (§6): while no
+          // drain has measured the unqueued latency, a tick whose successes are as many as a
+          // drain would time and show no queue against it has measured what the drain would.
+          let goal = pr[p + P_DRAIN_SAMPLES]
+          if (s[b + S_SHARE] < 1 && goal < EVIDENCE_SAMPLES) goal = EVIDENCE_SAMPLES
+          if (s[b + S_ACC_OKN] >= ev * goal && short <= pr[p + P_TOLERANCE] * base) due = false
+        }
         if (limited && due) {
           s[b + S_DRAIN] = 1
           s[b + S_DRAIN_T] = tickEnd

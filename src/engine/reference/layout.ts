@@ -275,6 +275,9 @@ export const P_DRAIN_RELEASE = 46
 /** The route's SLO, ms, when `physics.sloQueue` is on (0: none): the gradient's target keeps the
  * queue's wait within the SLO's room past the unqueued answers' 99th percentile (§4). */
 export const P_SLO = 47
+/** Successes of one tick, in drain samples, that excuse the route's first drain while slow start's
+ * window binds and they show no queue against the unqueued latency (§6; 0: off). */
+export const P_START_EVIDENCE = 48
 
 // ---- Scratch registers (written by inspect) ------------------------------------------------------
 /** Resistance, Ω. */
