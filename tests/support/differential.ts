@@ -155,6 +155,20 @@ export function prng(seed: number): () => number {
 }
 
 /**
+ * Lognormal draws of the given mean and σ (Box–Muller on `prng`), as the wind tunnel's origins
+ * serve: for tests that need a realistic service-time spread.
+ */
+export function lognormal(seed: number, meanMs: number, sigma: number): () => number {
+  const u = prng(seed)
+  const mu = Math.log(meanMs) - sigma * sigma / 2
+  return () => {
+    const a = u() || 1e-12
+    const b = u()
+    return Math.exp(mu + sigma * Math.sqrt(-2 * Math.log(a)) * Math.cos(2 * Math.PI * b))
+  }
+}
+
+/**
  * A scripted sequence: phases of healthy, slow, failing and silent traffic and a black hole
  * (requests admitted, never answered) on a few routes, with hostile values mixed in. Deterministic for a seed; used for golden vectors. With
  * `inject`, about 1 op in 100 also injects pressure (the sequences without it are unchanged).
