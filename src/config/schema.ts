@@ -356,6 +356,13 @@ export const PhysicsSchema = z.strictObject({
    * start does (0: off). @default 3
    */
   growthConfidence: z.optional(z.number().check(z.gte(0), z.lte(10))),
+  /**
+   * 1: a drain that finds the origin faster than the tolerance forgives restarts the short latency
+   * from its own mean and drops the other isolates' answers still pooled, so that the slower
+   * origin's answers do not cut the limit (0: off; off by default until the fleet's drains stop
+   * reading a queue as a faster origin, docs/physics.md §4). @default 0
+   */
+  drainSupersedes: z.optional(z.number().check(z.gte(0), z.lte(1))),
 })
 
 export const DEFAULT_PRIORITIES = ['critical', 'normal', 'low'] as const

@@ -127,6 +127,7 @@ export interface PhysicsConfig {
   queueAllowance?: number | undefined
   baseConfidence?: number | undefined
   growthConfidence?: number | undefined
+  drainSupersedes?: number | undefined
 }
 
 /** How isolates share state (docs/sync.md), defaults filled in. */

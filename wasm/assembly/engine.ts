@@ -56,6 +56,7 @@ import {
   P_SILENCE,
   P_SPREAD_MS,
   P_STALE_MS,
+  P_SUPERSEDE,
   P_TICK_MS,
   P_TICK_S,
   P_TOLERANCE,
@@ -967,7 +968,17 @@ if (g >= 1) {
         // An origin faster than the tolerance forgives: its capacity is unknown again, and the
         // answers clock the growth as before the first queue (slow start, docs/physics.md §4).
         const next = drainBase(b, p)
-        if (next * ld(p, P_TOLERANCE) < base) st(b, S_SLOW, 1)
+        if (next * ld(p, P_TOLERANCE) < base) {
+          st(b, S_SLOW, 1)
+          if (ld(p, P_SUPERSEDE) > 0) {
+            // The answers before the drain timed the slower origin: the short latency restarts
+            // from the drain's own mean, and the others' answers still pooled are dropped (§4).
+            st(b, S_SHORT, ld(b, S_DRAIN_SUM) / ld(b, S_DRAIN_N))
+            st(b, S_POOL_N, 0)
+            st(b, S_POOL_LAT, 0)
+            st(b, S_POOL_ERR, 0)
+          }
+        }
         st(b, S_BASE, next)
         st(b, S_DRAINS, ld(b, S_DRAINS) + 1)
         st(b, S_DRAIN_L, ld(b, S_LIMIT))

@@ -266,6 +266,9 @@ export const P_BASE_Z: i32 = 44
 /** Standard errors by which the short mean must lie below tolerance × base to call the origin
  * bigger (§4: that tick grows as slow start; 0: off). */
 export const P_GROW_Z: i32 = 45
+/** A drain that finds a faster origin restarts the short latency from its mean and drops the
+ * absorbed pool: the slower origin's answers are not evidence of a queue now (§4; 0: off). */
+export const P_SUPERSEDE: i32 = 49
 
 // ---- Scratch registers (written by inspect) ------------------------------------------------------
 /** Resistance, Ω. */

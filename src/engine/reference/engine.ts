@@ -63,6 +63,7 @@ import {
   P_SILENCE,
   P_SPREAD_MS,
   P_STALE_MS,
+  P_SUPERSEDE,
   P_TICK_MS,
   P_TICK_S,
   P_TOLERANCE,
@@ -1032,7 +1033,17 @@ export class ReferenceEngine implements EngineCore {
           const nb = this.drainBase(b, p)
           // An origin faster than the tolerance forgives: its capacity is unknown again, and the
           // answers clock the growth as before the first queue (slow start, §4).
-          if (nb * pr[p + P_TOLERANCE] < base) s[b + S_SLOW] = 1
+          if (nb * pr[p + P_TOLERANCE] < base) {
+            s[b + S_SLOW] = 1
+            if (pr[p + P_SUPERSEDE] > 0) {
+              // The answers before the drain timed the slower origin: the short latency restarts
+              // from the drain's own mean, and the others' answers still pooled are dropped (§4).
+              s[b + S_SHORT] = s[b + S_DRAIN_SUM] / s[b + S_DRAIN_N]
+              s[b + S_POOL_N] = 0
+              s[b + S_POOL_LAT] = 0
+              s[b + S_POOL_ERR] = 0
+            }
+          }
           s[b + S_BASE] = nb
           s[b + S_DRAINS] = s[b + S_DRAINS] + 1
           s[b + S_DRAIN_L] = s[b + S_LIMIT]
