@@ -357,6 +357,12 @@ export const PhysicsSchema = z.strictObject({
    */
   growthConfidence: z.optional(z.number().check(z.gte(0), z.lte(10))),
   /**
+   * 1: a drain holds its level only until its sample has been admitted into the emptied queue
+   * (first come, first served: later arrivals queue behind the sample), not until every one of
+   * them has answered (0: off). @default 1
+   */
+  drainRelease: z.optional(z.number().check(z.gte(0), z.lte(1))),
+  /**
    * 1: a drain that finds the origin faster than the tolerance forgives restarts the short latency
    * from its own mean and drops the other isolates' answers still pooled, so that the slower
    * origin's answers do not cut the limit (0: off; off by default until the fleet's drains stop

@@ -127,6 +127,7 @@ export interface PhysicsConfig {
   queueAllowance?: number | undefined
   baseConfidence?: number | undefined
   growthConfidence?: number | undefined
+  drainRelease?: number | undefined
   drainSupersedes?: number | undefined
 }
 

@@ -90,6 +90,8 @@ export interface PhysicsParams {
   baseConfidence: number
   /** Standard errors below tolerance × base that call the origin bigger (§4; 0: off). */
   growthConfidence: number
+  /** 1: a drain's level holds only until its sample is admitted (§6; 0: off). */
+  drainRelease: number
   /** 1: a drain that finds a faster origin restarts the short latency from its mean (§4; 0: off). */
   drainSupersedes: number
   /** Samples from other isolates arrive once per sync interval; they are spread over it. */
@@ -147,6 +149,7 @@ export function paramBlock(p: PhysicsParams): Float64Array {
   v[L.P_RAMP_RESUME] = p.rampResume
   v[L.P_BASE_Z] = p.baseConfidence
   v[L.P_GROW_Z] = p.growthConfidence
+  v[L.P_DRAIN_RELEASE] = p.drainRelease
   v[L.P_SUPERSEDE] = p.drainSupersedes
   return v
 }

@@ -107,6 +107,7 @@ export function physicsFor(
     queueAllowance: ph.queueAllowance,
     baseConfidence: ph.baseConfidence,
     growthConfidence: ph.growthConfidence,
+    drainRelease: ph.drainRelease,
     drainSupersedes: ph.drainSupersedes,
     spreadMs: config.sync.intervalMs,
   }

@@ -34,6 +34,7 @@ export const paramsArb: fc.Arbitrary<PhysicsParams> = fc.record({
   rampResume: fc.constantFrom(0, 0.5, 1),
   baseConfidence: fc.constantFrom(0, 2, 3),
   growthConfidence: fc.constantFrom(0, 3),
+  drainRelease: fc.constantFrom(0, 1),
   drainSupersedes: fc.constantFrom(0, 1),
 }).map((p) => ({ ...DEFAULT_PARAMS, ...p }))
 

@@ -88,6 +88,7 @@ export const DEFAULT_PARAMS: PhysicsParams = {
   rampResume: 1,
   baseConfidence: 0,
   growthConfidence: 3,
+  drainRelease: 1,
   drainSupersedes: 0,
   spreadMs: 250,
 }

@@ -16,6 +16,7 @@ import {
   gradient2State,
 } from '../../src/tunnel/strategies/gradient2.ts'
 import { atrion } from '../../src/tunnel/strategies/atrion.ts'
+import { prng } from '../support/differential.ts'
 
 function scenario(overrides: Record<string, unknown> = {}): Scenario {
   return parseScenario({
@@ -321,24 +322,12 @@ describe('determinism', () => {
     vi.restoreAllMocks()
   })
 
-  /** mulberry32: a seeded generator for the test's own arrivals and outcomes. */
-  function rng(seed: number): () => number {
-    let a = seed >>> 0
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0
-      let t = a
-      t = Math.imul(t ^ (t >>> 15), t | 1)
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-    }
-  }
-
   /** Poisson arrivals over 2 isolates, lognormal-ish latencies, 10% failures; a decision trace. */
   function trace(strategy: Strategy, seed: number): string {
     const s = scenario()
     const cls = classes(s)
     const inst = strategy.create(s, OPTIONS)
-    const rand = rng(seed)
+    const rand = prng(seed)
     const pending: { atMs: number; isolate: number; handle: unknown; latencyMs: number }[] = []
     const out: string[] = []
     let t = 0

@@ -49,6 +49,7 @@ import {
   P_RAMP_RESUME,
   P_BASE_Z,
   P_GROW_Z,
+  P_DRAIN_RELEASE,
   P_RAMP_START,
   P_RESERVE,
   P_SAT_T,
@@ -326,6 +327,12 @@ export function admit(slot: i32, classIndex: f64, nowMs: f64): i32 {
       // The first requests admitted into the emptied queue are the drain's sample.
       st(b, S_DRAIN_K, ld(b, S_DRAIN_K) + 1)
       if (ld(b, S_DRAIN_K) >= ld(b, S_DRAIN_GOAL)) st(b, S_DRAIN_TK, now)
+    } else if (
+      ld(b, S_DRAIN) == 2 && ld(p, P_DRAIN_RELEASE) > 0 && now <= ld(b, S_DRAIN_TK) + 1
+    ) {
+      // Released: an admission the sample's window cannot tell from the sample's is counted in it,
+      // so that the drain waits for its answer too (the slowest are not left out).
+      st(b, S_DRAIN_K, ld(b, S_DRAIN_K) + 1)
     }
     pass(b, ci, now)
     return code(1, REASON_ADMITTED, mode, 0)
@@ -568,7 +575,11 @@ function localLimit(b: usize, p: usize): f64 {
   let limit = ld(b, S_LIMIT) * ld(b, S_SHARE)
   const inj = ld(b, S_INJ_EFF)
   if (inj > 0) limit = limit * (1 - inj)
-  if (ld(b, S_DRAIN) > 0) {
+  const drain = ld(b, S_DRAIN)
+  // Released (§6): the sample is admitted; later arrivals queue behind it, first come first served.
+  const released = drain == 2 && ld(p, P_DRAIN_RELEASE) > 0 &&
+    ld(b, S_DRAIN_K) >= ld(b, S_DRAIN_GOAL)
+  if (drain > 0 && !released) {
     limit = limit * ld(p, P_DRAIN_FRACTION)
     let servers = ld(b, S_RATE) * ld(b, S_BASE)
     if (servers < 1) servers = 1
@@ -578,14 +589,16 @@ function localLimit(b: usize, p: usize): f64 {
 }
 
 function drainCheck(b: usize, p: usize, now: f64): void {
-  if (ld(b, S_DRAIN) == 1 && ld(b, S_INFLIGHT) - ld(b, S_GHOSTS) <= localLimit(b, p)) {
+  if (ld(b, S_DRAIN) != 1) return
+  const level = localLimit(b, p)
+  if (ld(b, S_INFLIGHT) - ld(b, S_GHOSTS) <= level) {
     st(b, S_DRAIN, 2)
     st(b, S_DRAIN_T, now)
     st(b, S_DRAIN_K, 0)
     st(b, S_DRAIN_TK, MAX_TIME_MS)
     st(b, S_DRAIN_DONE, 0)
     // One round of the drain level, and at least drainSamples: more answers for the same wait.
-    let goal = Math.floor(localLimit(b, p))
+    let goal = Math.floor(level)
     if (goal < ld(p, P_DRAIN_SAMPLES)) goal = ld(p, P_DRAIN_SAMPLES)
     // An isolate that shares the route takes its few requests' mean only from enough of them.
     if (ld(b, S_SHARE) < 1 && goal < EVIDENCE_SAMPLES) goal = EVIDENCE_SAMPLES
@@ -963,7 +976,10 @@ if (g >= 1) {
         st(b, S_NEXT_DRAIN, (Math.floor(tickEnd / period) + 1) * period)
         drainCheck(b, p, tickEnd)
       }
-    } else if (drain == 2 && ld(b, S_DRAIN_DONE) >= ld(b, S_DRAIN_GOAL)) {
+    } else if (
+      drain == 2 && ld(b, S_DRAIN_DONE) >= ld(b, S_DRAIN_GOAL) &&
+      (ld(p, P_DRAIN_RELEASE) <= 0 || ld(b, S_DRAIN_DONE) >= ld(b, S_DRAIN_K))
+    ) {
       if (ld(b, S_DRAIN_N) > 0) {
         // An origin faster than the tolerance forgives: its capacity is unknown again, and the
         // answers clock the growth as before the first queue (slow start, docs/physics.md §4).

@@ -37,6 +37,7 @@ import {
   P_DRAIN_FRACTION,
   P_DRAIN_GIVEUP,
   P_DRAIN_MS,
+  P_DRAIN_RELEASE,
   P_DRAIN_SAMPLES,
   P_DRAIN_SHRINK_S,
   P_GROW_Z,
@@ -301,6 +302,12 @@ export class ReferenceEngine implements EngineCore {
         // The first requests admitted into the emptied queue are the drain's sample.
         s[b + S_DRAIN_K] = s[b + S_DRAIN_K] + 1
         if (s[b + S_DRAIN_K] >= s[b + S_DRAIN_GOAL]) s[b + S_DRAIN_TK] = now
+      } else if (
+        s[b + S_DRAIN] === 2 && pr[p + P_DRAIN_RELEASE] > 0 && now <= s[b + S_DRAIN_TK] + 1
+      ) {
+        // Released: an admission the sample's window cannot tell from the sample's is counted in
+        // it, so that the drain waits for its answer too (the slowest are not left out).
+        s[b + S_DRAIN_K] = s[b + S_DRAIN_K] + 1
       }
       this.pass(b, cls, now)
       return code(1, REASON_ADMITTED, mode, 0)
@@ -576,7 +583,11 @@ export class ReferenceEngine implements EngineCore {
     let limit = s[b + S_LIMIT] * s[b + S_SHARE]
     const inj = s[b + S_INJ_EFF]
     if (inj > 0) limit = limit * (1 - inj)
-    if (s[b + S_DRAIN] > 0) {
+    const drain = s[b + S_DRAIN]
+    // Released (§6): the sample is admitted; later arrivals queue behind it, first come first served.
+    const released = drain === 2 && pr[p + P_DRAIN_RELEASE] > 0 &&
+      s[b + S_DRAIN_K] >= s[b + S_DRAIN_GOAL]
+    if (drain > 0 && !released) {
       // Drain to a share of the limit, and no higher than the servers the answers show (Little).
       limit = limit * pr[p + P_DRAIN_FRACTION]
       let servers = s[b + S_RATE] * s[b + S_BASE]
@@ -589,14 +600,16 @@ export class ReferenceEngine implements EngineCore {
   /** Phase 1 of a drain ends when the requests in flight are down to the drain level. */
   private drainCheck(b: number, p: number, now: number): void {
     const s = this.state
-    if (s[b + S_DRAIN] === 1 && s[b + S_INFLIGHT] - s[b + S_GHOSTS] <= this.localLimit(b, p)) {
+    if (s[b + S_DRAIN] !== 1) return
+    const level = this.localLimit(b, p)
+    if (s[b + S_INFLIGHT] - s[b + S_GHOSTS] <= level) {
       s[b + S_DRAIN] = 2
       s[b + S_DRAIN_T] = now
       s[b + S_DRAIN_K] = 0
       s[b + S_DRAIN_TK] = MAX_TIME_MS
       s[b + S_DRAIN_DONE] = 0
       // One round of the drain level, and at least drainSamples: more answers for the same wait.
-      let goal = Math.floor(this.localLimit(b, p))
+      let goal = Math.floor(level)
       if (goal < this.params[p + P_DRAIN_SAMPLES]) goal = this.params[p + P_DRAIN_SAMPLES]
       // An isolate that shares the route takes its few requests' mean only from enough of them.
       if (s[b + S_SHARE] < 1 && goal < EVIDENCE_SAMPLES) goal = EVIDENCE_SAMPLES
@@ -1027,7 +1040,10 @@ export class ReferenceEngine implements EngineCore {
           s[b + S_NEXT_DRAIN] = (Math.floor(tickEnd / period) + 1) * period
           this.drainCheck(b, p, tickEnd)
         }
-      } else if (drain === 2 && s[b + S_DRAIN_DONE] >= s[b + S_DRAIN_GOAL]) {
+      } else if (
+        drain === 2 && s[b + S_DRAIN_DONE] >= s[b + S_DRAIN_GOAL] &&
+        (pr[p + P_DRAIN_RELEASE] <= 0 || s[b + S_DRAIN_DONE] >= s[b + S_DRAIN_K])
+      ) {
         // Every request of the sample answered: its successes' mean is the unqueued latency.
         if (s[b + S_DRAIN_N] > 0) {
           const nb = this.drainBase(b, p)
