@@ -363,10 +363,9 @@ export const PhysicsSchema = z.strictObject({
    */
   drainRelease: z.optional(z.number().check(z.gte(0), z.lte(1))),
   /**
-   * 1: a drain that finds the origin faster than the tolerance forgives restarts the short latency
-   * from its own mean and drops the other isolates' answers still pooled, so that the slower
-   * origin's answers do not cut the limit (0: off; off by default until the fleet's drains stop
-   * reading a queue as a faster origin, docs/physics.md §4). @default 0
+   * 1: a drain that finds the origin faster than the tolerance forgives restarts the unqueued and
+   * the short latency from its own mean and drops the other isolates' answers still pooled, so that
+   * the slower origin's answers neither hold the estimate nor cut the limit (0: off). @default 1
    */
   drainSupersedes: z.optional(z.number().check(z.gte(0), z.lte(1))),
 })

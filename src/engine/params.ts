@@ -92,7 +92,7 @@ export interface PhysicsParams {
   growthConfidence: number
   /** 1: a drain's level holds only until its sample is admitted (§6; 0: off). */
   drainRelease: number
-  /** 1: a drain that finds a faster origin restarts the short latency from its mean (§4; 0: off). */
+  /** 1: a drain that finds a faster origin restarts base and short latency from its mean (§4; 0: off). */
   drainSupersedes: number
   /** Samples from other isolates arrive once per sync interval; they are spread over it. */
   spreadMs: number

@@ -89,7 +89,7 @@ export const DEFAULT_PARAMS: PhysicsParams = {
   baseConfidence: 0,
   growthConfidence: 3,
   drainRelease: 1,
-  drainSupersedes: 0,
+  drainSupersedes: 1,
   spreadMs: 250,
 }
 

@@ -983,13 +983,22 @@ if (g >= 1) {
       if (ld(b, S_DRAIN_N) > 0) {
         // An origin faster than the tolerance forgives: its capacity is unknown again, and the
         // answers clock the growth as before the first queue (slow start, docs/physics.md §4).
-        const next = drainBase(b, p)
+        let next = drainBase(b, p)
         if (next * ld(p, P_TOLERANCE) < base) {
           st(b, S_SLOW, 1)
-          if (ld(p, P_SUPERSEDE) > 0) {
-            // The answers before the drain timed the slower origin: the short latency restarts
-            // from the drain's own mean, and the others' answers still pooled are dropped (§4).
-            st(b, S_SHORT, ld(b, S_DRAIN_SUM) / ld(b, S_DRAIN_N))
+          const n = ld(b, S_DRAIN_N)
+          const m = ld(b, S_DRAIN_SUM) / n
+          if (
+            ld(p, P_SUPERSEDE) > 0 &&
+            (m + ld(p, P_BASE_Z) * m * Math.sqrt(ld(b, S_BASE_CV2) / n)) * ld(p, P_TOLERANCE) <
+              base
+          ) {
+            // Faster by baseConfidence standard errors of the drain's own mean: the answers
+            // before the drain timed a slower origin. The unqueued and the short latency restart
+            // from the drain's answers alone, and the others' answers still pooled are dropped.
+            next = m
+            st(b, S_BASE_N, n)
+            st(b, S_SHORT, m)
             st(b, S_POOL_N, 0)
             st(b, S_POOL_LAT, 0)
             st(b, S_POOL_ERR, 0)

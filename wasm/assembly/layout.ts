@@ -268,8 +268,8 @@ export const P_BASE_Z: i32 = 44
 export const P_GROW_Z: i32 = 45
 /** A drain's level holds only until its sample is admitted, not until it is answered (§6; 0: off). */
 export const P_DRAIN_RELEASE: i32 = 46
-/** A drain that finds a faster origin restarts the short latency from its mean and drops the
- * absorbed pool: the slower origin's answers are not evidence of a queue now (§4; 0: off). */
+/** A drain that finds a faster origin restarts the unqueued and the short latency from its mean and
+ * drops the absorbed pool: the slower origin's answers are not evidence now (§4; 0: off). */
 export const P_SUPERSEDE: i32 = 49
 
 // ---- Scratch registers (written by inspect) ------------------------------------------------------
