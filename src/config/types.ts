@@ -28,6 +28,7 @@ export type Profile = ProfileName | CustomProfile
 /** Thresholds of one route (docs/physics.md §12). */
 export interface Thresholds {
   latencyMs?: number | undefined
+  sloMs?: number | undefined
   errorRate?: number | undefined
   saturation?: number | undefined
   warmupS?: number | undefined
@@ -128,6 +129,8 @@ export interface PhysicsConfig {
   baseConfidence?: number | undefined
   growthConfidence?: number | undefined
   drainRelease?: number | undefined
+  sloQueue?: number | undefined
+  startEvidence?: number | undefined
   drainSupersedes?: number | undefined
 }
 

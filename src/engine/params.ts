@@ -92,6 +92,13 @@ export interface PhysicsParams {
   growthConfidence: number
   /** 1: a drain's level holds only until its sample is admitted (§6; 0: off). */
   drainRelease: number
+  /**
+   * The route's SLO, ms (0: none, or `physics.sloQueue` off): the queue the gradient keeps fits in
+   * the SLO's room past the 99th percentile of an unqueued answer (§4).
+   */
+  sloMs: number
+  /** Successes of a tick, in drain samples, that excuse the route's first drain (§6; 0: off). */
+  startEvidence: number
   /** 1: a drain that finds a faster origin restarts base and short latency from its mean (§4; 0: off). */
   drainSupersedes: number
   /** Samples from other isolates arrive once per sync interval; they are spread over it. */
@@ -150,6 +157,8 @@ export function paramBlock(p: PhysicsParams): Float64Array {
   v[L.P_BASE_Z] = p.baseConfidence
   v[L.P_GROW_Z] = p.growthConfidence
   v[L.P_DRAIN_RELEASE] = p.drainRelease
+  v[L.P_SLO] = p.sloMs
+  v[L.P_START_EVIDENCE] = p.startEvidence
   v[L.P_SUPERSEDE] = p.drainSupersedes
   return v
 }

@@ -108,6 +108,8 @@ export function physicsFor(
     baseConfidence: ph.baseConfidence,
     growthConfidence: ph.growthConfidence,
     drainRelease: ph.drainRelease,
+    sloMs: ph.sloQueue > 0 ? (route.thresholds?.sloMs ?? d.thresholds?.sloMs ?? 0) : 0,
+    startEvidence: ph.startEvidence,
     drainSupersedes: ph.drainSupersedes,
     spreadMs: config.sync.intervalMs,
   }

@@ -89,6 +89,8 @@ export const DEFAULT_PARAMS: PhysicsParams = {
   baseConfidence: 0,
   growthConfidence: 3,
   drainRelease: 1,
+  sloMs: 0,
+  startEvidence: 1,
   drainSupersedes: 1,
   spreadMs: 250,
 }
