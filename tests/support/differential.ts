@@ -91,6 +91,7 @@ export const DEFAULT_PARAMS: PhysicsParams = {
   drainRelease: 1,
   sloMs: 0,
   startEvidence: 1,
+  drainSupersedes: 0,
   spreadMs: 250,
 }
 
