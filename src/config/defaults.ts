@@ -92,6 +92,7 @@ export const PHYSICS_DEFAULTS: Filled<PhysicsConfig> = Object.freeze({
   drainRelease: 1,
   sloQueue: 1,
   startEvidence: 1,
+  drainSupersedes: 0,
 })
 
 /**

@@ -131,6 +131,7 @@ export interface PhysicsConfig {
   drainRelease?: number | undefined
   sloQueue?: number | undefined
   startEvidence?: number | undefined
+  drainSupersedes?: number | undefined
 }
 
 /** How isolates share state (docs/sync.md), defaults filled in. */

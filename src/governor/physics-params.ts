@@ -110,6 +110,7 @@ export function physicsFor(
     drainRelease: ph.drainRelease,
     sloMs: ph.sloQueue > 0 ? (route.thresholds?.sloMs ?? d.thresholds?.sloMs ?? 0) : 0,
     startEvidence: ph.startEvidence,
+    drainSupersedes: ph.drainSupersedes,
     spreadMs: config.sync.intervalMs,
   }
 }

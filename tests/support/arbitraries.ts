@@ -37,6 +37,7 @@ export const paramsArb: fc.Arbitrary<PhysicsParams> = fc.record({
   drainRelease: fc.constantFrom(0, 1),
   sloMs: fc.constantFrom(0, 150, 400, 3000),
   startEvidence: fc.constantFrom(0, 1, 2),
+  drainSupersedes: fc.constantFrom(0, 1),
 }).map((p) => ({ ...DEFAULT_PARAMS, ...p }))
 
 const dt = fc.oneof(

@@ -7,21 +7,10 @@
 import { describe, expect, it } from 'vitest'
 import { PHYSICS_DEFAULTS } from '../../src/config/defaults.ts'
 import type { EngineKind } from '../../src/engine/types.ts'
-import { prng } from '../support/differential.ts'
+import { lognormal } from '../support/differential.ts'
 import { ENGINES, type OriginModel, rig, serve } from '../support/harness.ts'
 
 const TOLERANCE = PHYSICS_DEFAULTS.latencyTolerance
-
-/** Lognormal service times of the given mean and σ, as the wind tunnel's origins have. */
-function lognormal(seed: number, meanMs: number, sigma: number): () => number {
-  const u = prng(seed)
-  const mu = Math.log(meanMs) - sigma * sigma / 2
-  return () => {
-    const a = u() || 1e-12
-    const b = u()
-    return Math.exp(mu + sigma * Math.sqrt(-2 * Math.log(a)) * Math.cos(2 * Math.PI * b))
-  }
-}
 
 interface Run {
   /** Share of decisions (after the first 5 s) taken with the estimate below mean ÷ tolerance. */

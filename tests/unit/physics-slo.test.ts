@@ -5,19 +5,8 @@
 import { describe, expect, it } from 'vitest'
 import type { EngineKind } from '../../src/engine/types.ts'
 import { tail99 } from '../../src/engine/reference/engine.ts'
-import { prng } from '../support/differential.ts'
+import { lognormal } from '../support/differential.ts'
 import { ENGINES, rig, serve } from '../support/harness.ts'
-
-/** Lognormal service times of the given mean and σ, as the wind tunnel's origins have. */
-function lognormal(seed: number, meanMs: number, sigma: number): () => number {
-  const u = prng(seed)
-  const mu = Math.log(meanMs) - sigma * sigma / 2
-  return () => {
-    const a = u() || 1e-12
-    const b = u()
-    return Math.exp(mu + sigma * Math.sqrt(-2 * Math.log(a)) * Math.cos(2 * Math.PI * b))
-  }
-}
 
 const MEAN_MS = 200
 const SIGMA = 0.47
