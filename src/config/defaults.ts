@@ -87,6 +87,7 @@ export const PHYSICS_DEFAULTS: Filled<PhysicsConfig> = Object.freeze({
   baseConfidence: 3,
   growthConfidence: 3,
   drainRelease: 1,
+  resumeAtAnswer: 1,
 })
 
 /**

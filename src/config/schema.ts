@@ -362,6 +362,12 @@ export const PhysicsSchema = z.strictObject({
    * them has answered (0: off). @default 1
    */
   drainRelease: z.optional(z.number().check(z.gte(0), z.lte(1))),
+  /**
+   * 1: a black hole's return resumes the remembered capacity at the answer that proves it (the
+   * test of the tick's end, made on the answers heard so far), not at the end of that tick (0:
+   * off). @default 1
+   */
+  resumeAtAnswer: z.optional(z.number().check(z.gte(0), z.lte(1))),
 })
 
 export const DEFAULT_PRIORITIES = ['critical', 'normal', 'low'] as const

@@ -128,6 +128,7 @@ export interface PhysicsConfig {
   baseConfidence?: number | undefined
   growthConfidence?: number | undefined
   drainRelease?: number | undefined
+  resumeAtAnswer?: number | undefined
 }
 
 /** How isolates share state (docs/sync.md), defaults filled in. */

@@ -108,6 +108,7 @@ export function physicsFor(
     baseConfidence: ph.baseConfidence,
     growthConfidence: ph.growthConfidence,
     drainRelease: ph.drainRelease,
+    resumeAtAnswer: ph.resumeAtAnswer,
     spreadMs: config.sync.intervalMs,
   }
 }

@@ -35,6 +35,7 @@ export const paramsArb: fc.Arbitrary<PhysicsParams> = fc.record({
   baseConfidence: fc.constantFrom(0, 2, 3),
   growthConfidence: fc.constantFrom(0, 3),
   drainRelease: fc.constantFrom(0, 1),
+  resumeAtAnswer: fc.constantFrom(0, 1),
 }).map((p) => ({ ...DEFAULT_PARAMS, ...p }))
 
 const dt = fc.oneof(

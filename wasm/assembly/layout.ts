@@ -268,6 +268,8 @@ export const P_BASE_Z: i32 = 44
 export const P_GROW_Z: i32 = 45
 /** A drain's level holds only until its sample is admitted, not until it is answered (§6; 0: off). */
 export const P_DRAIN_RELEASE: i32 = 46
+/** A black hole ends at the answer that proves it, not at the end of that answer's tick (§9; 0: off). */
+export const P_RESUME_AT_ANSWER: i32 = 50
 
 // ---- Scratch registers (written by inspect) ------------------------------------------------------
 /** Resistance, Ω. */

@@ -268,6 +268,8 @@ export const P_BASE_Z = 44
 export const P_GROW_Z = 45
 /** A drain's level holds only until its sample is admitted, not until it is answered (§6; 0: off). */
 export const P_DRAIN_RELEASE = 46
+/** A black hole ends at the answer that proves it, not at the end of that answer's tick (§9; 0: off). */
+export const P_RESUME_AT_ANSWER = 50
 
 // ---- Scratch registers (written by inspect) ------------------------------------------------------
 /** Resistance, Ω. */
