@@ -14,8 +14,11 @@ import type { Breaker, Concurrency, PhysicsConfig, Thresholds } from './types.ts
 /** A config group with every field present. */
 type Filled<T> = { readonly [K in keyof T]-?: Exclude<T[K], undefined> }
 
-/** `thresholds` of a route (`latencyMs` defaults to the profile's baseline, so it is not here). */
-export const THRESHOLD_DEFAULTS: Filled<Omit<Thresholds, 'latencyMs'>> = Object.freeze({
+/**
+ * `thresholds` of a route (`latencyMs` defaults to the profile's baseline and `sloMs` to none, so
+ * they are not here).
+ */
+export const THRESHOLD_DEFAULTS: Filled<Omit<Thresholds, 'latencyMs' | 'sloMs'>> = Object.freeze({
   errorRate: 0.05,
   saturation: 0.8,
   warmupS: 10,
@@ -88,6 +91,8 @@ export const PHYSICS_DEFAULTS: Filled<PhysicsConfig> = Object.freeze({
   growthConfidence: 3,
   drainRelease: 1,
   resumeAtAnswer: 1,
+  sloQueue: 1,
+  startEvidence: 1,
 })
 
 /**

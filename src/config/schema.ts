@@ -94,6 +94,12 @@ export const ProfileSchema = z.union([z.enum(PROFILE_NAMES), CustomProfileSchema
 export const ThresholdsSchema = z.strictObject({
   /** Latency threshold while the route is still learning, ms. @default the profile's baseline */
   latencyMs: z.optional(positive()),
+  /**
+   * The route's SLO, ms: an answer later than this is of no use to its callers. With
+   * `physics.sloQueue` on, the queue the capacity law keeps must fit in the SLO's room past the
+   * unqueued answers' 99th percentile (docs/physics.md §4). @default none
+   */
+  sloMs: z.optional(positive()),
   /** Error rate that starts error pressure. @default 0.05 */
   errorRate: z.optional(openFraction()),
   /** Reported saturation (0..1) that starts saturation pressure. @default 0.8 */
@@ -368,6 +374,18 @@ export const PhysicsSchema = z.strictObject({
    * off). @default 1
    */
   resumeAtAnswer: z.optional(z.number().check(z.gte(0), z.lte(1))),
+  /**
+   * A route with an SLO (`thresholds.sloMs`) keeps at most the queue whose wait fits in the SLO's
+   * room past the unqueued answers' 99th percentile (1: on, 0: off, the tolerance's queue alone).
+   * @default 1
+   */
+  sloQueue: z.optional(z.number().check(z.gte(0), z.lte(1))),
+  /**
+   * Successes of one tick, in drain samples, that excuse the route's first drain while slow
+   * start's window binds and they show no queue against the unqueued latency (0: off, the window
+   * binding starts it; docs/physics.md §6). @default 1
+   */
+  startEvidence: z.optional(z.number().check(z.gte(0), z.lte(100))),
 })
 
 export const DEFAULT_PRIORITIES = ['critical', 'normal', 'low'] as const

@@ -28,6 +28,7 @@ export type Profile = ProfileName | CustomProfile
 /** Thresholds of one route (docs/physics.md §12). */
 export interface Thresholds {
   latencyMs?: number | undefined
+  sloMs?: number | undefined
   errorRate?: number | undefined
   saturation?: number | undefined
   warmupS?: number | undefined
@@ -129,6 +130,8 @@ export interface PhysicsConfig {
   growthConfidence?: number | undefined
   drainRelease?: number | undefined
   resumeAtAnswer?: number | undefined
+  sloQueue?: number | undefined
+  startEvidence?: number | undefined
 }
 
 /** How isolates share state (docs/sync.md), defaults filled in. */

@@ -94,6 +94,13 @@ export interface PhysicsParams {
   drainRelease: number
   /** 1: a black hole's return resumes at the answer that proves it, not at its tick's end (§9; 0: off). */
   resumeAtAnswer: number
+  /**
+   * The route's SLO, ms (0: none, or `physics.sloQueue` off): the queue the gradient keeps fits in
+   * the SLO's room past the 99th percentile of an unqueued answer (§4).
+   */
+  sloMs: number
+  /** Successes of a tick, in drain samples, that excuse the route's first drain (§6; 0: off). */
+  startEvidence: number
   /** Samples from other isolates arrive once per sync interval; they are spread over it. */
   spreadMs: number
 }
@@ -151,5 +158,7 @@ export function paramBlock(p: PhysicsParams): Float64Array {
   v[L.P_GROW_Z] = p.growthConfidence
   v[L.P_DRAIN_RELEASE] = p.drainRelease
   v[L.P_RESUME_AT_ANSWER] = p.resumeAtAnswer
+  v[L.P_SLO] = p.sloMs
+  v[L.P_START_EVIDENCE] = p.startEvidence
   return v
 }

@@ -109,6 +109,8 @@ export function physicsFor(
     growthConfidence: ph.growthConfidence,
     drainRelease: ph.drainRelease,
     resumeAtAnswer: ph.resumeAtAnswer,
+    sloMs: ph.sloQueue > 0 ? (route.thresholds?.sloMs ?? d.thresholds?.sloMs ?? 0) : 0,
+    startEvidence: ph.startEvidence,
     spreadMs: config.sync.intervalMs,
   }
 }

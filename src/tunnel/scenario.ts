@@ -159,3 +159,27 @@ export function parseScenario(input: unknown): Scenario {
   if (problems.length > 0) throw new ConfigError(problems)
   return scenario
 }
+
+/**
+ * The scenario's governor config, with the route's SLO (`thresholds.sloMs`) stated as a user would
+ * state it, unless the scenario sets one: the SLO of the most important class present (the
+ * tightest, if several classes share that priority). The law protects that class first; the less
+ * important get what remains at the latency its SLO allows (docs/physics.md §4).
+ */
+export function governorConfig(scenario: Scenario): Record<string, unknown> {
+  const config = scenario.governor as Record<string, unknown>
+  const defaults = (config.defaults ?? {}) as Record<string, unknown>
+  const thresholds = (defaults.thresholds ?? {}) as Record<string, unknown>
+  if (thresholds.sloMs !== undefined) return config
+  const priorities = parseConfig(config).priorities
+  let rank = Infinity
+  let sloMs = Infinity
+  for (const c of scenario.classes) {
+    const r = priorities.indexOf(c.priority)
+    if (r < rank) {
+      rank = r
+      sloMs = c.sloMs
+    } else if (r === rank && c.sloMs < sloMs) sloMs = c.sloMs
+  }
+  return { ...config, defaults: { ...defaults, thresholds: { ...thresholds, sloMs } } }
+}

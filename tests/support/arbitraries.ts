@@ -36,6 +36,8 @@ export const paramsArb: fc.Arbitrary<PhysicsParams> = fc.record({
   growthConfidence: fc.constantFrom(0, 3),
   drainRelease: fc.constantFrom(0, 1),
   resumeAtAnswer: fc.constantFrom(0, 1),
+  sloMs: fc.constantFrom(0, 150, 400, 3000),
+  startEvidence: fc.constantFrom(0, 1, 2),
 }).map((p) => ({ ...DEFAULT_PARAMS, ...p }))
 
 const dt = fc.oneof(

@@ -90,6 +90,8 @@ export const DEFAULT_PARAMS: PhysicsParams = {
   growthConfidence: 3,
   drainRelease: 1,
   resumeAtAnswer: 1,
+  sloMs: 0,
+  startEvidence: 1,
   spreadMs: 250,
 }
 
@@ -150,6 +152,20 @@ export function prng(seed: number): () => number {
     t = Math.imul(t ^ (t >>> 15), t | 1)
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/**
+ * Lognormal draws of the given mean and σ (Box–Muller on `prng`), as the wind tunnel's origins
+ * serve: for tests that need a realistic service-time spread.
+ */
+export function lognormal(seed: number, meanMs: number, sigma: number): () => number {
+  const u = prng(seed)
+  const mu = Math.log(meanMs) - sigma * sigma / 2
+  return () => {
+    const a = u() || 1e-12
+    const b = u()
+    return Math.exp(mu + sigma * Math.sqrt(-2 * Math.log(a)) * Math.cos(2 * Math.PI * b))
   }
 }
 

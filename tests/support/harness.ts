@@ -99,8 +99,17 @@ export interface OriginModel {
 }
 
 export interface ServeResult {
-  /** Per second of the run: admitted, good (200) answers and the mode at its end. */
-  seconds: { admitted: number; good: number; mode: string; byClass: Record<string, number> }[]
+  /**
+   * Per second of the run: admitted, good (200) answers, those of them within `sloMs` (all of them
+   * without one) and the mode at its end.
+   */
+  seconds: {
+    admitted: number
+    good: number
+    onTime: number
+    mode: string
+    byClass: Record<string, number>
+  }[]
   admitted: Record<string, number>
   offered: Record<string, number>
 }
@@ -120,6 +129,8 @@ export function serve(
     priority?: (i: number) => string
     /** Called after every decision, as drive's: t is ms since the run began. */
     onDecision?: (d: Decision, t: number, i: number) => void
+    /** Answers later than this count as good but not on time (`seconds[].onTime`). */
+    sloMs?: number
   },
 ): ServeResult {
   const route = o.route ?? 'route'
@@ -136,7 +147,7 @@ export function serve(
   const second = (t: number) => {
     const s = Math.floor(t / 1000)
     while (result.seconds.length <= s) {
-      result.seconds.push({ admitted: 0, good: 0, mode: '', byClass: {} })
+      result.seconds.push({ admitted: 0, good: 0, onTime: 0, mode: '', byClass: {} })
     }
     return result.seconds[s] as ServeResult['seconds'][number]
   }
@@ -181,7 +192,11 @@ export function serve(
       const e = pending.shift() as (typeof pending)[number]
       r.clock.now = e.at
       r.gov.complete(e.ticket, { latencyMs: e.latencyMs, ok: e.status === 200, status: e.status })
-      if (e.status === 200) second(e.at - start).good++
+      if (e.status === 200) {
+        const sec = second(e.at - start)
+        sec.good++
+        if (!(e.latencyMs > (o.sloMs ?? Infinity))) sec.onTime++
+      }
     }
   }
   for (let i = 0; i < total; i++) {

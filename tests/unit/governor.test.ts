@@ -133,8 +133,8 @@ describe.each(ENGINES)('governor on the %s engine', (engine) => {
       expect(lease.release()).toBe(true)
     })
 
-    it('state per route in the engine is 864 bytes', () => {
-      expect(SLOT_FIELDS * 8).toBe(864)
+    it('state per route in the engine is 880 bytes', () => {
+      expect(SLOT_FIELDS * 8).toBe(880)
     })
   })
 

@@ -91,7 +91,11 @@ describe('live mode parts', () => {
       { header: CLASS_HEADER, equals: 'b', priority: 'low' },
     ])
     expect(config.sync).toEqual({ store: 'memory' })
-    expect(config.defaults).toEqual({ profile: { baselineLatencyMs: 50 } })
+    // The route's SLO is stated as the simulated strategy states it: the most important class's.
+    expect(config.defaults).toEqual({
+      profile: { baselineLatencyMs: 50 },
+      thresholds: { sloMs: 1000 },
+    })
   })
 
   it('startOrigin() answers from its servers and queue, and a full queue with a plain 503', async () => {

@@ -1,7 +1,13 @@
 // The wind tunnel's baseline strategies, each algorithm alone in virtual time: token bucket,
-// cockatiel-style breaker, Netflix Gradient2 and the Atrion reference model.
+// cockatiel-style breaker, Netflix Gradient2 and the Atrion reference model; and the config the
+// `rheostat` strategy gives the real governor.
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { type ClassSpec, parseScenario, type Scenario } from '../../src/tunnel/scenario.ts'
+import {
+  type ClassSpec,
+  governorConfig,
+  parseScenario,
+  type Scenario,
+} from '../../src/tunnel/scenario.ts'
 import type { Strategy, StrategyInstance } from '../../src/tunnel/strategy.ts'
 import { nominalCapacityRps, tokenBucket } from '../../src/tunnel/strategies/token-bucket.ts'
 import {
@@ -364,4 +370,28 @@ describe('determinism', () => {
       expect(strategy.source.length).toBeGreaterThan(20)
     },
   )
+})
+
+describe('rheostat', () => {
+  it("governorConfig() states the most important class's SLO as the route's, unless set", () => {
+    // critical 800 ms beside low 400 ms: the queue is sized for the class protected first.
+    const s = scenario()
+    const d = governorConfig(s).defaults as { thresholds: { sloMs: number } }
+    expect(d.thresholds.sloMs).toBe(800)
+    // Two classes of that priority: the tighter.
+    const two = scenario({
+      classes: [
+        { name: 'a', priority: 'normal', share: 0.5, sloMs: 700 },
+        { name: 'b', priority: 'normal', share: 0.3, sloMs: 500 },
+        { name: 'c', priority: 'low', share: 0.2, sloMs: 100 },
+      ],
+    })
+    expect((governorConfig(two).defaults as { thresholds: { sloMs: number } }).thresholds.sloMs)
+      .toBe(500)
+    // A scenario that sets its own keeps it, and the rest of its governor field.
+    const own = scenario({
+      governor: { defaults: { thresholds: { sloMs: 250 }, profile: 'LIGHT' } },
+    })
+    expect(governorConfig(own)).toEqual(own.governor)
+  })
 })

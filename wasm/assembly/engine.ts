@@ -51,6 +51,8 @@ import {
   P_BASE_Z,
   P_GROW_Z,
   P_DRAIN_RELEASE,
+  P_SLO,
+  P_START_EVIDENCE,
   P_RAMP_START,
   P_RESERVE,
   P_SAT_T,
@@ -104,6 +106,8 @@ import {
   S_DRAIN_SQ,
   S_BASE_N,
   S_BASE_CV2,
+  S_LATE,
+  S_ACC_LATE,
   S_FAIL_LAT,
   S_GHOST_T,
   S_GHOSTS,
@@ -415,6 +419,9 @@ export function complete(
     if (lat == lat) {
       st(b, S_ACC_OKN, ld(b, S_ACC_OKN) + 1)
       st(b, S_ACC_OKLAT, ld(b, S_ACC_OKLAT) + lat)
+      // Later than the route's SLO: the symptom the SLO's queue rule acts on (§4).
+      const slo = ld(p, P_SLO)
+      if (slo > 0 && lat > slo) st(b, S_ACC_LATE, ld(b, S_ACC_LATE) + 1)
     }
     if (ld(b, S_MODE) == <f64> MODE_CIRCUIT_BREAKER && ld(p, P_RESUME_AT_ANSWER) > 0) {
       resumeAtAnswer(b, p, now)
@@ -556,7 +563,7 @@ export function inspect(slot: i32): void {
   st(x, X_PL, queuePressure(b, p))
   st(x, X_PE, ld(b, S_OVERLOAD))
   st(x, X_PS, saturationPressure(b, p))
-  st(x, X_T, ld(p, P_TOLERANCE) * ld(b, S_BASE))
+  st(x, X_T, target(b, p))
   if (<i32> ld(b, S_MODE) == MODE_CIRCUIT_BREAKER) {
     st(x, X_E, ld(b, S_RAMP) * ld(b, S_LIMIT) * ld(b, S_SHARE))
   } else {
@@ -623,10 +630,77 @@ function collect(b: usize, latencyMs: f64, errorFraction: f64): void {
   }
 }
 
+/** z of the standard normal's 99th percentile. */
+const Z99: f64 = 2.3263478740408408
+
+/** The share of answers beyond the 99th percentile: more of them late is a queue's (§4). */
+const LATE_TAIL: f64 = 0.01
+
+/** ln(1 + x) for x ≥ 0 from square roots and the atanh series (the TypeScript twin's, op for op). */
+export function lnOnePlus(x: f64): f64 {
+  let y = 1 + x
+  let k: f64 = 1.0
+  for (let i = 0; i < 64 && y > 1.0625; i++) {
+    y = Math.sqrt(y)
+    k = k * 2
+  }
+  const t = (y - 1) / (y + 1)
+  const t2 = t * t
+  let term = t
+  let sum: f64 = 0.0
+  for (let i: f64 = 1; i <= 11; i += 2) {
+    sum = sum + term / i
+    term = term * t2
+  }
+  return 2 * k * sum
+}
+
+/** e^x for |x| ≤ 700 by halving, the Taylor series and squaring (the twin's, op for op). */
+export function expSmall(x: f64): f64 {
+  let r = x
+  let k = 0
+  while (k < 64 && (r > 0.0625 || r < -0.0625)) {
+    r = r / 2
+    k++
+  }
+  let term: f64 = 1.0
+  let sum: f64 = 1.0
+  for (let i: f64 = 1; i <= 9; i++) {
+    term = term * r / i
+    sum = sum + term
+  }
+  for (let i = 0; i < k; i++) sum = sum * sum
+  return sum
+}
+
+/** The 99th percentile of a lognormal answer ÷ its mean, for a squared coefficient of variation. */
+export function tail99(cv2: f64): f64 {
+  const s2 = lnOnePlus(cv2)
+  return expSmall(Z99 * Math.sqrt(s2) - s2 / 2)
+}
+
+/**
+ * The short latency the gradient holds (§4): tolerance × base, or, for a route with an SLO and a
+ * measured base, base + the SLO's room past the 99th percentile of an unqueued answer.
+ */
+function target(b: usize, p: usize): f64 {
+  const base = ld(b, S_BASE)
+  let t = ld(p, P_TOLERANCE) * base
+  const slo = ld(p, P_SLO)
+  if (slo > 0 && ld(b, S_DRAINS) > 0 && ld(b, S_LATE) > LATE_TAIL) {
+    let cv2 = ld(b, S_BASE_CV2)
+    if (!(cv2 > 0)) cv2 = 1
+    let room = slo - base * tail99(cv2)
+    if (room < 0) room = 0
+    if (base + room < t) t = base + room
+  }
+  return t
+}
+
 function queuePressure(b: usize, p: usize): f64 {
   const short = ld(b, S_SHORT)
   if (!(short > 0)) return 0
-  const x = 1 - (ld(p, P_TOLERANCE) * ld(b, S_BASE) + 1) / (short + 1)
+  const x = 1 - (target(b, p) + 1) / (short + 1)
   return x > 0 ? x : 0
 }
 
@@ -758,6 +832,8 @@ function dataTick(b: usize, p: usize): void {
   const ln = ld(b, S_ACC_LN)
   st(b, S_RATE, ld(b, S_RATE) + aFast * (ln / ld(p, P_TICK_MS) - ld(b, S_RATE)))
   const lok = ld(b, S_ACC_LOK)
+  // The share of this isolate's successes later than the SLO (§4), smoothed over signalTauS.
+  if (lok > 0) st(b, S_LATE, ld(b, S_LATE) + aFast * (ld(b, S_ACC_LATE) / lok - ld(b, S_LATE)))
   const fails = ln - lok
   if (fails > 0) {
     const failLat = ld(b, S_ACC_FLAT) / fails
@@ -870,6 +946,7 @@ function dataTick(b: usize, p: usize): void {
   st(b, S_ACC_OV, 0)
   st(b, S_ACC_LN, 0)
   st(b, S_ACC_LOK, 0)
+  st(b, S_ACC_LATE, 0)
   st(b, S_ACC_FLAT, 0)
   st(b, S_ACC_LOST, 0)
 }
@@ -896,7 +973,8 @@ function capacityTick(
       limit = limit * f
       st(b, S_SLOW, 0)
     } else if (ld(b, S_ACC_OKN) > 0 && short > 0) {
-      let g = (ld(p, P_TOLERANCE) * base + 1) / (short + 1)
+      // The target: tolerance × base, or less where an SLO leaves less room (§4).
+      let g = (target(b, p) + 1) / (short + 1)
       if (g > 1) g = 1
       if (g < 0.5) g = 0.5
 if (g >= 1) {
@@ -968,7 +1046,16 @@ if (g >= 1) {
         const at = (Math.floor(tickEnd / 1000) + 1) * 1000
         if (at < ld(b, S_NEXT_DRAIN)) st(b, S_NEXT_DRAIN, at)
       }
-      const due = tickEnd >= ld(b, S_NEXT_DRAIN) || ld(b, S_DRAINS) == 0
+      let due = tickEnd >= ld(b, S_NEXT_DRAIN) || ld(b, S_DRAINS) == 0
+      const ev = ld(p, P_START_EVIDENCE)
+      if (ev > 0 && ld(b, S_DRAINS) == 0 && ld(b, S_SLOW) > 0) {
+        // The route's first drain is owed to a queue, not to slow start's window (docs/physics.md
+        // §6): a tick whose successes are as many as a drain would time and show no queue
+        // against the unqueued latency has measured what the drain would.
+        let goal = ld(p, P_DRAIN_SAMPLES)
+        if (ld(b, S_SHARE) < 1 && goal < EVIDENCE_SAMPLES) goal = EVIDENCE_SAMPLES
+        if (ld(b, S_ACC_OKN) >= ev * goal && short <= ld(p, P_TOLERANCE) * base) due = false
+      }
       if (limited && due) {
         st(b, S_DRAIN, 1)
         st(b, S_DRAIN_T, tickEnd)

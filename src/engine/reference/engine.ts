@@ -63,8 +63,10 @@ import {
   P_SAT_T,
   P_SCAR_FACTOR,
   P_SILENCE,
+  P_SLO,
   P_SPREAD_MS,
   P_STALE_MS,
+  P_START_EVIDENCE,
   P_TICK_MS,
   P_TICK_S,
   P_TOLERANCE,
@@ -84,6 +86,7 @@ import {
   S_ACC_ERR,
   S_ACC_FLAT,
   S_ACC_LAT,
+  S_ACC_LATE,
   S_ACC_LN,
   S_ACC_LOK,
   S_ACC_LOST,
@@ -122,6 +125,7 @@ import {
   S_LAST_DONE,
   S_LAST_SAMPLE,
   S_LAT,
+  S_LATE,
   S_LIMIT,
   S_LIMITED_UNTIL,
   S_M,
@@ -171,6 +175,65 @@ export function axisPressure(x: number): number {
   if (x > 100000000) return 1
   const x2 = x * x
   return x2 / (1 + x2)
+}
+
+/** z of the standard normal's 99th percentile. */
+export const Z99 = 2.3263478740408408
+
+/**
+ * The share of answers beyond the 99th percentile: an unqueued service makes that many late at an
+ * SLO on its p99, so lateness beyond it is a queue's (the SLO rule binds above it, §4).
+ */
+export const LATE_TAIL = 0.01
+
+/**
+ * ln(1 + x) for x ≥ 0 from square roots and the atanh series: plain arithmetic, so both engines
+ * agree bit for bit (Math.log is not the same function in V8 and AssemblyScript).
+ */
+export function lnOnePlus(x: number): number {
+  let y = 1 + x
+  let k = 1.0
+  // Square roots bring y within 1/16 of 1 (at most 64 of them even for the largest double).
+  for (let i = 0; i < 64 && y > 1.0625; i++) {
+    y = Math.sqrt(y)
+    k = k * 2
+  }
+  const t = (y - 1) / (y + 1)
+  const t2 = t * t
+  let term = t
+  let sum = 0.0
+  for (let i = 1; i <= 11; i += 2) {
+    sum = sum + term / i
+    term = term * t2
+  }
+  return 2 * k * sum
+}
+
+/** e^x for |x| ≤ 700 by halving, the Taylor series and squaring: plain arithmetic (as lnOnePlus). */
+export function expSmall(x: number): number {
+  let r = x
+  let k = 0
+  while (k < 64 && (r > 0.0625 || r < -0.0625)) {
+    r = r / 2
+    k++
+  }
+  let term = 1.0
+  let sum = 1.0
+  for (let i = 1; i <= 9; i++) {
+    term = term * r / i
+    sum = sum + term
+  }
+  for (let i = 0; i < k; i++) sum = sum * sum
+  return sum
+}
+
+/**
+ * The 99th percentile of an answer ÷ the mean, for a lognormal service of squared coefficient of
+ * variation cv2: e^(Z99·σ − σ²/2), σ² = ln(1 + cv2).
+ */
+export function tail99(cv2: number): number {
+  const s2 = lnOnePlus(cv2)
+  return expSmall(Z99 * Math.sqrt(s2) - s2 / 2)
 }
 
 /** base^k for a whole k ≥ 0, by squaring: plain multiplications, so both engines agree bit for bit. */
@@ -398,6 +461,9 @@ export class ReferenceEngine implements EngineCore {
       if (lat === lat) {
         s[b + S_ACC_OKN] = s[b + S_ACC_OKN] + 1
         s[b + S_ACC_OKLAT] = s[b + S_ACC_OKLAT] + lat
+        // Later than the route's SLO: the symptom the SLO's queue rule acts on (§4).
+        const slo = pr[p + P_SLO]
+        if (slo > 0 && lat > slo) s[b + S_ACC_LATE] = s[b + S_ACC_LATE] + 1
       }
       if (s[b + S_MODE] === MODE_CIRCUIT_BREAKER && pr[p + P_RESUME_AT_ANSWER] > 0) {
         this.resumeAtAnswer(b, p, now)
@@ -556,7 +622,7 @@ export class ReferenceEngine implements EngineCore {
     x[X_PL] = this.queuePressure(b, p)
     x[X_PE] = s[b + S_OVERLOAD]
     x[X_PS] = this.saturationPressure(b, p)
-    x[X_T] = pr[p + P_TOLERANCE] * s[b + S_BASE]
+    x[X_T] = this.target(b, p)
     if (s[b + S_MODE] === MODE_CIRCUIT_BREAKER) {
       x[X_E] = s[b + S_RAMP] * s[b + S_LIMIT] * s[b + S_SHARE]
     } else {
@@ -635,13 +701,36 @@ export class ReferenceEngine implements EngineCore {
     }
   }
 
-  /** The share of the short latency above tolerance × unqueued latency: a standing queue. */
+  /**
+   * The short latency the gradient holds (§4): tolerance × the unqueued latency, or less where the
+   * route has an SLO (P_SLO), a measured unqueued latency and more of its successes late than an
+   * unqueued service's 1%: the unqueued latency plus the SLO's room past the 99th percentile of an
+   * unqueued answer (lognormal, of the drains' spread), so that the queue's wait does not make
+   * answers late.
+   */
+  private target(b: number, p: number): number {
+    const s = this.state
+    const pr = this.params
+    const base = s[b + S_BASE]
+    let t = pr[p + P_TOLERANCE] * base
+    const slo = pr[p + P_SLO]
+    if (slo > 0 && s[b + S_DRAINS] > 0 && s[b + S_LATE] > LATE_TAIL) {
+      let cv2 = s[b + S_BASE_CV2]
+      if (!(cv2 > 0)) cv2 = 1
+      let room = slo - base * tail99(cv2)
+      if (room < 0) room = 0
+      if (base + room < t) t = base + room
+    }
+    return t
+  }
+
+  /** The share of the short latency above the gradient's target (§4): a standing queue. */
   private queuePressure(b: number, p: number): number {
     const s = this.state
     const short = s[b + S_SHORT]
     if (!(short > 0)) return 0
     // 1 ms of slack keeps sub-millisecond latencies (and 0) from reading as queueing.
-    const x = 1 - (this.params[p + P_TOLERANCE] * s[b + S_BASE] + 1) / (short + 1)
+    const x = 1 - (this.target(b, p) + 1) / (short + 1)
     return x > 0 ? x : 0
   }
 
@@ -793,6 +882,9 @@ export class ReferenceEngine implements EngineCore {
     const ln = s[b + S_ACC_LN]
     s[b + S_RATE] = s[b + S_RATE] + aFast * (ln / pr[p + P_TICK_MS] - s[b + S_RATE])
     const lok = s[b + S_ACC_LOK]
+    // The share of this isolate's successes later than the SLO (§4, "The queue is paid by the SLO"),
+    // smoothed as the displayed signals are (signalTauS).
+    if (lok > 0) s[b + S_LATE] = s[b + S_LATE] + aFast * (s[b + S_ACC_LATE] / lok - s[b + S_LATE])
     const fails = ln - lok
     if (fails > 0) {
       const failLat = s[b + S_ACC_FLAT] / fails
@@ -915,6 +1007,7 @@ export class ReferenceEngine implements EngineCore {
     s[b + S_ACC_OV] = 0
     s[b + S_ACC_LN] = 0
     s[b + S_ACC_LOK] = 0
+    s[b + S_ACC_LATE] = 0
     s[b + S_ACC_FLAT] = 0
     s[b + S_ACC_LOST] = 0
   }
@@ -947,7 +1040,8 @@ export class ReferenceEngine implements EngineCore {
         limit = limit * f
         s[b + S_SLOW] = 0
       } else if (s[b + S_ACC_OKN] > 0 && short > 0) {
-        let g = (pr[p + P_TOLERANCE] * base + 1) / (short + 1)
+        // The target: tolerance × base, or less where an SLO leaves less room (§4).
+        let g = (this.target(b, p) + 1) / (short + 1)
         if (g > 1) g = 1
         if (g < 0.5) g = 0.5
         if (g >= 1) {
@@ -1031,7 +1125,16 @@ export class ReferenceEngine implements EngineCore {
           const at = (Math.floor(tickEnd / 1000) + 1) * 1000
           if (at < s[b + S_NEXT_DRAIN]) s[b + S_NEXT_DRAIN] = at
         }
-        const due = tickEnd >= s[b + S_NEXT_DRAIN] || s[b + S_DRAINS] === 0
+        let due = tickEnd >= s[b + S_NEXT_DRAIN] || s[b + S_DRAINS] === 0
+        const ev = pr[p + P_START_EVIDENCE]
+        if (ev > 0 && s[b + S_DRAINS] === 0 && s[b + S_SLOW] > 0) {
+          // The route's first drain is owed to a queue, not to slow start's window (§6): while no
+          // drain has measured the unqueued latency, a tick whose successes are as many as a
+          // drain would time and show no queue against it has measured what the drain would.
+          let goal = pr[p + P_DRAIN_SAMPLES]
+          if (s[b + S_SHARE] < 1 && goal < EVIDENCE_SAMPLES) goal = EVIDENCE_SAMPLES
+          if (s[b + S_ACC_OKN] >= ev * goal && short <= pr[p + P_TOLERANCE] * base) due = false
+        }
         if (limited && due) {
           s[b + S_DRAIN] = 1
           s[b + S_DRAIN_T] = tickEnd

@@ -8,8 +8,8 @@
  * @module
  */
 
-/** f64 fields per route slot: 108 × 8 bytes = 864 bytes. */
-export const SLOT_FIELDS = 108
+/** f64 fields per route slot: 110 × 8 bytes = 880 bytes. */
+export const SLOT_FIELDS = 110
 /** f64 fields per parameter set. */
 export const PARAM_FIELDS = 64
 /** f64 scratch registers. */
@@ -171,6 +171,10 @@ export const S_DRAIN_SQ = 105
 export const S_BASE_N = 106
 /** Their squared coefficient of variation (variance ÷ mean²), pooled over drains. */
 export const S_BASE_CV2 = 107
+/** Share of this isolate's successes later than the route's SLO, smoothed over signalTauS (§4). */
+export const S_LATE = 108
+/** This tick's successes later than the route's SLO. */
+export const S_ACC_LATE = 109
 
 // ---- Parameter fields ----------------------------------------------------------------------------
 /** Tick length, ms. */
@@ -268,6 +272,12 @@ export const P_BASE_Z = 44
 export const P_GROW_Z = 45
 /** A drain's level holds only until its sample is admitted, not until it is answered (§6; 0: off). */
 export const P_DRAIN_RELEASE = 46
+/** The route's SLO, ms, when `physics.sloQueue` is on (0: none): the gradient's target keeps the
+ * queue's wait within the SLO's room past the unqueued answers' 99th percentile (§4). */
+export const P_SLO = 47
+/** Successes of one tick, in drain samples, that excuse the route's first drain while slow start's
+ * window binds and they show no queue against the unqueued latency (§6; 0: off). */
+export const P_START_EVIDENCE = 48
 /** A black hole ends at the answer that proves it, not at the end of that answer's tick (§9; 0: off). */
 export const P_RESUME_AT_ANSWER = 50
 

@@ -13,7 +13,7 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseEdgeConfig } from '../../config/schema.ts'
-import type { Scenario } from '../scenario.ts'
+import { governorConfig, type Scenario } from '../scenario.ts'
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url))
 const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js')
@@ -68,7 +68,8 @@ export interface LiveBundle {
  * ```
  */
 export function liveConfig(scenario: Scenario, originUrl: string, speed: number): unknown {
-  const overrides = scenario.governor as Record<string, unknown>
+  // The governor field, with the route's SLO stated as the simulated `rheostat` strategy states it.
+  const overrides = governorConfig(scenario)
   const routes = Array.isArray(overrides.routes)
     ? overrides.routes as Record<string, unknown>[]
     : []

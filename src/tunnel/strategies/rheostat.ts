@@ -20,7 +20,7 @@ import { createSyncer, type Syncer } from '../../governor/sync.ts'
 import { MemoryConfigStore } from '../../store/memory/config.ts'
 import { MemoryStore } from '../../store/memory/store.ts'
 import { NO_TIMERS, OpCounter, SimulatedStore } from '../store-ops.ts'
-import type { ClassSpec, Scenario } from '../scenario.ts'
+import { type ClassSpec, governorConfig, type Scenario } from '../scenario.ts'
 import type { Strategy, StrategyInstance, StrategyOptions, StrategyProbe } from '../strategy.ts'
 
 /** The route every class is governed on. */
@@ -54,7 +54,9 @@ function createRheostat(
   const clock = () => now
   const governors: Governor[] = []
   for (let i = 0; i < scenario.isolates; i++) {
-    governors.push(createGovernor({ config: scenario.governor, engine: options.engine, clock }))
+    governors.push(
+      createGovernor({ config: governorConfig(scenario), engine: options.engine, clock }),
+    )
   }
   onGovernors?.(governors)
   let syncers: Syncer[] | undefined
