@@ -1209,6 +1209,7 @@ function resumeAtAnswer(b: usize, p: usize, now: f64): void {
   st(b, S_ACC_LOK, 0)
   st(b, S_ACC_FLAT, 0)
   st(b, S_ACC_LOST, 0)
+  st(b, S_ACC_LATE, 0)
 }
 
 // Back to OPERATIONAL: what is still in flight was sent into the outage or its ramp.

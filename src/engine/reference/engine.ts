@@ -1317,6 +1317,7 @@ export class ReferenceEngine implements EngineCore {
     s[b + S_ACC_LOK] = 0
     s[b + S_ACC_FLAT] = 0
     s[b + S_ACC_LOST] = 0
+    s[b + S_ACC_LATE] = 0
   }
 
   /** Back to OPERATIONAL: what is still in flight was sent into the outage or its ramp. */
