@@ -93,6 +93,7 @@ export const PHYSICS_DEFAULTS: Filled<PhysicsConfig> = Object.freeze({
   resumeAtAnswer: 1,
   sloQueue: 1,
   startEvidence: 1,
+  drainSupersedes: 0,
 })
 
 /**

@@ -386,6 +386,13 @@ export const PhysicsSchema = z.strictObject({
    * binding starts it; docs/physics.md §6). @default 1
    */
   startEvidence: z.optional(z.number().check(z.gte(0), z.lte(100))),
+  /**
+   * 1: a drain that finds the origin faster than the tolerance forgives restarts the unqueued and
+   * the short latency from its own mean and drops the other isolates' answers still pooled, so that
+   * the slower origin's answers neither hold the estimate nor cut the limit (0: off; off by default:
+   * on main 747f5e1 it does not meet the rule for landing, docs/physics.md §4). @default 0
+   */
+  drainSupersedes: z.optional(z.number().check(z.gte(0), z.lte(1))),
 })
 
 export const DEFAULT_PRIORITIES = ['critical', 'normal', 'low'] as const

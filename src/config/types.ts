@@ -132,6 +132,7 @@ export interface PhysicsConfig {
   resumeAtAnswer?: number | undefined
   sloQueue?: number | undefined
   startEvidence?: number | undefined
+  drainSupersedes?: number | undefined
 }
 
 /** How isolates share state (docs/sync.md), defaults filled in. */

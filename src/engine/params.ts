@@ -101,6 +101,8 @@ export interface PhysicsParams {
   sloMs: number
   /** Successes of a tick, in drain samples, that excuse the route's first drain (§6; 0: off). */
   startEvidence: number
+  /** 1: a drain that finds a faster origin restarts base and short latency from its mean (§4; 0: off). */
+  drainSupersedes: number
   /** Samples from other isolates arrive once per sync interval; they are spread over it. */
   spreadMs: number
 }
@@ -160,5 +162,6 @@ export function paramBlock(p: PhysicsParams): Float64Array {
   v[L.P_RESUME_AT_ANSWER] = p.resumeAtAnswer
   v[L.P_SLO] = p.sloMs
   v[L.P_START_EVIDENCE] = p.startEvidence
+  v[L.P_SUPERSEDE] = p.drainSupersedes
   return v
 }

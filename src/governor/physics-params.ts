@@ -111,6 +111,7 @@ export function physicsFor(
     resumeAtAnswer: ph.resumeAtAnswer,
     sloMs: ph.sloQueue > 0 ? (route.thresholds?.sloMs ?? d.thresholds?.sloMs ?? 0) : 0,
     startEvidence: ph.startEvidence,
+    drainSupersedes: ph.drainSupersedes,
     spreadMs: config.sync.intervalMs,
   }
 }

@@ -38,6 +38,7 @@ export const paramsArb: fc.Arbitrary<PhysicsParams> = fc.record({
   resumeAtAnswer: fc.constantFrom(0, 1),
   sloMs: fc.constantFrom(0, 150, 400, 3000),
   startEvidence: fc.constantFrom(0, 1, 2),
+  drainSupersedes: fc.constantFrom(0, 1),
 }).map((p) => ({ ...DEFAULT_PARAMS, ...p }))
 
 const dt = fc.oneof(

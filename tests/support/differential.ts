@@ -92,6 +92,7 @@ export const DEFAULT_PARAMS: PhysicsParams = {
   resumeAtAnswer: 1,
   sloMs: 0,
   startEvidence: 1,
+  drainSupersedes: 0,
   spreadMs: 250,
 }
 

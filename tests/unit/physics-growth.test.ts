@@ -4,7 +4,8 @@
 // taken out of either engine (checked by hand: k forced to 1 fails only 3b's 800 ms test; the
 // resume after a faster drain removed fails only 3c). 3b and 3c run with the bigger-origin rule off
 // (growthConfidence 0): their origins have room beyond the limit with no queue, where that rule
-// grows the limit as slow start does; 3d asserts that rule, and the same run with it off.
+// grows the limit as slow start does; 3d asserts that rule, and the same run with it off; 3e runs
+// the same origin with drainSupersedes on and off.
 import { describe, expect, it } from 'vitest'
 import { PHYSICS_DEFAULTS } from '../../src/config/defaults.ts'
 import type { EngineKind } from '../../src/engine/types.ts'
@@ -140,6 +141,56 @@ describe.each(ENGINES)('growth of the limit on the %s engine', (engine) => {
       // 16.5 → 1,057 here (the demand's 500 in flight stop it); additive growth alone (the resume
       // taken out) reaches 25.5 of the bound's 26.7.
       expect(after.limit).toBeGreaterThan(3 * additive)
+    })
+  })
+
+  describe("3e. a drain that finds a faster origin supersedes the slower origin's answers", () => {
+    it('answers of 400 ms that become 50 ms at the drain: the limit is not cut after it', () => {
+      // 20 servers, demand 1,000 req/s: a standing queue throughout. The service becomes 8 times
+      // faster at 10 s, the instant the periodic drain starts; the requests already in service
+      // finish at the old speed during phase 1, and the drain's sample, served at once, times the
+      // new one. The short latency still holds the old answers (300–500 ms) when the drain ends.
+      const run = (drainSupersedes: number) => {
+        const r = rig(engine, { physics: { drainSupersedes, growthConfidence: 0 } })
+        const samples: (Sample & { shortMs: number })[] = []
+        let lastTick = -1
+        serve(r, {
+          rps: 1000,
+          seconds: 12,
+          origin: {
+            servers: () => 20,
+            serviceMs: (t) => (t < 10000 ? around(400, 100)(t) : around(50, 25)(t)),
+          },
+          onDecision: (_d, t) => {
+            const tick = Math.floor(t / TICK_MS)
+            if (tick === lastTick) return
+            lastTick = tick
+            const c = r.gov.snapshot('route')!.capacity
+            samples.push({
+              t,
+              limit: c.limit,
+              unqueuedMs: c.unqueuedLatencyMs,
+              drains: c.drains,
+              shortMs: c.shortLatencyMs,
+            })
+          },
+        })
+        const at = samples.findIndex((s) => s.t >= 10000 && s.unqueuedMs < 400 / TOLERANCE)
+        expect(at).toBeGreaterThan(0)
+        const end = samples[at]!
+        const next = during(samples, end.t, end.t + 1000)
+        return { end, low: Math.min(...next.map((s) => s.limit)) }
+      }
+      const on = run(1)
+      // The short latency restarts from the drain's own mean (48 ms here), and the limit is not cut
+      // below its value at the drain's end within the next second (23.4 here; slow start then
+      // doubles it twice, to 90.8, and the queue of the new answers cuts it back to 30 by 1.5 s).
+      expect(on.end.shortMs).toBeLessThan(400 / TOLERANCE)
+      expect(on.low).toBeGreaterThanOrEqual(on.end.limit)
+      // Off: the old answers (short 311 ms against a base of 48) cut it to 18.6 within 0.3 s.
+      const off = run(0)
+      expect(off.end.shortMs).toBeGreaterThan(TOLERANCE * off.end.unqueuedMs)
+      expect(off.low).toBeLessThan(0.9 * off.end.limit)
     })
   })
 

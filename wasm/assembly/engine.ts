@@ -60,6 +60,7 @@ import {
   P_SILENCE,
   P_SPREAD_MS,
   P_STALE_MS,
+  P_SUPERSEDE,
   P_TICK_MS,
   P_TICK_S,
   P_TOLERANCE,
@@ -1073,8 +1074,27 @@ if (g >= 1) {
       if (ld(b, S_DRAIN_N) > 0) {
         // An origin faster than the tolerance forgives: its capacity is unknown again, and the
         // answers clock the growth as before the first queue (slow start, docs/physics.md §4).
-        const next = drainBase(b, p)
-        if (next * ld(p, P_TOLERANCE) < base) st(b, S_SLOW, 1)
+        let next = drainBase(b, p)
+        if (next * ld(p, P_TOLERANCE) < base) {
+          st(b, S_SLOW, 1)
+          const n = ld(b, S_DRAIN_N)
+          const m = ld(b, S_DRAIN_SUM) / n
+          if (
+            ld(p, P_SUPERSEDE) > 0 &&
+            (m + ld(p, P_BASE_Z) * m * Math.sqrt(ld(b, S_BASE_CV2) / n)) * ld(p, P_TOLERANCE) <
+              base
+          ) {
+            // Faster by baseConfidence standard errors of the drain's own mean: the answers
+            // before the drain timed a slower origin. The unqueued and the short latency restart
+            // from the drain's answers alone, and the others' answers still pooled are dropped.
+            next = m
+            st(b, S_BASE_N, n)
+            st(b, S_SHORT, m)
+            st(b, S_POOL_N, 0)
+            st(b, S_POOL_LAT, 0)
+            st(b, S_POOL_ERR, 0)
+          }
+        }
         st(b, S_BASE, next)
         st(b, S_DRAINS, ld(b, S_DRAINS) + 1)
         st(b, S_DRAIN_L, ld(b, S_LIMIT))

@@ -67,6 +67,7 @@ import {
   P_SPREAD_MS,
   P_STALE_MS,
   P_START_EVIDENCE,
+  P_SUPERSEDE,
   P_TICK_MS,
   P_TICK_S,
   P_TOLERANCE,
@@ -1152,10 +1153,29 @@ export class ReferenceEngine implements EngineCore {
       ) {
         // Every request of the sample answered: its successes' mean is the unqueued latency.
         if (s[b + S_DRAIN_N] > 0) {
-          const nb = this.drainBase(b, p)
+          let nb = this.drainBase(b, p)
           // An origin faster than the tolerance forgives: its capacity is unknown again, and the
           // answers clock the growth as before the first queue (slow start, §4).
-          if (nb * pr[p + P_TOLERANCE] < base) s[b + S_SLOW] = 1
+          if (nb * pr[p + P_TOLERANCE] < base) {
+            s[b + S_SLOW] = 1
+            const n = s[b + S_DRAIN_N]
+            const m = s[b + S_DRAIN_SUM] / n
+            if (
+              pr[p + P_SUPERSEDE] > 0 &&
+              (m + pr[p + P_BASE_Z] * m * Math.sqrt(s[b + S_BASE_CV2] / n)) * pr[p + P_TOLERANCE] <
+                base
+            ) {
+              // Faster by baseConfidence standard errors of the drain's own mean: the answers
+              // before the drain timed a slower origin. The unqueued and the short latency restart
+              // from the drain's answers alone, and the others' answers still pooled are dropped.
+              nb = m
+              s[b + S_BASE_N] = n
+              s[b + S_SHORT] = m
+              s[b + S_POOL_N] = 0
+              s[b + S_POOL_LAT] = 0
+              s[b + S_POOL_ERR] = 0
+            }
+          }
           s[b + S_BASE] = nb
           s[b + S_DRAINS] = s[b + S_DRAINS] + 1
           s[b + S_DRAIN_L] = s[b + S_LIMIT]

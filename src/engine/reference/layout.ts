@@ -278,6 +278,9 @@ export const P_SLO = 47
 /** Successes of one tick, in drain samples, that excuse the route's first drain while slow start's
  * window binds and they show no queue against the unqueued latency (§6; 0: off). */
 export const P_START_EVIDENCE = 48
+/** A drain that finds a faster origin restarts the unqueued and the short latency from its mean and
+ * drops the absorbed pool: the slower origin's answers are not evidence now (§4; 0: off). */
+export const P_SUPERSEDE = 49
 /** A black hole ends at the answer that proves it, not at the end of that answer's tick (§9; 0: off). */
 export const P_RESUME_AT_ANSWER = 50
 
