@@ -90,6 +90,7 @@ export const PHYSICS_DEFAULTS: Filled<PhysicsConfig> = Object.freeze({
   baseConfidence: 3,
   growthConfidence: 3,
   drainRelease: 1,
+  resumeAtAnswer: 1,
   sloQueue: 1,
   startEvidence: 1,
   drainSupersedes: 0,

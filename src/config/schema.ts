@@ -369,6 +369,12 @@ export const PhysicsSchema = z.strictObject({
    */
   drainRelease: z.optional(z.number().check(z.gte(0), z.lte(1))),
   /**
+   * 1: a black hole's return resumes the remembered capacity at the answer that proves it (the
+   * test of the tick's end, made on the answers heard so far), not at the end of that tick (0:
+   * off). @default 1
+   */
+  resumeAtAnswer: z.optional(z.number().check(z.gte(0), z.lte(1))),
+  /**
    * A route with an SLO (`thresholds.sloMs`) keeps at most the queue whose wait fits in the SLO's
    * room past the unqueued answers' 99th percentile (1: on, 0: off, the tolerance's queue alone).
    * @default 1

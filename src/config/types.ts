@@ -129,6 +129,7 @@ export interface PhysicsConfig {
   baseConfidence?: number | undefined
   growthConfidence?: number | undefined
   drainRelease?: number | undefined
+  resumeAtAnswer?: number | undefined
   sloQueue?: number | undefined
   startEvidence?: number | undefined
   drainSupersedes?: number | undefined

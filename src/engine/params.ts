@@ -92,6 +92,8 @@ export interface PhysicsParams {
   growthConfidence: number
   /** 1: a drain's level holds only until its sample is admitted (§6; 0: off). */
   drainRelease: number
+  /** 1: a black hole's return resumes at the answer that proves it, not at its tick's end (§9; 0: off). */
+  resumeAtAnswer: number
   /**
    * The route's SLO, ms (0: none, or `physics.sloQueue` off): the queue the gradient keeps fits in
    * the SLO's room past the 99th percentile of an unqueued answer (§4).
@@ -157,6 +159,7 @@ export function paramBlock(p: PhysicsParams): Float64Array {
   v[L.P_BASE_Z] = p.baseConfidence
   v[L.P_GROW_Z] = p.growthConfidence
   v[L.P_DRAIN_RELEASE] = p.drainRelease
+  v[L.P_RESUME_AT_ANSWER] = p.resumeAtAnswer
   v[L.P_SLO] = p.sloMs
   v[L.P_START_EVIDENCE] = p.startEvidence
   v[L.P_SUPERSEDE] = p.drainSupersedes

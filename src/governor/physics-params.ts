@@ -108,6 +108,7 @@ export function physicsFor(
     baseConfidence: ph.baseConfidence,
     growthConfidence: ph.growthConfidence,
     drainRelease: ph.drainRelease,
+    resumeAtAnswer: ph.resumeAtAnswer,
     sloMs: ph.sloQueue > 0 ? (route.thresholds?.sloMs ?? d.thresholds?.sloMs ?? 0) : 0,
     startEvidence: ph.startEvidence,
     drainSupersedes: ph.drainSupersedes,

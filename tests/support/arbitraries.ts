@@ -35,6 +35,7 @@ export const paramsArb: fc.Arbitrary<PhysicsParams> = fc.record({
   baseConfidence: fc.constantFrom(0, 2, 3),
   growthConfidence: fc.constantFrom(0, 3),
   drainRelease: fc.constantFrom(0, 1),
+  resumeAtAnswer: fc.constantFrom(0, 1),
   sloMs: fc.constantFrom(0, 150, 400, 3000),
   startEvidence: fc.constantFrom(0, 1, 2),
   drainSupersedes: fc.constantFrom(0, 1),

@@ -89,6 +89,7 @@ export const DEFAULT_PARAMS: PhysicsParams = {
   baseConfidence: 0,
   growthConfidence: 3,
   drainRelease: 1,
+  resumeAtAnswer: 1,
   sloMs: 0,
   startEvidence: 1,
   drainSupersedes: 0,

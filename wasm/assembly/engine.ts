@@ -47,6 +47,7 @@ import {
   P_RAMP_DOUBLE_S,
   P_RAMP_GROWTH,
   P_RAMP_RESUME,
+  P_RESUME_AT_ANSWER,
   P_BASE_Z,
   P_GROW_Z,
   P_DRAIN_RELEASE,
@@ -422,6 +423,9 @@ export function complete(
       // Later than the route's SLO: the symptom the SLO's queue rule acts on (§4).
       const slo = ld(p, P_SLO)
       if (slo > 0 && lat > slo) st(b, S_ACC_LATE, ld(b, S_ACC_LATE) + 1)
+    }
+    if (ld(b, S_MODE) == <f64> MODE_CIRCUIT_BREAKER && ld(p, P_RESUME_AT_ANSWER) > 0) {
+      resumeAtAnswer(b, p, now)
     }
   } else {
     if (lat == lat) st(b, S_ACC_FLAT, ld(b, S_ACC_FLAT) + lat)
@@ -1199,13 +1203,43 @@ function modeClock(b: usize, p: usize, t: f64): void {
       st(b, S_DRAIN, 0)
     }
   } else if (mode == MODE_CIRCUIT_BREAKER && ld(b, S_RAMP) >= 1) {
-    setMode(b, MODE_OPERATIONAL, t)
-    st(b, S_SCAR, 0)
-    st(b, S_STREAK_S, 0)
-    st(b, S_GHOSTS, ld(b, S_INFLIGHT))
-    st(b, S_GHOST_T, t)
-    st(b, S_LAST_DONE, t)
+    recovered(b, t)
   }
+}
+
+// A black hole's return, decided when the answer that proves it arrives (§9): the tick's end's
+// test on the tick's answers heard so far.
+function resumeAtAnswer(b: usize, p: usize, now: f64): void {
+  if (ld(b, S_STREAK_S) != 0 || ld(p, P_RAMP_RESUME) < 1) return
+  const okN = ld(b, S_ACC_OKN)
+  const answered = ld(b, S_ACC_LN) - ld(b, S_ACC_LOST)
+  if (!(okN > 0) || ld(b, S_ACC_LOK) < 0.5 * answered) return
+  if (ld(b, S_ACC_OKLAT) / okN > ld(p, P_TOLERANCE) * ld(b, S_BASE)) return
+  st(b, S_RAMP, 1)
+  recovered(b, now)
+  // The tick's answers so far were the outage's: the capacity law folds those after the resume.
+  st(b, S_ACC_N, 0)
+  st(b, S_ACC_LAT, 0)
+  st(b, S_ACC_EN, 0)
+  st(b, S_ACC_ERR, 0)
+  st(b, S_ACC_OKN, 0)
+  st(b, S_ACC_OKLAT, 0)
+  st(b, S_ACC_OV, 0)
+  st(b, S_ACC_LN, 0)
+  st(b, S_ACC_LOK, 0)
+  st(b, S_ACC_FLAT, 0)
+  st(b, S_ACC_LOST, 0)
+  st(b, S_ACC_LATE, 0)
+}
+
+// Back to OPERATIONAL: what is still in flight was sent into the outage or its ramp.
+function recovered(b: usize, t: f64): void {
+  setMode(b, MODE_OPERATIONAL, t)
+  st(b, S_SCAR, 0)
+  st(b, S_STREAK_S, 0)
+  st(b, S_GHOSTS, ld(b, S_INFLIGHT))
+  st(b, S_GHOST_T, t)
+  st(b, S_LAST_DONE, t)
 }
 
 function setMode(b: usize, mode: i32, t: f64): i32 {

@@ -59,6 +59,7 @@ import {
   P_RAMP_RESUME,
   P_RAMP_START,
   P_RESERVE,
+  P_RESUME_AT_ANSWER,
   P_SAT_T,
   P_SCAR_FACTOR,
   P_SILENCE,
@@ -464,6 +465,9 @@ export class ReferenceEngine implements EngineCore {
         // Later than the route's SLO: the symptom the SLO's queue rule acts on (§4).
         const slo = pr[p + P_SLO]
         if (slo > 0 && lat > slo) s[b + S_ACC_LATE] = s[b + S_ACC_LATE] + 1
+      }
+      if (s[b + S_MODE] === MODE_CIRCUIT_BREAKER && pr[p + P_RESUME_AT_ANSWER] > 0) {
+        this.resumeAtAnswer(b, p, now)
       }
     } else {
       if (lat === lat) s[b + S_ACC_FLAT] = s[b + S_ACC_FLAT] + lat
@@ -1301,14 +1305,50 @@ export class ReferenceEngine implements EngineCore {
         s[b + S_DRAIN] = 0
       }
     } else if (mode === MODE_CIRCUIT_BREAKER && s[b + S_RAMP] >= 1) {
-      // Recovered: what is still in flight was sent into the outage or its ramp.
-      this.setMode(b, MODE_OPERATIONAL, t)
-      s[b + S_SCAR] = 0
-      s[b + S_STREAK_S] = 0
-      s[b + S_GHOSTS] = s[b + S_INFLIGHT]
-      s[b + S_GHOST_T] = t
-      s[b + S_LAST_DONE] = t
+      this.recovered(b, t)
     }
+  }
+
+  /**
+   * A black hole's return, decided when the answer that proves it arrives (§9): the test the tick's
+   * end would make (no failing tick since the outage, most answers successes, their mean within
+   * the tolerance of the unqueued latency), made on the tick's answers heard so far.
+   */
+  private resumeAtAnswer(b: number, p: number, now: number): void {
+    const s = this.state
+    const pr = this.params
+    if (s[b + S_STREAK_S] !== 0 || pr[p + P_RAMP_RESUME] < 1) return
+    const okN = s[b + S_ACC_OKN]
+    const answered = s[b + S_ACC_LN] - s[b + S_ACC_LOST]
+    if (!(okN > 0) || s[b + S_ACC_LOK] < 0.5 * answered) return
+    if (s[b + S_ACC_OKLAT] / okN > pr[p + P_TOLERANCE] * s[b + S_BASE]) return
+    s[b + S_RAMP] = 1
+    this.recovered(b, now)
+    // The tick's answers so far were the outage's (among them the timeouts of probes sent into
+    // the hole): the capacity law folds only those that come after the resume.
+    s[b + S_ACC_N] = 0
+    s[b + S_ACC_LAT] = 0
+    s[b + S_ACC_EN] = 0
+    s[b + S_ACC_ERR] = 0
+    s[b + S_ACC_OKN] = 0
+    s[b + S_ACC_OKLAT] = 0
+    s[b + S_ACC_OV] = 0
+    s[b + S_ACC_LN] = 0
+    s[b + S_ACC_LOK] = 0
+    s[b + S_ACC_FLAT] = 0
+    s[b + S_ACC_LOST] = 0
+    s[b + S_ACC_LATE] = 0
+  }
+
+  /** Back to OPERATIONAL: what is still in flight was sent into the outage or its ramp. */
+  private recovered(b: number, t: number): void {
+    const s = this.state
+    this.setMode(b, MODE_OPERATIONAL, t)
+    s[b + S_SCAR] = 0
+    s[b + S_STREAK_S] = 0
+    s[b + S_GHOSTS] = s[b + S_INFLIGHT]
+    s[b + S_GHOST_T] = t
+    s[b + S_LAST_DONE] = t
   }
 
   private setMode(b: number, mode: number, t: number): number {
