@@ -937,11 +937,16 @@ function dataTick(b: usize, p: usize): void {
   }
 
   st(b, S_PEAK, ld(b, S_INFLIGHT) - ld(b, S_GHOSTS))
+  st(b, S_ACC_SAT, -1)
+  clearAnswers(b)
+}
+
+// Empties the tick's counts of answers (the saturation reading is the tick's own, kept).
+function clearAnswers(b: usize): void {
   st(b, S_ACC_N, 0)
   st(b, S_ACC_LAT, 0)
   st(b, S_ACC_EN, 0)
   st(b, S_ACC_ERR, 0)
-  st(b, S_ACC_SAT, -1)
   st(b, S_ACC_OKN, 0)
   st(b, S_ACC_OKLAT, 0)
   st(b, S_ACC_OV, 0)
@@ -1218,18 +1223,7 @@ function resumeAtAnswer(b: usize, p: usize, now: f64): void {
   st(b, S_RAMP, 1)
   recovered(b, now)
   // The tick's answers so far were the outage's: the capacity law folds those after the resume.
-  st(b, S_ACC_N, 0)
-  st(b, S_ACC_LAT, 0)
-  st(b, S_ACC_EN, 0)
-  st(b, S_ACC_ERR, 0)
-  st(b, S_ACC_OKN, 0)
-  st(b, S_ACC_OKLAT, 0)
-  st(b, S_ACC_OV, 0)
-  st(b, S_ACC_LN, 0)
-  st(b, S_ACC_LOK, 0)
-  st(b, S_ACC_FLAT, 0)
-  st(b, S_ACC_LOST, 0)
-  st(b, S_ACC_LATE, 0)
+  clearAnswers(b)
 }
 
 // Back to OPERATIONAL: what is still in flight was sent into the outage or its ramp.

@@ -998,11 +998,17 @@ export class ReferenceEngine implements EngineCore {
     }
 
     s[b + S_PEAK] = s[b + S_INFLIGHT] - s[b + S_GHOSTS]
+    s[b + S_ACC_SAT] = -1
+    this.clearAnswers(b)
+  }
+
+  /** Empties the tick's counts of answers (the saturation reading is the tick's own, kept). */
+  private clearAnswers(b: number): void {
+    const s = this.state
     s[b + S_ACC_N] = 0
     s[b + S_ACC_LAT] = 0
     s[b + S_ACC_EN] = 0
     s[b + S_ACC_ERR] = 0
-    s[b + S_ACC_SAT] = -1
     s[b + S_ACC_OKN] = 0
     s[b + S_ACC_OKLAT] = 0
     s[b + S_ACC_OV] = 0
@@ -1326,18 +1332,7 @@ export class ReferenceEngine implements EngineCore {
     this.recovered(b, now)
     // The tick's answers so far were the outage's (among them the timeouts of probes sent into
     // the hole): the capacity law folds only those that come after the resume.
-    s[b + S_ACC_N] = 0
-    s[b + S_ACC_LAT] = 0
-    s[b + S_ACC_EN] = 0
-    s[b + S_ACC_ERR] = 0
-    s[b + S_ACC_OKN] = 0
-    s[b + S_ACC_OKLAT] = 0
-    s[b + S_ACC_OV] = 0
-    s[b + S_ACC_LN] = 0
-    s[b + S_ACC_LOK] = 0
-    s[b + S_ACC_FLAT] = 0
-    s[b + S_ACC_LOST] = 0
-    s[b + S_ACC_LATE] = 0
+    this.clearAnswers(b)
   }
 
   /** Back to OPERATIONAL: what is still in flight was sent into the outage or its ramp. */
