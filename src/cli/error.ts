@@ -20,3 +20,8 @@ export class CliError extends Error {
     this.code = code
   }
 }
+
+/** The message of a thrown value, for a command's output: an Error's message, else the value. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}

@@ -14,7 +14,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import process from 'node:process'
 import { parseArgs } from 'node:util'
-import { CliError } from './error.ts'
+import { CliError, errorMessage } from './error.ts'
 import { ConfigError } from '../config/schema.ts'
 import {
   gridVariants,
@@ -53,14 +53,16 @@ function readJson(file: string, what: string): unknown {
   try {
     text = readFileSync(file, 'utf8')
   } catch (error) {
-    throw new CliError(1, `Cannot read ${what} "${file}": ${describe(error)}`)
+    throw new CliError(1, `Cannot read ${what} "${file}": ${errorMessage(error)}`)
   }
   try {
     return JSON.parse(text)
   } catch (error) {
     throw new CliError(
       1,
-      `${what[0]?.toUpperCase()}${what.slice(1)} "${file}" is not valid JSON: ${describe(error)}`,
+      `${what[0]?.toUpperCase()}${what.slice(1)} "${file}" is not valid JSON: ${
+        errorMessage(error)
+      }`,
     )
   }
 }
@@ -97,7 +99,7 @@ async function main(argv: string[]): Promise<number> {
       },
     })
   } catch (error) {
-    throw new CliError(2, `${describe(error)}\n\n${USAGE}`)
+    throw new CliError(2, `${errorMessage(error)}\n\n${USAGE}`)
   }
   const { values, positionals } = parsed
   if (values.help) {
@@ -134,7 +136,7 @@ async function main(argv: string[]): Promise<number> {
     // The scenarios as shipped come first, to compare with.
     grid = sets.length === 0 ? gridVariants([]) : [...gridVariants([]), ...gridVariants(sets)]
   } catch (error) {
-    throw new CliError(2, describe(error))
+    throw new CliError(2, errorMessage(error))
   }
   let variants = grid
   if (values.ablate !== undefined) {
@@ -142,7 +144,7 @@ async function main(argv: string[]): Promise<number> {
       variants = withAblations(grid, parseAblations(readJson(values.ablate, 'ablation file')))
     } catch (error) {
       if (error instanceof CliError) throw error
-      throw new CliError(1, describe(error))
+      throw new CliError(1, errorMessage(error))
     }
   }
   const scenarios = positionals.map(loadScenario)
@@ -174,14 +176,10 @@ async function main(argv: string[]): Promise<number> {
         `${JSON.stringify({ strategy: strategy.name, engine, rows }, null, 2)}\n`,
       )
     } catch (error) {
-      throw new CliError(1, `Cannot write "${values.json}": ${describe(error)}`)
+      throw new CliError(1, `Cannot write "${values.json}": ${errorMessage(error)}`)
     }
   }
   return 0
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }
 
 try {

@@ -14,7 +14,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import process from 'node:process'
 import { parseArgs } from 'node:util'
-import { CliError } from './error.ts'
+import { CliError, errorMessage } from './error.ts'
 import { ConfigError } from '../config/schema.ts'
 import { parseScenario } from '../tunnel/scenario.ts'
 import { type ScenarioJson, scenarioVariants } from '../tunnel/variants.ts'
@@ -37,7 +37,7 @@ function main(argv: string[]): number {
       options: { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     })
   } catch (error) {
-    throw new CliError(2, `${describe(error)}\n\n${USAGE}`)
+    throw new CliError(2, `${errorMessage(error)}\n\n${USAGE}`)
   }
   const { values, positionals } = parsed
   if (values.help) {
@@ -67,7 +67,7 @@ function main(argv: string[]): number {
         mkdirSync(out, { recursive: true })
         writeFileSync(path, `${JSON.stringify(variant.scenario, null, 2)}\n`)
       } catch (error) {
-        throw new CliError(1, `Cannot write "${path}": ${describe(error)}`)
+        throw new CliError(1, `Cannot write "${path}": ${errorMessage(error)}`)
       }
       written.push(path)
     }
@@ -80,11 +80,7 @@ function problems(error: unknown): string {
   if (error instanceof ConfigError) {
     return error.problems.map((p) => `${p.path || '(root)'}: ${p.message}`).join('; ')
   }
-  return describe(error)
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
+  return errorMessage(error)
 }
 
 try {

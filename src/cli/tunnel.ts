@@ -14,7 +14,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import process from 'node:process'
 import { parseArgs } from 'node:util'
-import { CliError } from './error.ts'
+import { CliError, errorMessage } from './error.ts'
 import { ConfigError } from '../config/schema.ts'
 import { renderPlot } from '../tunnel/plot.ts'
 import { renderJson, renderMarkdown, runScenario, type ScenarioReport } from '../tunnel/report.ts'
@@ -167,13 +167,13 @@ function load(file: string): Scenario {
   try {
     text = readFileSync(file, 'utf8')
   } catch (error) {
-    throw new CliError(1, `Cannot read scenario "${file}": ${describe(error)}`)
+    throw new CliError(1, `Cannot read scenario "${file}": ${errorMessage(error)}`)
   }
   let json: unknown
   try {
     json = JSON.parse(text)
   } catch (error) {
-    throw new CliError(1, `Scenario "${file}" is not valid JSON: ${describe(error)}`)
+    throw new CliError(1, `Scenario "${file}" is not valid JSON: ${errorMessage(error)}`)
   }
   try {
     return parseScenario(json)
@@ -233,7 +233,7 @@ async function main(argv: string[]): Promise<number> {
     try {
       mkdirSync(args.plot, { recursive: true })
     } catch (error) {
-      throw new CliError(1, `Cannot create "${args.plot}": ${describe(error)}`)
+      throw new CliError(1, `Cannot create "${args.plot}": ${errorMessage(error)}`)
     }
   }
   if (args.live !== undefined) {
@@ -291,7 +291,7 @@ async function main(argv: string[]): Promise<number> {
     try {
       writeFileSync(args.json, renderJson({ engine: args.engine, scenarios: reports }))
     } catch (error) {
-      throw new CliError(1, `Cannot write "${args.json}": ${describe(error)}`)
+      throw new CliError(1, `Cannot write "${args.json}": ${errorMessage(error)}`)
     }
   }
   return 0
@@ -303,7 +303,7 @@ function writePlot(dir: string | undefined, scenario: Scenario, report: Scenario
   try {
     writeFileSync(path, renderPlot(scenario, report))
   } catch (error) {
-    throw new CliError(1, `Cannot write "${path}": ${describe(error)}`)
+    throw new CliError(1, `Cannot write "${path}": ${errorMessage(error)}`)
   }
   process.stderr.write(`${path}\n`)
 }
@@ -325,10 +325,6 @@ function renderLiveFacts(report: LiveScenarioReport): string {
       } ms; ${f.wallS} s wall`
   })
   return `${lines.join('\n')}\n`
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }
 
 // Ctrl-C: no origin or workerd of a live run may outlive the command.
